@@ -1,0 +1,50 @@
+# The one entry point. `make run` serves the app; `make test` runs every check.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+export FLASK_APP := wsgi
+
+.PHONY: install run test lint typecheck unit pg browser bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flask --app wsgi init-instance
+	$(BIN)/flask --app wsgi db-upgrade
+	$(BIN)/flask --app wsgi seed-demo --if-empty
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/gunicorn -w 2 --threads 4 -b 127.0.0.1:$(PORT) --no-control-socket \
+		--access-logfile - wsgi:app
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Unit and integration tests on SQLite, plus the browser tests in Chromium.
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+# The same suite (browser tests aside) on a throwaway PostgreSQL cluster.
+pg: $(STAMP)
+	TEST_DB=postgresql $(BIN)/pytest -q -m "not browser"
+
+test: lint typecheck unit pg
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache
