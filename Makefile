@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/flask --app wsgi init-instance
+# A random secret key, made once and kept in the instance folder (never committed).
+instance/secret_key:
+	@mkdir -p instance
+	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
+
+run: $(STAMP) instance/secret_key
 	$(BIN)/flask --app wsgi db-upgrade
 	$(BIN)/flask --app wsgi seed-demo --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"

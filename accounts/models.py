@@ -1,0 +1,109 @@
+"""Account tables. Organisations carry a stable ``code`` used in exports and the future API."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kwargs)
+
+
+class OrgKind(enum.StrEnum):
+    NGO = "ngo"
+    FUNDER = "funder"
+    EVALUATOR = "evaluator"  # an evaluating body (network secretariat, consultancy)
+
+
+class Role(enum.StrEnum):
+    NGO_MEMBER = "ngo_member"
+    NGO_ADMIN = "ngo_admin"
+    FUNDER = "funder"
+    EVALUATOR = "evaluator"
+    ADMIN = "admin"
+
+
+NGO_ROLES = frozenset({Role.NGO_MEMBER, Role.NGO_ADMIN})
+
+
+class Organization(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # OrgKind
+    country: str | None = Field(default=None, max_length=2)  # ISO 3166-1 alpha-2
+    created_at: datetime = timestamp()
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    locale: str | None = Field(default=None, max_length=8)
+    created_at: datetime = timestamp()
+    last_login_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Membership(SQLModel, table=True):
+    """A user's role, in an organisation or (for ``evaluator`` and ``admin``) platform-wide."""
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "organization_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    organization_id: int | None = Field(
+        default=None, foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    role: str = Field(max_length=16)  # Role
+    created_at: datetime = timestamp()
+
+
+class AccessGrant(SQLModel, table=True):
+    """An NGO's consent for a funder to see its results (revocable; kept for the record)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ngo_id: int = Field(foreign_key="organization.id", index=True)
+    funder_id: int = Field(foreign_key="organization.id", index=True)
+    granted_by_id: int | None = Field(default=None, foreign_key="user.id")
+    granted_at: datetime = timestamp()
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of who did what to which object."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = timestamp(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=64)
+    object_id: str | None = Field(default=None, max_length=64)
+    organization_id: int | None = Field(default=None, foreign_key="organization.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -1,0 +1,136 @@
+"""Account operations. Services take the session, flush, and leave the commit to the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from accounts.models import (
+    NGO_ROLES,
+    AccessGrant,
+    AuditEvent,
+    Membership,
+    Organization,
+    Role,
+    User,
+    utcnow,
+)
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+class AccountError(ValueError):
+    """A request the account rules refuse; the message is safe to show."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    session: Session, *, email: str, name: str, password: str, locale: str | None = None
+) -> User:
+    email = normalise_email(email)
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an e-mail address")
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise AccountError(f"a user with the e-mail {email} already exists")
+    user = User(email=email, name=name, password_hash=_hasher.hash(password), locale=locale)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Rehashes outdated hashes."""
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    session.flush()
+    return user
+
+
+def add_membership(
+    session: Session, *, user: User, role: Role, organization: Organization | None = None
+) -> Membership:
+    if role in NGO_ROLES and (organization is None or organization.kind != "ngo"):
+        raise AccountError(f"role {role} needs an NGO")
+    if role == Role.FUNDER and (organization is None or organization.kind != "funder"):
+        raise AccountError("role funder needs a funder organisation")
+    membership = Membership(
+        user_id=user.id,  # type: ignore[arg-type]
+        organization_id=organization.id if organization else None,
+        role=role,
+    )
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def roles_of(session: Session, user_id: int) -> list[Membership]:
+    return list(session.exec(select(Membership).where(Membership.user_id == user_id)).all())
+
+
+def has_role(session: Session, user_id: int, *roles: Role) -> bool:
+    query = select(Membership.id).where(Membership.user_id == user_id, Membership.role.in_(roles))  # type: ignore[attr-defined]
+    return session.exec(query).first() is not None
+
+
+def ngo_ids(session: Session, user_id: int, *, admin_only: bool = False) -> list[int]:
+    """The NGOs the user is a member (or admin) of."""
+    roles = [Role.NGO_ADMIN] if admin_only else [Role.NGO_MEMBER, Role.NGO_ADMIN]
+    query = select(Membership.organization_id).where(
+        Membership.user_id == user_id,
+        Membership.role.in_(roles),  # type: ignore[attr-defined]
+    )
+    return sorted({org for org in session.exec(query).all() if org is not None})
+
+
+def grant_access(
+    session: Session, *, ngo: Organization, funder: Organization, by: User | None
+) -> AccessGrant:
+    grant = AccessGrant(
+        ngo_id=ngo.id,  # type: ignore[arg-type]
+        funder_id=funder.id,  # type: ignore[arg-type]
+        granted_by_id=by.id if by else None,
+    )
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def audit(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: Any = None,
+    organization_id: int | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        organization_id=organization_id,
+        detail=detail,
+    )
+    session.add(event)
+    session.flush()
+    return event

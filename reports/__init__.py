@@ -1,0 +1,1 @@
+"""What people look at: scorecards, comparative dashboards, exports."""

@@ -1,0 +1,74 @@
+"""Read-only selects for reports: stored scores as plain rows (access is checked by the caller)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from rubrics.schema import Rubric
+from surveys.models import Score, Source
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    code: str
+    label: str
+    score: float | None
+    coverage: float
+    reason: str | None
+    weight: float
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    overall: ScoreLine | None
+    band: str | None
+    domains: list[ScoreLine]
+    indicators: dict[str, list[ScoreLine]]  # domain code -> its indicators
+
+
+def scorecard(
+    session: Session,
+    assessment_id: int,
+    rubric: Rubric,
+    language: str,
+    source: Source = Source.SELF,
+) -> Scorecard:
+    rows = session.exec(
+        select(Score).where(Score.assessment_id == assessment_id, Score.source == source)
+    ).all()
+    by_key = {(row.level, row.code): row for row in rows}
+
+    def line(level: str, code: str, label: str, weight: float) -> ScoreLine | None:
+        row = by_key.get((level, code))
+        if row is None:
+            return None
+        return ScoreLine(code, label, row.score, row.coverage, row.reason, weight)
+
+    overall_row = by_key.get(("overall", rubric.id))
+    overall = line("overall", rubric.id, rubric.text(rubric.title, language), 1.0)
+    domains: list[ScoreLine] = []
+    indicators: dict[str, list[ScoreLine]] = {}
+    for domain in rubric.domains:
+        found = line("domain", domain.id, rubric.text(domain.label, language), domain.weight)
+        if found:
+            domains.append(found)
+        indicators[domain.id] = [
+            ind_line
+            for ind in domain.indicators
+            if (ind_line := line("indicator", ind.id, rubric.text(ind.label, language), ind.weight))
+        ]
+    band = _band_label(rubric, overall_row.score if overall_row else None, language)
+    return Scorecard(overall, band, domains, indicators)
+
+
+def _band_label(rubric: Rubric, score: float | None, language: str) -> str | None:
+    if score is None:
+        return None
+    bands = sorted(rubric.bands, key=lambda b: b.min)
+    for index, band in enumerate(bands):
+        last = index == len(bands) - 1
+        if band.min <= score < band.max or (last and score <= band.max):
+            return rubric.text(band.label, language)
+    return None

@@ -1,0 +1,53 @@
+"""Scorecards."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, send_file
+from flask_babel import get_locale
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from accounts.models import Organization
+from reports import figures, queries
+from surveys import services
+from surveys.access import load_assessment
+from surveys.models import Status
+from webapp.extensions import db
+
+bp = Blueprint("reports", __name__, template_folder="templates")
+
+
+@bp.route("/assessments/<int:assessment_id>")
+@login_required
+def scorecard(assessment_id: int) -> str:
+    assessment = load_assessment(db.session, assessment_id)
+    cycle, rubric = services.rubric_for(db.session, assessment)
+    wanted = request.args.get("lang") or str(get_locale() or "")
+    language = wanted if wanted in rubric.languages else rubric.default_language
+    card = queries.scorecard(db.session, assessment_id, rubric, language)
+    figure_json = None
+    if card.domains:
+        fig = figures.domain_bars(
+            [d.label for d in card.domains],
+            [d.score for d in card.domains],
+            [d.coverage for d in card.domains],
+        )
+        figure_json = figures.to_json(fig)
+    return render_template(
+        "reports/scorecard.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        organization=db.session.get(Organization, assessment.organization_id),
+        card=card,
+        figure_json=figure_json,
+        language=language,
+        scored=assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS},
+    )
+
+
+@bp.route("/vendor/plotly.min.js")
+def plotly_js() -> Response:
+    if not figures.PLOTLY_JS.exists():  # pragma: no cover - broken install
+        abort(404)
+    return send_file(figures.PLOTLY_JS, mimetype="text/javascript", max_age=7 * 24 * 3600)

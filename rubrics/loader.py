@@ -1,0 +1,423 @@
+"""Rubric files in, rubrics and scoring specs out.
+
+* :func:`load_rubric` / :func:`load_rubric_text`: YAML -> :class:`~rubrics.schema.Rubric`, with
+  every problem located at ``FILE:LINE`` (:class:`RubricFileError`).
+* :func:`compile_spec`: Rubric -> :class:`~evaluator.spec.ScoringSpec` (cached per rubric).
+* :func:`encode_answers`: web-form values -> the engine's answer matrix.
+* :func:`write_json_schema`: the JSON Schema shipped as ``rubrics/rubric.schema.json``.
+
+Pure: yaml, pydantic, numpy and the engine; no web, no database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+import numpy as np
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from evaluator.results import AnswersError, FloatArray
+from evaluator.spec import (
+    COMBINE_NAMES,
+    KIND_CODES,
+    NUMBER_BANDS,
+    NUMBER_LINEAR,
+    NUMBER_NONE,
+    ScoringSpec,
+)
+from rubrics.relevance import compile_relevance
+from rubrics.schema import (
+    CHOICE_TYPES,
+    DEFAULT_MISSING,
+    Problem,
+    Question,
+    Rubric,
+    RubricError,
+    parse_rubric,
+)
+
+NOT_APPLICABLE_VALUE = "__na__"
+"""The web-form value of a "not applicable" answer."""
+DONT_KNOW_VALUE = "__dk__"
+"""The web-form value of a "don't know" answer."""
+
+SCHEMA_FILE = Path(__file__).with_name("rubric.schema.json")
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileProblem(Problem):
+    """A problem of a rubric file, located at ``file:line``."""
+
+    file: str = "<rubric>"
+    line: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.dotted}: {self.message}"
+
+
+class RubricFileError(RubricError):
+    """A rubric file that does not load; ``str()`` lists ``FILE:LINE: path: message`` lines."""
+
+    problems: list[FileProblem]  # type: ignore[assignment]
+
+    def __init__(self, problems: list[FileProblem], source: str) -> None:
+        super().__init__(list(problems), source)
+        self.problems = problems
+        self.args = ("\n".join(str(problem) for problem in problems),)
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _locate(root: Node | None, path: Sequence[str | int]) -> int:
+    """Line of the deepest node of ``path`` that exists (of the key, for a mapping entry)."""
+    if root is None:
+        return 1
+    node, line = root, _line(root)
+    for part in path:
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.value == str(part):
+                    node, line = value, _line(key)
+                    break
+            else:
+                break
+        elif isinstance(node, SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            line = _line(node)
+        else:
+            break
+    return line
+
+
+def _node_at(root: Node | None, path: Sequence[str | int]) -> Node | None:
+    node = root
+    for part in path:
+        if isinstance(node, MappingNode):
+            node = next((v for k, v in node.value if isinstance(k, ScalarNode)
+                         and k.value == str(part)), None)
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and \
+                0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node
+
+
+def _duplicate_keys(root: Node | None) -> list[tuple[tuple[str | int, ...], int, str]]:
+    """Keys given twice in one mapping (YAML would silently keep the last)."""
+    found: list[tuple[tuple[str | int, ...], int, str]] = []
+    stack: list[tuple[Node, tuple[str | int, ...]]] = [(root, ())] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, ScalarNode) else ""
+                if name in seen:
+                    found.append(((*path, name), _line(key), f"duplicate key {name!r}"))
+                seen.add(name)
+                stack.append((value, (*path, name)))
+        elif isinstance(node, SequenceNode):
+            stack.extend((item, (*path, index)) for index, item in enumerate(node.value))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _hint(root: Node | None, problem: Problem) -> str:
+    """A YAML-specific hint: unquoted yes/no/on/off are booleans, not strings."""
+    node = _node_at(root, problem.path)
+    if (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:bool"
+            and "string" in problem.message):
+        return f"{problem.message} (YAML reads {node.value} as true/false: quote it, '{node.value}')"
+    return problem.message
+
+
+def load_rubric_text(text: str, source: str = "<rubric>") -> Rubric:
+    """Parse and validate a rubric from YAML ``text`` (``source`` names it in messages).
+
+    Raises :class:`RubricFileError` listing every problem with its line.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = int(mark.line) + 1 if mark is not None else 1
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        problem = FileProblem((), f"YAML syntax: {message}", source, line)
+        raise RubricFileError([problem], source) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error: a character YAML does not allow
+        position = getattr(exc, "position", 0)
+        line = text.count("\n", 0, position) + 1
+        raise RubricFileError([FileProblem((), f"YAML: {exc}", source, line)], source) from None
+    finally:
+        loader.dispose()
+
+    problems = [FileProblem(path, message, source, line)
+                for path, line, message in _duplicate_keys(root)]
+    if not isinstance(data, Mapping):
+        problems.append(FileProblem((), "a rubric file must be a mapping (id: ..., domains: ...)",
+                                    source, _locate(root, ())))
+        raise RubricFileError(problems, source)
+    try:
+        rubric = parse_rubric(data, source)
+    except RubricError as exc:
+        problems.extend(
+            FileProblem(p.path, _hint(root, p), source, _locate(root, p.path))
+            for p in exc.problems
+        )
+        problems.sort(key=lambda p: p.line)
+        raise RubricFileError(problems, source) from None
+    if problems:
+        raise RubricFileError(problems, source)
+    return rubric
+
+
+def load_rubric(path: str | Path) -> Rubric:
+    """Load and validate the rubric in YAML file ``path``.
+
+    Raises :class:`RubricFileError` (problems at ``FILE:LINE``) or :class:`OSError`.
+    """
+    path = Path(path)
+    return load_rubric_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def library_path() -> Path:
+    """The folder of the rubrics shipped with the platform."""
+    return Path(__file__).with_name("library")
+
+
+def library_rubrics() -> list[Path]:
+    """The shipped rubric files, sorted by name."""
+    return sorted(library_path().glob("*.yaml"))
+
+
+def rubric_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rubric file (for editors and external tools)."""
+    schema = Rubric.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def write_json_schema(path: str | Path = SCHEMA_FILE) -> None:
+    """Write :func:`rubric_json_schema` to ``path`` (the shipped ``rubric.schema.json``)."""
+    text = json.dumps(rubric_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    Path(path).write_text(text, encoding="utf-8")
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_float(value: object) -> float:
+    if _is_number(value):
+        number = float(value)  # type: ignore[arg-type]
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+    else:
+        raise ValueError(f"{value!r} is not a number")
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _encode(rubric: Rubric, question: Question, value: object) -> float:
+    """One web-form value as the engine's number (NaN: blank). Raises ValueError."""
+    kind = question.type
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return math.nan
+    if isinstance(value, str) and value in (NOT_APPLICABLE_VALUE, DONT_KNOW_VALUE):
+        policy = rubric.policy(question)
+        if value == NOT_APPLICABLE_VALUE:
+            if not policy.allow_not_applicable:
+                raise ValueError("'not applicable' is not offered for this question")
+            return -math.inf
+        if not policy.allow_dont_know:
+            raise ValueError("'don't know' is not offered for this question")
+        return math.inf
+    if kind in ("text", "evidence"):
+        empty = isinstance(value, Sequence | Mapping | set) and not value
+        return math.nan if empty else 1.0
+    if kind == "maturity":
+        level = _as_float(value)
+        scale = rubric.scale
+        if not (level.is_integer() and scale.min <= level <= scale.max):
+            raise ValueError(f"{value!r} is not a level of the scale {scale.min}..{scale.max}")
+        return level
+    if kind == "number":
+        return _as_float(value)
+    ids = [option.id for option in question.options]
+    if kind == "multiple":
+        if isinstance(value, str):
+            chosen: list[object] = list(value.split())
+        elif isinstance(value, Sequence | set | frozenset):
+            chosen = list(value)
+        else:
+            raise ValueError(f"{value!r} is not a list of option ids")
+        mask = 0
+        for option in chosen:
+            text = str(option) if _is_number(option) or isinstance(option, str) else None
+            if text not in ids:
+                raise ValueError(f"{option!r} is not an option (options: {', '.join(ids)})")
+            mask |= 1 << ids.index(text)
+        return float(mask)
+    text = str(value) if _is_number(value) or isinstance(value, str) else None
+    if text not in ids:
+        raise ValueError(f"{value!r} is not an option (options: {', '.join(ids)})")
+    return float(ids.index(text))
+
+
+def encode_answers(
+    rubric: Rubric, rows: Sequence[Mapping[str, object]], *, strict: bool = True
+) -> FloatArray:
+    """Web-form values -> the engine's answer matrix (responses x questions, document order).
+
+    Each row maps question ids to an option id (single, yes_no), a list of option ids or a
+    space-separated string of them (multiple), a level (maturity), a number, or text/evidence
+    (any non-empty value); None, ``""`` or a missing id is unanswered, ``"__na__"`` not
+    applicable and ``"__dk__"`` don't know. With ``strict`` a value that does not fit raises
+    :class:`~evaluator.results.AnswersError` naming row and question; otherwise it reads as
+    unanswered.
+    """
+    questions = [question for _, _, question in rubric.questions()]
+    matrix = np.full((len(rows), len(questions)), np.nan)
+    for r, row in enumerate(rows):
+        for j, question in enumerate(questions):
+            try:
+                matrix[r, j] = _encode(rubric, question, row.get(question.id))
+            except ValueError as exc:
+                if strict:
+                    raise AnswersError(f"rows[{r}][{question.id!r}]: {exc}") from None
+    return matrix
+
+
+# --- rubric -> scoring spec -----------------------------------------------------------------------
+
+_SPEC_CACHE: OrderedDict[str, ScoringSpec] = OrderedDict()
+_SPEC_CACHE_SIZE = 64
+_SPEC_LOCK = Lock()
+
+
+def compile_spec(rubric: Rubric) -> ScoringSpec:
+    """The engine's :class:`~evaluator.spec.ScoringSpec` of ``rubric``.
+
+    Cached on the rubric's content (pydantic models holding dicts are not hashable, so the key is
+    a SHA-256 of its JSON): compiling the same rubric twice returns the same spec object.
+    Raises :class:`~evaluator.results.SpecError` or
+    :class:`~rubrics.relevance.RelevanceError` for a rubric that did not pass
+    :func:`~rubrics.schema.check_rubric`.
+    """
+    key = hashlib.sha256(rubric.model_dump_json().encode()).hexdigest()
+    with _SPEC_LOCK:
+        spec = _SPEC_CACHE.get(key)
+        if spec is not None:
+            _SPEC_CACHE.move_to_end(key)
+            return spec
+    spec = _compile(rubric)
+    with _SPEC_LOCK:
+        _SPEC_CACHE[key] = spec
+        while len(_SPEC_CACHE) > _SPEC_CACHE_SIZE:
+            _SPEC_CACHE.popitem(last=False)
+    return spec
+
+
+def _score(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _compile(rubric: Rubric) -> ScoringSpec:
+    questions: list[Question] = []
+    question_indicator: list[int] = []
+    indicator_ids: list[str] = []
+    indicator_weights: list[float] = []
+    indicator_domain: list[int] = []
+    for d, domain in enumerate(rubric.domains):
+        for indicator in domain.indicators:
+            for question in indicator.questions:
+                questions.append(question)
+                question_indicator.append(len(indicator_ids))
+            indicator_ids.append(indicator.id)
+            indicator_weights.append(indicator.weight)
+            indicator_domain.append(d)
+
+    n_q = len(questions)
+    width = max((len(q.options) for q in questions), default=0)
+    option_scores = np.full((n_q, max(width, 1)), np.nan)
+    number_bands: list[FloatArray] = []
+    number_linear = np.full((n_q, 2), np.nan)
+    number_method = np.full(n_q, NUMBER_NONE)
+    policies = [rubric.policy(q) for q in questions]
+    for j, question in enumerate(questions):
+        if question.type in CHOICE_TYPES:
+            option_scores[j, : len(question.options)] = [_score(o.score) for o in question.options]
+        bands = np.zeros((0, 3))
+        scoring = question.number
+        if question.type == "number" and scoring is not None:
+            if scoring.method == "bands":
+                number_method[j] = NUMBER_BANDS
+                ordered = sorted(scoring.bands, key=lambda band: band.min)
+                bands = np.array([[b.min, b.max, b.score] for b in ordered]).reshape(-1, 3)
+            else:
+                number_method[j] = NUMBER_LINEAR
+                number_linear[j] = (_score(scoring.low), _score(scoring.high))
+        number_bands.append(bands)
+
+    min_coverage = rubric.missing.min_coverage
+    if min_coverage is None:
+        min_coverage = DEFAULT_MISSING.min_coverage
+    bands = sorted(rubric.bands, key=lambda band: band.min)
+    relevance, order = compile_relevance(rubric)
+    return ScoringSpec(
+        question_ids=tuple(q.id for q in questions),
+        indicator_ids=tuple(indicator_ids),
+        domain_ids=tuple(d.id for d in rubric.domains),
+        kinds=np.array([KIND_CODES[q.type] for q in questions]),
+        scored=np.array([q.scored for q in questions], dtype=bool),
+        question_weights=np.array([q.weight for q in questions]),
+        indicator_weights=np.array(indicator_weights),
+        domain_weights=np.array([d.weight for d in rubric.domains]),
+        question_indicator=np.array(question_indicator),
+        indicator_domain=np.array(indicator_domain),
+        scale_min=rubric.scale.min,
+        scale_max=rubric.scale.max,
+        n_options=np.array([len(q.options) if q.type in CHOICE_TYPES else 0 for q in questions]),
+        option_scores=option_scores,
+        combine=np.array([COMBINE_NAMES.index(q.combine) for q in questions]),
+        cap=np.array([_score(q.cap) for q in questions]),
+        number_method=number_method,
+        number_bands=tuple(number_bands),
+        number_linear=number_linear,
+        allow_na=np.array([bool(p.allow_not_applicable) for p in policies]),
+        allow_dk=np.array([bool(p.allow_dont_know) for p in policies]),
+        na_score=np.array([_score(p.not_applicable_score) if p.not_applicable == "score"
+                           else math.nan for p in policies]),
+        dk_score=np.array([_score(p.dont_know_score) if p.dont_know == "score"
+                           else math.nan for p in policies]),
+        min_coverage=float(min_coverage if min_coverage is not None else 0.5),
+        band_min=np.array([b.min for b in bands]),
+        band_max=np.array([b.max for b in bands]),
+        band_labels=tuple(rubric.text(b.label) for b in bands),
+        relevance=relevance,
+        relevance_order=order,
+    )

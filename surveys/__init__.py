@@ -1,0 +1,1 @@
+"""Assessments: cycles, the questionnaire, drafts, submission and review."""

@@ -1,0 +1,51 @@
+"""Who may see or change an assessment: the one place that decides, 404 for everyone else."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlmodel import Session, select
+
+from accounts.models import AccessGrant, Role
+from accounts.services import has_role, ngo_ids
+from surveys.models import Assessment
+
+
+def can_read(session: Session, user_id: int, assessment: Assessment) -> bool:
+    if assessment.organization_id in ngo_ids(session, user_id):
+        return True
+    if has_role(session, user_id, Role.EVALUATOR, Role.ADMIN):
+        return True
+    return funder_may_see(session, user_id, assessment.organization_id)
+
+
+def funder_may_see(session: Session, user_id: int, ngo_id: int) -> bool:
+    from accounts.models import Membership
+
+    query = (
+        select(AccessGrant.id)
+        .join(Membership, Membership.organization_id == AccessGrant.funder_id)  # type: ignore[arg-type]
+        .where(
+            Membership.user_id == user_id,
+            Membership.role == Role.FUNDER,
+            AccessGrant.ngo_id == ngo_id,
+            AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    return session.exec(query).first() is not None
+
+
+def load_assessment(session: Session, assessment_id: int, *, answer: bool = False) -> Assessment:
+    """The assessment if the current user may see it (``answer``: fill it in), else 404."""
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or not current_user.is_authenticated:
+        abort(404)
+    user_id = current_user.id
+    allowed = (
+        assessment.organization_id in ngo_ids(session, user_id)
+        if answer
+        else can_read(session, user_id, assessment)
+    )
+    if not allowed:
+        abort(404)
+    return assessment

@@ -1,0 +1,367 @@
+"""Assessment operations: cycles, saving answers without losing any, submission and scoring.
+
+Services take the session and flush; the view commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, col, delete, select
+
+from accounts.models import Organization, User, utcnow
+from evaluator.results import REASON_LABELS
+from evaluator.scoring import score_responses
+from rubrics.loader import compile_spec, encode_answers
+from rubrics.models import RubricVersion, VersionStatus
+from rubrics.relevance import evaluate_relevance
+from rubrics.schema import Question, Rubric
+from rubrics.services import rubric_of
+from surveys.models import (
+    EDITABLE,
+    Answer,
+    AnswerRevision,
+    Assessment,
+    AssessmentCycle,
+    Score,
+    Source,
+    Status,
+    StatusChange,
+)
+
+NOT_APPLICABLE = "__na__"
+DONT_KNOW = "__dk__"
+MISSING_CODES = frozenset({NOT_APPLICABLE, DONT_KNOW})
+
+
+class AssessmentError(ValueError):
+    """An operation the workflow refuses; the message is safe to show."""
+
+
+# --- cycles -------------------------------------------------------------------------------------
+
+
+def open_cycle(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    version: RubricVersion,
+    organizations: Iterable[Organization],
+    opens_on: date | None = None,
+    closes_on: date | None = None,
+    by: User | None = None,
+) -> AssessmentCycle:
+    if version.status != VersionStatus.PUBLISHED:
+        raise AssessmentError("a cycle needs a published rubric version")
+    cycle = AssessmentCycle(
+        code=code,
+        name=name,
+        rubric_version_id=version.id,  # type: ignore[arg-type]
+        opens_on=opens_on,
+        closes_on=closes_on,
+        created_by_id=by.id if by else None,
+    )
+    session.add(cycle)
+    session.flush()
+    for org in organizations:
+        if org.kind != "ngo":
+            raise AssessmentError(f"{org.name} is not an NGO")
+        session.add(Assessment(cycle_id=cycle.id, organization_id=org.id))  # type: ignore[arg-type]
+    session.flush()
+    return cycle
+
+
+def rubric_for(session: Session, assessment: Assessment) -> tuple[AssessmentCycle, Rubric]:
+    cycle = session.get(AssessmentCycle, assessment.cycle_id)
+    if cycle is None:  # pragma: no cover - foreign key
+        raise AssessmentError("assessment without cycle")
+    version = session.get(RubricVersion, cycle.rubric_version_id)
+    if version is None:  # pragma: no cover - foreign key
+        raise AssessmentError("cycle without rubric version")
+    return cycle, rubric_of(version)
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def answers_of(
+    session: Session, assessment_id: int, source: Source = Source.SELF
+) -> dict[str, Answer]:
+    rows = session.exec(
+        select(Answer).where(Answer.assessment_id == assessment_id, Answer.source == source)
+    ).all()
+    return {row.question_id: row for row in rows}
+
+
+def values_of(answers: Mapping[str, Answer]) -> dict[str, Any]:
+    return {qid: answer.value for qid, answer in answers.items()}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A save based on a stale version: both values, so the person can choose."""
+
+    question_id: str
+    yours: Any
+    theirs: Any
+    their_version: int
+    changed_by_id: int | None
+
+
+@dataclass
+class SaveResult:
+    saved: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def save_answers(
+    session: Session,
+    assessment: Assessment,
+    *,
+    values: Mapping[str, Any],
+    base_versions: Mapping[str, int | None],
+    user: User | None,
+    comments: Mapping[str, str | None] | None = None,
+    source: Source = Source.SELF,
+) -> SaveResult:
+    """Store changed answers. Nothing is overwritten silently, and saving twice changes nothing.
+
+    ``base_versions`` gives, per question, the answer version the person's page was built from
+    (None: there was no answer). A question whose stored answer has moved on since that version
+    and now differs from what was posted becomes a :class:`Conflict` and is left untouched.
+    A post equal to what is stored is a no-op (double clicks and retries store one change).
+    """
+    if source == Source.SELF and assessment.status not in EDITABLE:
+        raise AssessmentError(f"this assessment is {assessment.status} and cannot be changed")
+    comments = comments or {}
+    stored = answers_of(session, assessment.id, source)  # type: ignore[arg-type]
+    result = SaveResult()
+    now = utcnow()
+    for qid in sorted(set(values) | set(comments)):
+        value = values.get(qid)
+        comment = comments.get(qid)
+        answer = stored.get(qid)
+        current_value = answer.value if answer else None
+        current_comment = answer.comment if answer else None
+        new_value = value if qid in values else current_value
+        new_comment = (comment or None) if qid in comments else current_comment
+        if _same(new_value, current_value) and new_comment == current_comment:
+            result.unchanged.append(qid)
+            continue
+        base = base_versions.get(qid)
+        current_version = answer.version if answer else None
+        if current_version != base:
+            result.conflicts.append(
+                Conflict(
+                    qid,
+                    new_value,
+                    current_value,
+                    current_version or 0,
+                    answer.updated_by_id if answer else None,
+                )
+            )
+            continue
+        if answer is None:
+            answer = Answer(
+                assessment_id=assessment.id,  # type: ignore[arg-type]
+                source=source,
+                question_id=qid,
+                value=new_value,
+                comment=new_comment,
+                updated_by_id=user.id if user else None,
+            )
+            session.add(answer)
+        else:
+            answer.value = new_value
+            answer.comment = new_comment
+            answer.version += 1
+            answer.updated_by_id = user.id if user else None
+            answer.updated_at = now
+        session.add(
+            AnswerRevision(
+                assessment_id=assessment.id,  # type: ignore[arg-type]
+                source=source,
+                question_id=qid,
+                old_value=current_value,
+                new_value=new_value,
+                old_comment=current_comment,
+                new_comment=new_comment,
+                version=answer.version,
+                changed_by_id=user.id if user else None,
+            )
+        )
+        result.saved.append(qid)
+    if result.saved and source == Source.SELF:
+        _, rubric = rubric_for(session, assessment)
+        session.flush()
+        assessment.progress = progress(rubric, values_of(answers_of(session, assessment.id)))  # type: ignore[arg-type]
+        assessment.updated_at = now
+        if assessment.status == Status.NOT_STARTED:
+            change_status(session, assessment, Status.IN_PROGRESS, by=user)
+    session.flush()
+    return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    if is_blank(a) and is_blank(b):
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+# --- progress and completeness -------------------------------------------------------------------
+
+
+def relevant_questions(rubric: Rubric, values: Mapping[str, Any]) -> dict[str, bool]:
+    return evaluate_relevance(rubric, {k: v for k, v in values.items() if not is_blank(v)})
+
+
+def progress(rubric: Rubric, values: Mapping[str, Any]) -> float:
+    """The answered share of the relevant questions that need an answer (0-1)."""
+    relevant = relevant_questions(rubric, values)
+    needed = [q.id for _, _, q in rubric.questions() if q.is_required and relevant.get(q.id, True)]
+    if not needed:
+        return 1.0
+    return sum(not is_blank(values.get(qid)) for qid in needed) / len(needed)
+
+
+@dataclass(frozen=True)
+class Missing:
+    page: int
+    question: Question
+
+
+def missing_answers(rubric: Rubric, values: Mapping[str, Any]) -> list[Missing]:
+    """Required, relevant questions without an answer, with the page (domain) they are on."""
+    relevant = relevant_questions(rubric, values)
+    return [
+        Missing(page, question)
+        for page, domain in enumerate(rubric.domains)
+        for indicator in domain.indicators
+        for question in indicator.questions
+        if question.is_required
+        and relevant.get(question.id, True)
+        and is_blank(values.get(question.id))
+    ]
+
+
+# --- workflow ------------------------------------------------------------------------------------
+
+
+def change_status(
+    session: Session,
+    assessment: Assessment,
+    to: Status,
+    *,
+    by: User | None,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        StatusChange(
+            assessment_id=assessment.id,  # type: ignore[arg-type]
+            from_status=assessment.status,
+            to_status=to,
+            reason=reason,
+            changed_by_id=by.id if by else None,
+        )
+    )
+    assessment.status = to
+    assessment.updated_at = utcnow()
+    session.flush()
+
+
+def submit(session: Session, assessment: Assessment, *, by: User | None) -> list[Missing]:
+    """Submit if complete; else return what is missing (and change nothing)."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError(f"this assessment is already {assessment.status}")
+    _, rubric = rubric_for(session, assessment)
+    missing = missing_answers(rubric, values_of(answers_of(session, assessment.id)))  # type: ignore[arg-type]
+    if missing:
+        return missing
+    assessment.submitted_at = utcnow()
+    change_status(session, assessment, Status.SUBMITTED, by=by)
+    score_assessments(session, [assessment])
+    return []
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+
+def score_assessments(
+    session: Session, assessments: list[Assessment], source: Source = Source.SELF
+) -> None:
+    """Score ``assessments`` (all pinned to rubric versions) and store the results in Score.
+
+    Assessments are grouped by rubric version and each group is scored in one vectorised call.
+    """
+    groups: dict[int, list[Assessment]] = {}
+    for assessment in assessments:
+        cycle = session.get(AssessmentCycle, assessment.cycle_id)
+        groups.setdefault(cycle.rubric_version_id, []).append(assessment)  # type: ignore[union-attr]
+    for version_id, group in groups.items():
+        version = session.get(RubricVersion, version_id)
+        rubric = rubric_of(version)  # type: ignore[arg-type]
+        rows = [values_of(answers_of(session, a.id, source)) for a in group]  # type: ignore[arg-type]
+        result = score_responses(compile_spec(rubric), encode_answers(rubric, rows))
+        ids = [a.id for a in group]
+        session.exec(  # type: ignore[call-overload]
+            delete(Score).where(col(Score.assessment_id).in_(ids), Score.source == source)
+        )
+        for row, assessment in enumerate(group):
+            session.add_all(_score_rows(result, row, assessment, version_id, rubric, source))
+    session.flush()
+
+
+def _score_rows(
+    result: Any, row: int, assessment: Assessment, version_id: int, rubric: Rubric, source: Source
+) -> list[Score]:
+    def number(x: float) -> float | None:
+        return None if np.isnan(x) else round(float(x), 6)
+
+    common = {"assessment_id": assessment.id, "rubric_version_id": version_id, "source": source}
+    rows = [
+        Score(
+            level="overall",
+            code=rubric.id,
+            score=number(result.overall[row]),
+            coverage=float(result.overall_coverage[row]),
+            reason=REASON_LABELS.get(int(result.overall_reason[row])) or None,
+            band=result.band_label(row) or None,
+            **common,
+        )
+    ]
+    for d, code in enumerate(result.domain_ids):
+        rows.append(
+            Score(
+                level="domain",
+                code=code,
+                score=number(result.domain_scores[row, d]),
+                coverage=float(result.domain_coverage[row, d]),
+                reason=REASON_LABELS.get(int(result.domain_reason[row, d])) or None,
+                **common,
+            )
+        )
+    for i, code in enumerate(result.indicator_ids):
+        rows.append(
+            Score(
+                level="indicator",
+                code=code,
+                score=number(result.indicator_scores[row, i]),
+                coverage=float(result.indicator_coverage[row, i]),
+                **common,
+            )
+        )
+    return rows

@@ -1,0 +1,291 @@
+"""Fixtures: one fresh app and database per test, on SQLite (a real file) or PostgreSQL.
+
+``TEST_DB=postgresql`` runs the suite on a throwaway PostgreSQL cluster that this file starts
+and stops (or on ``TEST_DATABASE_URL`` when given). Under ``CI=true`` a missing PostgreSQL is a
+failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import SQLModel
+
+import webapp.models_registry  # noqa: F401  (every table in the metadata)
+from accounts import services as accounts
+from accounts.models import Organization, Role, User
+from rubrics import services as rubric_services
+from rubrics.loader import load_rubric
+from surveys import services as surveys
+from surveys.models import Assessment
+from webapp import create_app
+from webapp.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "rubrics" / "library"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing database is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for this session: TEST_DATABASE_URL, or a throwaway cluster."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    if not (PGBIN / "initdb").exists():
+        _unavailable(f"PostgreSQL binaries not found in {PGBIN}")
+    base = Path(tempfile.mkdtemp(prefix="evaluator-pg-"))
+    data, port = base / "data", _free_port()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb and pg_ctl refuse to run as root
+        shutil.chown(base, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    base.chmod(0o700)
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_postgres, *args], check=True, capture_output=True)
+
+    run(
+        str(PGBIN / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    )
+    options = (
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
+    run(
+        str(PGBIN / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(base / "server.log"),
+        "-w",
+        "-o",
+        options,
+        "start",
+    )
+    try:
+        run(
+            str(PGBIN / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "evaluator_test",
+        )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/evaluator_test"
+    finally:
+        run(str(PGBIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return "postgresql" if os.environ.get("TEST_DB") == "postgresql" else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema(request: pytest.FixtureRequest, backend: str) -> str | None:
+    """On PostgreSQL: the schema is created once; each test empties the tables afterwards."""
+    if backend != "postgresql":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, _postgres_schema: str | None) -> Iterator[str]:
+    if backend == "postgresql":
+        assert _postgres_schema
+        yield _postgres_schema
+        engine = sa.create_engine(_postgres_schema)
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        engine = sa.create_engine(url)
+        SQLModel.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        }
+    )
+    with app.app_context():
+        yield app
+        db.session.close()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Any:
+    return db.session
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# --- factories -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_org(session: Any) -> Callable[..., Organization]:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        name: str = "NGO A", kind: str = "ngo", code: str | None = None, country: str = "AL"
+    ) -> Organization:
+        org = Organization(
+            code=code or f"org-{next(counter)}", name=name, kind=kind, country=country
+        )
+        session.add(org)
+        session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(session: Any) -> Callable[..., User]:
+    def make(
+        email: str = "ana@example.org",
+        role: Role = Role.NGO_ADMIN,
+        org: Organization | None = None,
+        name: str = "Ana",
+    ) -> User:
+        user = accounts.create_user(session, email=email, name=name, password=PASSWORD)
+        accounts.add_membership(session, user=user, role=role, organization=org)
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def published_version(session: Any) -> Callable[..., Any]:
+    def make(name: str = "quick-check") -> Any:
+        rubric = load_rubric(LIBRARY / f"{name}.yaml")
+        version = rubric_services.store_rubric(session, rubric)
+        rubric_services.publish(session, version)
+        session.commit()
+        return version
+
+    return make
+
+
+@pytest.fixture
+def make_assessment(
+    session: Any, make_org: Any, published_version: Any
+) -> Callable[..., Assessment]:
+    counter = iter(range(1, 10_000))
+
+    def make(org: Organization | None = None, rubric: str = "quick-check") -> Assessment:
+        org = org or make_org()
+        version = published_version(rubric)
+        cycle = surveys.open_cycle(
+            session,
+            code=f"cycle-{next(counter)}",
+            name="Cycle 2026",
+            version=version,
+            organizations=[org],
+        )
+        session.commit()
+        return session.exec(
+            sa.select(Assessment).where(Assessment.cycle_id == cycle.id)  # type: ignore[arg-type]
+        ).scalar_one()
+
+    return make
+
+
+# --- client helpers --------------------------------------------------------------------------
+
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token of the form at ``url`` (tests post real forms with real tokens)."""
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient) -> Callable[[User], FlaskClient]:
+    def do(user: User) -> FlaskClient:
+        response = login(client, user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return do
+
+
+@pytest.fixture
+def csrf() -> Callable[..., str]:
+    return csrf_token
+
+
+@pytest.fixture
+def login_as() -> Callable[..., Any]:
+    return login

@@ -1,0 +1,79 @@
+"""The scorecard: overall, domains, and a chart drawn from JSON data (no inline script)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from accounts.models import Role
+from accounts.services import grant_access
+from surveys import services
+
+
+def submitted(session, make_org, make_user, make_assessment):
+    org = make_org(name="Hope and Home")
+    user = make_user(role=Role.NGO_ADMIN, org=org)
+    assessment = make_assessment(org=org)
+    values = {
+        "SG1_policy": 3,
+        "SG1_focal": "yes",
+        "SG2_vetting": 2,
+        "SG2_incidents": 4,
+        "SV1_plans": 3,
+        "SV1_referral": "most",
+        "SV2_shelter": "__na__",
+        "RS1_data": 2,
+        "RS1_outcomes": 1,
+        "RS2_evaluated": "yes",
+        "RS2_changes": "x",
+    }
+    services.save_answers(session, assessment, values=values, base_versions={}, user=user)
+    assert services.submit(session, assessment, by=user) == []
+    session.commit()
+    return org, user, assessment
+
+
+def test_scorecard_shows_overall_domains_and_a_chart(
+    session, client, make_org, make_user, make_assessment, logged_in
+):
+    _, user, assessment = submitted(session, make_org, make_user, make_assessment)
+    logged_in(user)
+    response = client.get(f"/reports/assessments/{assessment.id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert ">69<" in html  # 68.75 rounded
+    assert "Developing" in html
+    assert "Child safeguarding" in html
+    assert "/reports/vendor/plotly.min.js" in html
+    assert "cdn" not in html.lower()
+    figure = re.search(
+        r'<script type="application/json" id="domain-figure">(.*?)</script>', html, re.S
+    ).group(1)
+    data = json.loads(figure)
+    assert data["data"][0]["y"] == [
+        "Child safeguarding",
+        "Services to survivors",
+        "Measuring results",
+    ]
+    assert re.search(r"<script>(?!</script>)", html) is None  # no inline script
+
+
+def test_a_funder_with_a_grant_sees_the_scorecard_and_others_do_not(
+    session, client, make_org, make_user, make_assessment, logged_in
+):
+    org, _, assessment = submitted(session, make_org, make_user, make_assessment)
+    funder_org = make_org(name="Fund", kind="funder")
+    funder = make_user(email="f@example.org", role=Role.FUNDER, org=funder_org)
+    logged_in(funder)
+    assert client.get(f"/reports/assessments/{assessment.id}").status_code == 404
+    grant_access(session, ngo=org, funder=funder_org, by=None)
+    session.commit()
+    assert client.get(f"/reports/assessments/{assessment.id}").status_code == 200
+
+
+def test_chart_labels_cannot_close_the_script_element():
+    from reports.figures import domain_bars, to_json
+
+    text = to_json(domain_bars(["</script><script>alert(1)</script>"], [50.0], [1.0]))
+    assert "</script>" not in text
+    assert json.loads(text)["data"][0]["y"] == ["</script><script>alert(1)</script>"]

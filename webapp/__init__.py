@@ -1,0 +1,85 @@
+"""The composition root: ``create_app`` wires configuration, extensions and blueprints."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from webapp import config
+from webapp.database import configure_engine
+from webapp.extensions import babel, csrf, db, login_manager
+
+
+class ConfigurationError(RuntimeError):
+    """The app would start unsafely (e.g. with the development secret key in production)."""
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.defaults(app.instance_path))
+    if test_config is None:
+        _load_instance_secret(app)
+        app.config.update(config.from_environment())
+        app.config.from_prefixed_env("EVALUATOR")
+    else:
+        app.config.from_mapping(test_config)
+
+    if app.config["SECRET_KEY"] == config.DEV_SECRET_KEY and not (app.debug or app.testing):
+        raise ConfigurationError(
+            "Refusing to start with the development SECRET_KEY. Set SECRET_KEY in the "
+            "environment, or write a random key to instance/secret_key (`make run` does)."
+        )
+    url = config.normalise_database_url(app.config["DATABASE_URL"])
+    app.config["DATABASE_URL"] = url
+    app.config.setdefault("SQLALCHEMY_ENGINES", {"default": url})
+    if url.startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    _register_blueprints(app)
+    from webapp import cli, errors, security
+
+    errors.register(app)
+    security.register(app)
+    cli.register(app)
+    return app
+
+
+def _load_instance_secret(app: Flask) -> None:
+    """Use ``instance/secret_key`` (written by ``init-instance``) when the environment has none."""
+    path = Path(app.instance_path) / "secret_key"
+    if not os.environ.get("SECRET_KEY") and path.exists():
+        app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def _select_locale() -> str | None:
+    languages: list[str] = ["en", "el"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in languages:
+        return str(chosen)
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return str(current_user.locale)
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts.views import bp as accounts_bp
+    from reports.views import bp as reports_bp
+    from surveys.views import bp as surveys_bp
+    from webapp.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(surveys_bp, url_prefix="/assessments")
+    app.register_blueprint(reports_bp, url_prefix="/reports")

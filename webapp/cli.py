@@ -1,0 +1,50 @@
+"""Command-line interface: ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from accounts.cli import create_user_command
+from webapp import demo
+from webapp.extensions import db
+from webapp.migrate import upgrade_database
+
+
+@click.command("db-upgrade")
+@with_appcontext
+def db_upgrade_command() -> None:
+    """Create or migrate the database schema (Alembic)."""
+    url = current_app.config["DATABASE_URL"]
+    upgrade_database(url)
+    click.echo("database is at the latest schema")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed a database without users.")
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo organisations, logins, rubrics and assessment cycle."""
+    session = db.session
+    if not demo.is_empty(session):
+        if not if_empty:
+            raise click.ClickException("the database already has users; demo data not loaded")
+        click.echo("database already has data; demo data not loaded again")
+    else:
+        demo.seed(session)
+        session.commit()
+        click.echo("demo data loaded")
+    if demo.has_demo_users(session):
+        click.echo(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD}):")
+        for login in demo.DEMO_USERS:
+            where = f" of {login.organization}" if login.organization else ""
+            click.echo(f"  {login.email:<22} {login.role}{where}")
+
+
+def register(app: Flask) -> None:
+    from rubrics.cli import rubric_cli
+
+    for cmd in (db_upgrade_command, seed_demo_command, create_user_command):
+        app.cli.add_command(cmd)
+    app.cli.add_command(rubric_cli)

@@ -1,0 +1,47 @@
+"""Configuration defaults. Environment variables (``SECRET_KEY``, ``DATABASE_URL``, and any
+``EVALUATOR_*`` key) override them; see README.md "Configuration"."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused outside debug/testing
+
+MiB = 1024 * 1024
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'evaluator.sqlite3'}",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 20 * MiB,
+        "MAX_FORM_MEMORY_SIZE": 2 * MiB,
+        "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LANGUAGES": ["en", "el"],
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    """The settings given by the environment (``SECRET_KEY``, ``DATABASE_URL``)."""
+    found: dict[str, Any] = {}
+    for key in ("SECRET_KEY", "DATABASE_URL"):
+        if os.environ.get(key):
+            found[key] = os.environ[key]
+    return found
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,61 @@
+"""Error pages: a clear message and the right status, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    401: ("Please log in", "You need to log in to see this page."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Not found", "There is no page at this address, or you have no access to it."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    409: ("Conflict", "Someone else changed this at the same time."),
+    413: ("Too large", "What you sent is larger than the limit. Please send a smaller file."),
+    429: ("Too many requests", "Please wait a moment and try again."),
+    500: (
+        "Something went wrong",
+        "An unexpected error happened. It has been logged; nothing you "
+        "saved before it is lost. Please try again.",
+    ),
+}
+
+
+def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
+    title, message = MESSAGES.get(status, (f"Error {status}", ""))
+    return render_template(
+        "errors.html", status=status, title=title, message=detail or message
+    ), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            "The form's security token is missing or has expired. Go back, reload the page and "
+            "send it again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> tuple[str, int]:
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[str, int]:
+        if isinstance(error, HTTPException):  # pragma: no cover - handled above
+            return render_error(error.code or 500)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            db.session.rollback()
+        except Exception:  # pragma: no cover - the database itself may be the problem
+            log.exception("rollback failed")
+        return render_error(InternalServerError.code)

@@ -1,0 +1,7 @@
+"""Import every table module so that SQLModel.metadata holds the whole schema."""
+
+from accounts import models as accounts_models
+from rubrics import models as rubrics_models
+from surveys import models as surveys_models
+
+__all__ = ["accounts_models", "rubrics_models", "surveys_models"]

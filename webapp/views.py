@@ -1,0 +1,41 @@
+"""Home page: what each role works on."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from accounts.models import Role
+from accounts.services import has_role, ngo_ids
+from surveys.queries import assessments_for_orgs, recent_assessments
+from webapp.extensions import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def home() -> str:
+    user_id = current_user.id
+    own = assessments_for_orgs(db.session, ngo_ids(db.session, user_id))
+    reviewing = []
+    if has_role(db.session, user_id, Role.EVALUATOR, Role.ADMIN):
+        reviewing = recent_assessments(db.session)
+    return render_template("home.html", own=own, reviewing=reviewing)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language() -> Response:
+    lang = request.form.get("lang", "")
+    if lang in ("en", "el"):
+        session["lang"] = lang
+    target = request.form.get("next", "")
+    return redirect(
+        target if target.startswith("/") and not target.startswith("//") else url_for("main.home")
+    )
+
+
+@bp.route("/healthz")
+def healthz() -> tuple[str, int]:
+    return "ok", 200
