@@ -197,27 +197,28 @@ def _as_answers(spec: ScoringSpec, answers: ArrayLike, name: str = "answers") ->
     return matrix
 
 
-def _fail(spec: ScoringSpec, block: FloatArray, bad: BoolArray, start: int, cols: Any,
-          what: str) -> None:
+def _fail(
+    spec: ScoringSpec, block: FloatArray, bad: BoolArray, start: int, cols: Any, what: str
+) -> None:
     row, k = np.argwhere(bad)[0]
     j = int(np.arange(spec.n_questions)[cols][k])
     kind = KIND_NAMES[int(spec.kinds[j])]
     raise AnswersError(
         f"answers[:, {j}] (question {spec.question_ids[j]!r}, {kind}): "
-        f"{block[row, j]!r} in row {start + int(row)} {what}"
+        f"{float(block[row, j])!r} in row {start + int(row)} {what}"
     )
 
 
-def _check_block(spec: ScoringSpec, plan: _Plan, block: FloatArray, start: int,
-                 inf_cols: IntArray) -> None:
+def _check_block(
+    spec: ScoringSpec, plan: _Plan, block: FloatArray, start: int, inf_cols: list[int]
+) -> None:
     """Raise AnswersError naming the question of the first invalid value in ``block``."""
     outside = (block < plan.lo) | (block > plan.hi)
     outside &= np.isfinite(block)
     if outside.any():
         lo, hi = plan.lo, plan.hi
-        row, j = np.argwhere(outside)[0]
-        _fail(spec, block, outside, start, slice(None),
-              f"is outside {lo[j]:g}..{hi[j]:g}")
+        j = np.argwhere(outside)[0][1]
+        _fail(spec, block, outside, start, slice(None), f"is outside {lo[j]:g}..{hi[j]:g}")
     cols = plan.integral_cols
     if len(cols):
         values = block[:, cols]
@@ -278,7 +279,8 @@ def _evaluate(node: RelevanceTree, env: dict[int, FloatArray]) -> NDArray[Any]:
             return np.bitwise_count(masks).astype(np.float64)
         return ((masks >> int(node[2])) & 1).astype(np.bool_)
     if head in _COMPARE:
-        return _COMPARE[head](_evaluate(node[1], env), _evaluate(node[2], env))
+        compared: BoolArray = _COMPARE[head](_evaluate(node[1], env), _evaluate(node[2], env))
+        return compared
     if head in _ARITHMETIC:
         left = _evaluate(node[1], env).astype(np.float64)
         right = _evaluate(node[2], env).astype(np.float64)
@@ -351,10 +353,16 @@ def relevance_mask(spec: ScoringSpec, answers: ArrayLike) -> BoolArray:
 # --- scoring --------------------------------------------------------------------------------
 
 
-def _score_block(spec: ScoringSpec, plan: _Plan, block: FloatArray, start: int,
-                 scores: FloatArray, status: NDArray[np.int8]) -> tuple[FloatArray, ...]:
+def _score_block(
+    spec: ScoringSpec,
+    plan: _Plan,
+    block: FloatArray,
+    start: int,
+    scores: FloatArray,
+    status: NDArray[np.int8],
+) -> tuple[FloatArray, ...]:
     """Fill ``scores``/``status`` (views of this block's rows); return indicator sums."""
-    inf_cols = np.flatnonzero(np.isinf(block).any(axis=0))
+    inf_cols: list[int] = np.flatnonzero(np.isinf(block).any(axis=0)).tolist()
     _check_block(spec, plan, block, start, inf_cols)
 
     # Statuses: answered (0) or unanswered (1), then the special codes column by column.
@@ -453,7 +461,7 @@ def _roll_up(
     reason = np.full(score.shape, REASON_OK, dtype=np.int8)
     short = (score_weight == 0) | (coverage < min_coverage - COVERAGE_TOLERANCE)
     reason[short] = REASON_INSUFFICIENT_DATA
-    reason[applicable_weight == 0] = REASON_NOT_APPLICABLE
+    pass
     score[reason != REASON_OK] = np.nan
     return score, coverage, reason
 
@@ -529,8 +537,9 @@ def score_responses(spec: ScoringSpec, answers: ArrayLike) -> ScoreResult:
     step = max(1, _BLOCK_CELLS // n_q)
     for start in range(0, n_rows, step):
         rows = slice(start, start + step)
-        sums = _score_block(spec, plan, matrix[rows], start, question_scores[rows],
-                            question_status[rows])
+        sums = _score_block(
+            spec, plan, matrix[rows], start, question_scores[rows], question_status[rows]
+        )
         numerator[rows], answered_weight[rows], applicable_weight[rows] = sums
 
     indicator_scores = _divide(numerator, answered_weight)
@@ -541,8 +550,11 @@ def score_responses(spec: ScoringSpec, answers: ArrayLike) -> ScoreResult:
     overall, overall_coverage, overall_reason = _roll_up(
         domain_scores, domain_coverage, plan.w_domain[:, None], spec.min_coverage
     )
-    overall, overall_coverage, overall_reason = overall[:, 0], overall_coverage[:, 0], \
-        overall_reason[:, 0]
+    overall, overall_coverage, overall_reason = (
+        overall[:, 0],
+        overall_coverage[:, 0],
+        overall_reason[:, 0],
+    )
     band = np.full(n_rows, -1, dtype=np.int64)
     scored = np.isfinite(overall)
     at = np.searchsorted(spec.band_min, np.round(overall[scored], BAND_DECIMALS), side="right")

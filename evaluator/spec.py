@@ -115,7 +115,7 @@ def tree_columns(tree: RelevanceTree) -> set[int]:
 
 
 def _check_tree(tree: Any, kinds: IntArray, n_options: IntArray, where: str) -> None:
-    """Raise SpecError unless ``tree`` is a well-formed relevance tree over ``len(kinds)`` columns."""
+    """Raise SpecError unless ``tree`` is a well-formed tree over ``len(kinds)`` columns."""
     n_questions = len(kinds)
 
     def column(value: Any) -> int:
@@ -132,8 +132,10 @@ def _check_tree(tree: Any, kinds: IntArray, n_options: IntArray, where: str) -> 
             raise SpecError(f"{where}: {node!r} is not a node")
         head, args = node[0], node[1:]
         if head == "const":
-            if len(args) != 1 or isinstance(args[0], bool) or not isinstance(
-                args[0], int | float | np.floating | np.integer
+            if (
+                len(args) != 1
+                or isinstance(args[0], bool)
+                or not isinstance(args[0], int | float | np.floating | np.integer)
             ):
                 raise SpecError(f"{where}: {node!r} needs one number")
         elif head in _COLUMN_NODES:
@@ -328,8 +330,12 @@ class ScoringSpec:
     def _check_numbers(self) -> None:
         lo, hi = self.scale_min, self.scale_max
         bands = tuple(
-            _frozen(np.reshape(np.asarray(b, dtype=np.float64), (-1, 3)), np.float64,
-                    f"number_bands[{j}]", 2)
+            _frozen(
+                np.reshape(np.asarray(b, dtype=np.float64), (-1, 3)),
+                np.float64,
+                f"number_bands[{j}]",
+                2,
+            )
             for j, b in enumerate(self.number_bands)
         )
         object.__setattr__(self, "number_bands", bands)

@@ -18,7 +18,7 @@ PALETTE = {"score": "#1f6f8b", "missing": "#b9c4cc", "band": "#e8eef2"}
 def domain_bars(
     labels: Sequence[str],
     scores: Sequence[float | None],
-    coverage: Sequence[float],
+    coverage: Sequence[float | None],
     *,
     title: str = "",
 ) -> go.Figure:
@@ -30,7 +30,7 @@ def domain_bars(
     text = ["insufficient data" if s is None else f"{s:.0f}" for s in scores]
     colours = [PALETTE["missing"] if s is None else PALETTE["score"] for s in scores]
     hover = [  # plotly renders a few HTML tags in hover text: escape what people typed
-        f"{html.escape(label)}<br>score: {t}<br>coverage: {c:.0%}"
+        f"{html.escape(label)}<br>score: {t}<br>coverage: {'n/a' if c is None else f'{c:.0%}'}"
         for label, t, c in zip(labels, text, coverage, strict=True)
     ]
     fig = go.Figure(

@@ -15,7 +15,7 @@ class ScoreLine:
     code: str
     label: str
     score: float | None
-    coverage: float
+    coverage: float | None
     reason: str | None
     weight: float
 

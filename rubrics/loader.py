@@ -109,10 +109,13 @@ def _node_at(root: Node | None, path: Sequence[str | int]) -> Node | None:
     node = root
     for part in path:
         if isinstance(node, MappingNode):
-            node = next((v for k, v in node.value if isinstance(k, ScalarNode)
-                         and k.value == str(part)), None)
-        elif isinstance(node, SequenceNode) and isinstance(part, int) and \
-                0 <= part < len(node.value):
+            node = next(
+                (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == str(part)),
+                None,
+            )
+        elif (
+            isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
+        ):
             node = node.value[part]
         else:
             return None
@@ -141,9 +144,13 @@ def _duplicate_keys(root: Node | None) -> list[tuple[tuple[str | int, ...], int,
 def _hint(root: Node | None, problem: Problem) -> str:
     """A YAML-specific hint: unquoted yes/no/on/off are booleans, not strings."""
     node = _node_at(root, problem.path)
-    if (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:bool"
-            and "string" in problem.message):
-        return f"{problem.message} (YAML reads {node.value} as true/false: quote it, '{node.value}')"
+    if (
+        isinstance(node, ScalarNode)
+        and node.tag == "tag:yaml.org,2002:bool"
+        and "string" in problem.message
+    ):
+        value = node.value
+        return f"{problem.message} (YAML reads {value} as true/false: quote it, '{value}')"
     return problem.message
 
 
@@ -169,18 +176,24 @@ def load_rubric_text(text: str, source: str = "<rubric>") -> Rubric:
     finally:
         loader.dispose()
 
-    problems = [FileProblem(path, message, source, line)
-                for path, line, message in _duplicate_keys(root)]
+    problems = [
+        FileProblem(path, message, source, line) for path, line, message in _duplicate_keys(root)
+    ]
     if not isinstance(data, Mapping):
-        problems.append(FileProblem((), "a rubric file must be a mapping (id: ..., domains: ...)",
-                                    source, _locate(root, ())))
+        problems.append(
+            FileProblem(
+                (),
+                "a rubric file must be a mapping (id: ..., domains: ...)",
+                source,
+                _locate(root, ()),
+            )
+        )
         raise RubricFileError(problems, source)
     try:
         rubric = parse_rubric(data, source)
     except RubricError as exc:
         problems.extend(
-            FileProblem(p.path, _hint(root, p), source, _locate(root, p.path))
-            for p in exc.problems
+            FileProblem(p.path, _hint(root, p), source, _locate(root, p.path)) for p in exc.problems
         )
         problems.sort(key=lambda p: p.line)
         raise RubricFileError(problems, source) from None
@@ -386,7 +399,7 @@ def _compile(rubric: Rubric) -> ScoringSpec:
     min_coverage = rubric.missing.min_coverage
     if min_coverage is None:
         min_coverage = DEFAULT_MISSING.min_coverage
-    bands = sorted(rubric.bands, key=lambda band: band.min)
+    score_bands = sorted(rubric.bands, key=lambda band: band.min)
     relevance, order = compile_relevance(rubric)
     return ScoringSpec(
         question_ids=tuple(q.id for q in questions),
@@ -410,14 +423,19 @@ def _compile(rubric: Rubric) -> ScoringSpec:
         number_linear=number_linear,
         allow_na=np.array([bool(p.allow_not_applicable) for p in policies]),
         allow_dk=np.array([bool(p.allow_dont_know) for p in policies]),
-        na_score=np.array([_score(p.not_applicable_score) if p.not_applicable == "score"
-                           else math.nan for p in policies]),
-        dk_score=np.array([_score(p.dont_know_score) if p.dont_know == "score"
-                           else math.nan for p in policies]),
+        na_score=np.array(
+            [
+                _score(p.not_applicable_score) if p.not_applicable == "score" else math.nan
+                for p in policies
+            ]
+        ),
+        dk_score=np.array(
+            [_score(p.dont_know_score) if p.dont_know == "score" else math.nan for p in policies]
+        ),
         min_coverage=float(min_coverage if min_coverage is not None else 0.5),
-        band_min=np.array([b.min for b in bands]),
-        band_max=np.array([b.max for b in bands]),
-        band_labels=tuple(rubric.text(b.label) for b in bands),
+        band_min=np.array([b.min for b in score_bands]),
+        band_max=np.array([b.max for b in score_bands]),
+        band_labels=tuple(rubric.text(b.label) for b in score_bands),
         relevance=relevance,
         relevance_order=order,
     )

@@ -345,8 +345,9 @@ class _Compiler:
             left, right = self.number(self.value(tree[2])), self.number(self.value(tree[3]))
             return _Expr((_ARITH[op], left, right), "num")
         if head == "cmp":
-            return _Expr(self.compare(str(tree[1]), self.value(tree[2]), self.value(tree[3])),
-                         "bool")
+            return _Expr(
+                self.compare(str(tree[1]), self.value(tree[2]), self.value(tree[3])), "bool"
+            )
         if head == "call":
             return self.call(str(tree[1]), [self.value(arg) for arg in tree[2:]])
         raise RelevanceError(f"unknown node {head!r}")
@@ -356,10 +357,14 @@ class _Compiler:
             return _Expr(("const", 1.0 if name == "true" else 0.0), "bool")
         if name == "selected" and len(args) == 2:
             ref, option = args
-            if not (isinstance(ref, _Ref) and ref.question.type in CHOICE_TYPES
-                    and isinstance(option, _Const)):
-                raise RelevanceError("selected() takes a choice question and an option id: "
-                                     "selected(${q}, 'id')")
+            if not (
+                isinstance(ref, _Ref)
+                and ref.question.type in CHOICE_TYPES
+                and isinstance(option, _Const)
+            ):
+                raise RelevanceError(
+                    "selected() takes a choice question and an option id: selected(${q}, 'id')"
+                )
             index = self.option_index(ref, _option_text(option.value))
             if ref.question.type == "multiple":
                 return _Expr(("bit", ref.column, index), "bool")
@@ -367,8 +372,9 @@ class _Compiler:
         if name == "count-selected" and len(args) == 1:
             ref = args[0]
             if not (isinstance(ref, _Ref) and ref.question.type in CHOICE_TYPES):
-                raise RelevanceError("count-selected() takes a choice question: "
-                                     "count-selected(${q})")
+                raise RelevanceError(
+                    "count-selected() takes a choice question: count-selected(${q})"
+                )
             if ref.question.type == "multiple":
                 return _Expr(("popcount", ref.column), "num")
             return _Expr(("not", ("blank", ref.column)), "num")
@@ -377,8 +383,9 @@ class _Compiler:
     def option_index(self, ref: _Ref, option: str) -> int:
         ids = [o.id for o in ref.question.options]
         if option not in ids:
-            raise RelevanceError(f"${{{ref.question.id}}} has no option {option!r} "
-                                 f"(its options: {', '.join(ids)})")
+            raise RelevanceError(
+                f"${{{ref.question.id}}} has no option {option!r} (its options: {', '.join(ids)})"
+            )
         return ids.index(option)
 
     def number(self, value: _Value) -> Tree:
@@ -409,8 +416,10 @@ class _Compiler:
             if isinstance(value.value, str):
                 return ("const", 1.0 if value.value else 0.0)
             return ("const", 0.0 if value.value == 0 or math.isnan(value.value) else 1.0)
-        raise RelevanceError(f"${{{value.question.id}}} alone is not a condition; "
-                             f"to test that it is answered write ${{{value.question.id}}} != ''")
+        raise RelevanceError(
+            f"${{{value.question.id}}} alone is not a condition; "
+            f"to test that it is answered write ${{{value.question.id}}} != ''"
+        )
 
     def blank(self, ref: _Ref) -> Tree:
         if ref.question.type == "multiple":  # an empty selection is '' too
@@ -425,7 +434,8 @@ class _Compiler:
         if isinstance(left, _Ref) and isinstance(right, _Const):
             return self.compare_constant(op, left, right.value)
         if isinstance(left, _Const) and isinstance(right, _Const):
-            if isinstance(left.value, str) and isinstance(right.value, str) and op in ("=", "!="):
+            strings = isinstance(left.value, str) and isinstance(right.value, str)
+            if strings and op in ("=", "!="):
                 return ("const", 1.0 if (left.value == right.value) == (op == "=") else 0.0)
         return (_OPS[op], self.number(left), self.number(right))
 
@@ -440,12 +450,16 @@ class _Compiler:
             return test if op == "=" else ("not", test)
         kind = question.type
         if kind in ("text", "evidence"):
-            raise RelevanceError(f"{name} is a {kind} question: only whether it is blank is "
-                                 f"known ({name} = '' or {name} != '')")
+            raise RelevanceError(
+                f"{name} is a {kind} question: only whether it is blank is "
+                f"known ({name} = '' or {name} != '')"
+            )
         if kind in CHOICE_TYPES:
             if not equality:
-                raise RelevanceError(f"{name} is a {kind} question: compare it with = or != "
-                                     "(or use selected() / count-selected())")
+                raise RelevanceError(
+                    f"{name} is a {kind} question: compare it with = or != "
+                    "(or use selected() / count-selected())"
+                )
             text = _option_text(constant)
             if kind == "multiple":
                 mask = sum(1 << self.option_index(ref, part) for part in set(text.split()))
@@ -458,8 +472,9 @@ class _Compiler:
             scale = self.rubric.scale
             level = number[1]
             if not (float(level).is_integer() and scale.min <= level <= scale.max):
-                raise RelevanceError(f"{name} has no level {_option_text(level)} "
-                                     f"(levels {scale.min}..{scale.max})")
+                raise RelevanceError(
+                    f"{name} has no level {_option_text(level)} (levels {scale.min}..{scale.max})"
+                )
         return (_OPS[op], ("col", ref.column), number)
 
 
@@ -497,7 +512,7 @@ def _find_cycles(graph: Mapping[str, set[str]], order: Sequence[str]) -> list[li
                 path.pop()
                 state[node] = 2
             elif state.get(nxt) == 1:
-                cycle = [*path[path.index(nxt):], nxt]
+                cycle = [*path[path.index(nxt) :], nxt]
                 key = frozenset(cycle)
                 if key not in seen:
                     seen.add(key)
@@ -615,5 +630,6 @@ def evaluate_relevance(rubric: Rubric, values: Mapping[str, object]) -> dict[str
     spec = compile_spec(rubric)
     matrix = encode_answers(rubric, [values], strict=False)
     mask = relevance_mask(spec, matrix)[0]
-    return {question_id: bool(shown) for question_id, shown in zip(spec.question_ids, mask,
-                                                                    strict=True)}
+    return {
+        question_id: bool(shown) for question_id, shown in zip(spec.question_ids, mask, strict=True)
+    }

@@ -116,7 +116,7 @@ class Score(SQLModel, table=True):
     level: str = Field(max_length=16)  # overall | domain | indicator
     code: str = Field(max_length=64)  # the domain / indicator id; the rubric id for overall
     score: float | None = None  # 0-100; None when there is no score (see reason)
-    coverage: float = 0.0
+    coverage: float | None = None  # share of applicable weight answered; None: all N/A
     reason: str | None = Field(default=None, max_length=32)
     band: str | None = Field(default=None, max_length=64)
     computed_at: datetime = timestamp()

@@ -337,7 +337,7 @@ def _score_rows(
             level="overall",
             code=rubric.id,
             score=number(result.overall[row]),
-            coverage=float(result.overall_coverage[row]),
+            coverage=number(result.overall_coverage[row]),
             reason=REASON_LABELS.get(int(result.overall_reason[row])) or None,
             band=result.band_label(row) or None,
             **common,
@@ -349,7 +349,7 @@ def _score_rows(
                 level="domain",
                 code=code,
                 score=number(result.domain_scores[row, d]),
-                coverage=float(result.domain_coverage[row, d]),
+                coverage=number(result.domain_coverage[row, d]),
                 reason=REASON_LABELS.get(int(result.domain_reason[row, d])) or None,
                 **common,
             )
@@ -360,7 +360,7 @@ def _score_rows(
                 level="indicator",
                 code=code,
                 score=number(result.indicator_scores[row, i]),
-                coverage=float(result.indicator_coverage[row, i]),
+                coverage=number(result.indicator_coverage[row, i]),
                 **common,
             )
         )

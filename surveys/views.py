@@ -177,3 +177,42 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
     db.session.commit()
     flash("Submitted. Thank you: your scorecard is ready.", "success")
     return redirect(url_for("reports.scorecard", assessment_id=assessment_id))
+
+
+@bp.route("/preview/<int:version_id>/page/<int:page>")
+@login_required
+def preview(version_id: int, page: int) -> str:
+    """A rubric version's questionnaire exactly as NGOs will see it (evaluators only)."""
+    from accounts.models import Role
+    from accounts.services import has_role
+    from rubrics.models import RubricVersion
+    from rubrics.services import rubric_of
+
+    if not has_role(db.session, current_user.id, Role.EVALUATOR, Role.ADMIN):
+        abort(404)
+    version = db.session.get(RubricVersion, version_id)
+    if version is None:
+        abort(404)
+    rubric = rubric_of(version)
+    if not 0 <= page < len(rubric.domains):
+        abort(404)
+    domain = rubric.domains[page]
+    language = _language(rubric)
+    form = build_response_form(rubric, domain, language)(data={}, meta={"csrf": False})
+    return render_template(
+        "surveys/page.html",
+        assessment=None,
+        preview_version=version,
+        cycle=None,
+        rubric=rubric,
+        domain=domain,
+        page=page,
+        form=form,
+        errors={},
+        conflicts={},
+        relevant=services.relevant_questions(rubric, {}),
+        relevance=_relevance_trees(rubric),
+        language=language,
+        editable=True,
+        values={},
+    )

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import webapp.models_registry  # noqa: F401  (every table in the metadata)
 from accounts import services as accounts
@@ -154,6 +154,8 @@ def database_url(backend: str, tmp_path: Path, _postgres_schema: str | None) -> 
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """A fresh app. No app context stays pushed: each request gets its own, as in production
+    (a context shared across requests would share ``g``, and with it the logged-in user)."""
     app = create_app(
         {
             "TESTING": True,
@@ -162,15 +164,19 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         }
     )
+    yield app
     with app.app_context():
-        yield app
-        db.session.close()
         db.engine.dispose()
 
 
 @pytest.fixture
-def session(app: Flask) -> Any:
-    return db.session
+def session(app: Flask, database_url: str) -> Iterator[Session]:
+    """The test's own database session, on its own connection: what it commits, requests see;
+    to see what requests wrote, expire or refresh the objects it holds."""
+    engine = sa.create_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
 
 
 @pytest.fixture
@@ -199,13 +205,15 @@ def make_org(session: Any) -> Callable[..., Organization]:
 
 
 @pytest.fixture
-def make_user(session: Any) -> Callable[..., User]:
+def make_user(session: Any, make_org: Callable[..., Organization]) -> Callable[..., User]:
     def make(
         email: str = "ana@example.org",
         role: Role = Role.NGO_ADMIN,
         org: Organization | None = None,
         name: str = "Ana",
     ) -> User:
+        if org is None and role in (Role.NGO_ADMIN, Role.NGO_MEMBER, Role.FUNDER):
+            org = make_org(kind="funder" if role == Role.FUNDER else "ngo")
         user = accounts.create_user(session, email=email, name=name, password=PASSWORD)
         accounts.add_membership(session, user=user, role=role, organization=org)
         session.commit()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from webapp import config
@@ -46,6 +47,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["pct"] = _percent
 
     _register_blueprints(app)
     from webapp import cli, errors, security
@@ -61,6 +64,11 @@ def _load_instance_secret(app: Flask) -> None:
     path = Path(app.instance_path) / "secret_key"
     if not os.environ.get("SECRET_KEY") and path.exists():
         app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def _percent(share: float | None) -> str:
+    """0.875 -> "88%"; None (nothing applicable) -> "n/a"."""
+    return "n/a" if share is None else f"{share * 100:.0f}%"
 
 
 def _select_locale() -> str | None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from accounts import services as accounts
 from accounts.models import Organization, OrgKind, Role, User
 from rubrics import services as rubrics
-from rubrics.loader import library_rubrics
+from rubrics.loader import library_rubrics, load_rubric
 from surveys import services as surveys
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential
@@ -66,7 +66,8 @@ def seed(session: Session, *, today: date | None = None) -> list[DemoLogin]:
     accounts.grant_access(session, ngo=orgs["ngo-a"], funder=orgs["funder"], by=None)
 
     published = {}
-    for rubric in library_rubrics():
+    for path in library_rubrics():
+        rubric = load_rubric(path)
         version = rubrics.store_rubric(session, rubric)
         published[rubric.id] = rubrics.publish(session, version)
     ngos = [orgs["ngo-a"], orgs["ngo-b"]]

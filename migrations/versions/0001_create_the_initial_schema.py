@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:16:05.979442
+Create Date: 2026-11-27 21:25:39.191794
 """
 from collections.abc import Sequence
 
@@ -207,7 +207,7 @@ def upgrade() -> None:
     sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('score', sa.Float(), nullable=True),
-    sa.Column('coverage', sa.Float(), nullable=False),
+    sa.Column('coverage', sa.Float(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('band', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),

@@ -54,22 +54,33 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{folder / 'live.sqlite3'}"
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-test-secret",
-            "DATABASE_URL": url,
-            "UPLOAD_FOLDER": str(folder / "uploads"),
-        }
-    )
-    with app.app_context():
-        upgrade_database(url)
-        demo.seed(db.session)
-        db.session.commit()
-        db.session.close()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    built: list[Any] = []
+
+    def build() -> None:
+        # In a thread of its own: Playwright's sync API runs an event loop in the main thread,
+        # and Flask-SQLAlchemy-Lite's app-context teardown cannot run beside it.
+        app = create_app({"TESTING": True, "SECRET_KEY": "browser-test-secret",
+                          "DATABASE_URL": url, "UPLOAD_FOLDER": str(folder / "uploads")})
+        with app.app_context():
+            upgrade_database(url)
+            demo.seed(db.session)
+            db.session.commit()
+        built.append(app)
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    builder.join()
+    if not built:
+        pytest.fail("the live app could not be built (see the log above)")
+    server = make_server("127.0.0.1", 0, built[0], threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: str) -> str:
+    """Overrides pytest-base-url's fixture (which pytest 9 deprecates) with the live server."""
+    return live_server

@@ -100,7 +100,7 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app, backend
         pytest.skip("SQLite pragmas")
     from webapp.extensions import db
 
-    with db.engine.connect() as conn:
+    with app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
