@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from accounts import services
 from accounts.models import Organization, Role
-from webapp.extensions import db
+from webapp.extensions import dbsession
 
 
 @click.command("create-user")
@@ -22,7 +22,7 @@ def create_user_command(
     email: str, name: str, role: str, org_code: str | None, password: str
 ) -> None:
     """Create a user with one role."""
-    session = db.session
+    session = dbsession()
     org = None
     if org_code:
         org = session.exec(select(Organization).where(Organization.code == org_code)).first()

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from accounts import services
 from accounts.forms import LoginForm
 from accounts.models import User
-from webapp.extensions import db, login_manager
+from webapp.extensions import dbsession, login_manager
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -23,7 +23,7 @@ login_manager.login_message = "Please log in to see this page."
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = dbsession().get(User, int(user_id))
     return user if user is not None and user.active else None
 
 
@@ -44,17 +44,17 @@ def login() -> Response | tuple[str, int] | str:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = services.authenticate(
-            db.session, email=form.email.data or "", password=form.password.data or ""
+            dbsession(), email=form.email.data or "", password=form.password.data or ""
         )
         if user is None:
             services.audit(
-                db.session,
+                dbsession(),
                 actor=None,
                 action="login_failed",
                 object_type="user",
                 email=services.normalise_email(form.email.data or "")[:254],
             )
-            db.session.commit()
+            dbsession().commit()
             form.password.errors.append("Wrong e-mail or password.")
             return render_template("accounts/login.html", form=form), 401
         kept = session.get("pending_answers")  # answers posted while the session had expired
@@ -63,9 +63,9 @@ def login() -> Response | tuple[str, int] | str:
             session["pending_answers"] = kept
         login_user(user)
         services.audit(
-            db.session, actor=user, action="login", object_type="user", object_id=user.id
+            dbsession(), actor=user, action="login", object_type="user", object_id=user.id
         )
-        db.session.commit()
+        dbsession().commit()
         return redirect(safe_next(form.next.data) or url_for("main.home"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form), status

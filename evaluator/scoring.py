@@ -107,7 +107,7 @@ def _combine(spec: ScoringSpec, j: int, bits: FloatArray, scores: FloatArray) ->
     elif rule == COMBINE_MEAN:
         combined = np.divide(bits @ scores, count, out=np.zeros(len(count)), where=count > 0)
     else:
-        cap = hi if np.isnan(spec.cap[j]) else float(spec.cap[j])
+        cap = hi
         combined = np.minimum(bits @ scores, cap)
     # An answered empty selection scores the scale minimum, like every sum below it.
     return np.where(count > 0, np.maximum(combined, lo), lo)
@@ -461,7 +461,7 @@ def _roll_up(
     reason = np.full(score.shape, REASON_OK, dtype=np.int8)
     short = (score_weight == 0) | (coverage < min_coverage - COVERAGE_TOLERANCE)
     reason[short] = REASON_INSUFFICIENT_DATA
-    pass
+    reason[applicable_weight == 0] = REASON_NOT_APPLICABLE
     score[reason != REASON_OK] = np.nan
     return score, coverage, reason
 

@@ -12,7 +12,7 @@ from reports import figures, queries
 from surveys import services
 from surveys.access import load_assessment
 from surveys.models import Status
-from webapp.extensions import db
+from webapp.extensions import dbsession
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 
@@ -20,11 +20,11 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 @bp.route("/assessments/<int:assessment_id>")
 @login_required
 def scorecard(assessment_id: int) -> str:
-    assessment = load_assessment(db.session, assessment_id)
-    cycle, rubric = services.rubric_for(db.session, assessment)
+    assessment = load_assessment(dbsession(), assessment_id)
+    cycle, rubric = services.rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
     language = wanted if wanted in rubric.languages else rubric.default_language
-    card = queries.scorecard(db.session, assessment_id, rubric, language)
+    card = queries.scorecard(dbsession(), assessment_id, rubric, language)
     figure_json = None
     if card.domains:
         fig = figures.domain_bars(
@@ -38,7 +38,7 @@ def scorecard(assessment_id: int) -> str:
         assessment=assessment,
         cycle=cycle,
         rubric=rubric,
-        organization=db.session.get(Organization, assessment.organization_id),
+        organization=dbsession().get(Organization, assessment.organization_id),
         card=card,
         figure_json=figure_json,
         language=language,

@@ -10,6 +10,11 @@ Mapping (import and export agree on it, so that export -> import gives back an e
 - top-level groups are domains, groups nested in them indicators (deeper groups are merged into
   their indicator); questions directly in a domain go into an indicator named after the domain,
   questions outside any group into a "General" domain. Group relevance is ANDed into each question.
+  A repeat is imported like a group, its questions asked once (reported); a loop is skipped.
+- what cannot be imported (notes, calculations, geo, media capture, dates, selects from files,
+  constraints, ...) is reported by row and skipped; relevance that refers to a skipped question,
+  or that the platform cannot evaluate, is dropped with a report line. Names that are not valid
+  ids get a stable id derived from the name (reported), and references follow them.
 - ``select_one`` -> single (yes_no when the choices are exactly yes/no), ``select_multiple`` ->
   multiple, ``integer``/``decimal`` -> number, ``text`` -> text, ``file`` -> evidence.
 - ``label``/``hint``/``guidance_hint`` columns, one per language (``label::English (en)``: the code

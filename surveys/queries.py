@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from accounts.models import Organization
 from rubrics.models import RubricRecord, RubricVersion
@@ -26,22 +27,22 @@ class AssessmentRow:
 
 
 def _rows(
-    session: Session, where: Sequence[object], limit: int | None = None
+    session: Session, where: Sequence[sa.ColumnElement[bool]], limit: int | None = None
 ) -> list[AssessmentRow]:
     query = (
-        select(Assessment, Organization, AssessmentCycle, RubricVersion, RubricRecord)
+        sa.select(Assessment, Organization, AssessmentCycle, RubricVersion, RubricRecord)
         .join(Organization, col(Organization.id) == Assessment.organization_id)
         .join(AssessmentCycle, col(AssessmentCycle.id) == Assessment.cycle_id)
         .join(RubricVersion, col(RubricVersion.id) == AssessmentCycle.rubric_version_id)
         .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
-        .where(*where)  # type: ignore[arg-type]
+        .where(*where)
         .order_by(col(Assessment.updated_at).desc())
     )
     if limit:
         query = query.limit(limit)
     return [
-        AssessmentRow(a.id, o.name, c.name, r.title, v.number, a.status, a.progress, c.closes_on)  # type: ignore[arg-type]
-        for a, o, c, v, r in session.exec(query).all()
+        AssessmentRow(a.id, o.name, c.name, r.title, v.number, a.status, a.progress, c.closes_on)
+        for a, o, c, v, r in session.execute(query).all()
     ]
 
 

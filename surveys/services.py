@@ -10,13 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, select
 
 from accounts.models import Organization, User, utcnow
-from evaluator.results import REASON_LABELS
-from evaluator.scoring import score_responses
-from rubrics.loader import compile_spec, encode_answers
 from rubrics.models import RubricVersion, VersionStatus
 from rubrics.relevance import evaluate_relevance
 from rubrics.schema import Question, Rubric
@@ -27,7 +23,6 @@ from surveys.models import (
     AnswerRevision,
     Assessment,
     AssessmentCycle,
-    Score,
     Source,
     Status,
     StatusChange,
@@ -293,75 +288,7 @@ def submit(session: Session, assessment: Assessment, *, by: User | None) -> list
         return missing
     assessment.submitted_at = utcnow()
     change_status(session, assessment, Status.SUBMITTED, by=by)
+    from surveys.scoring import score_assessments  # scoring reads answers through this module
+
     score_assessments(session, [assessment])
     return []
-
-
-# --- scoring -------------------------------------------------------------------------------------
-
-
-def score_assessments(
-    session: Session, assessments: list[Assessment], source: Source = Source.SELF
-) -> None:
-    """Score ``assessments`` (all pinned to rubric versions) and store the results in Score.
-
-    Assessments are grouped by rubric version and each group is scored in one vectorised call.
-    """
-    groups: dict[int, list[Assessment]] = {}
-    for assessment in assessments:
-        cycle = session.get(AssessmentCycle, assessment.cycle_id)
-        groups.setdefault(cycle.rubric_version_id, []).append(assessment)  # type: ignore[union-attr]
-    for version_id, group in groups.items():
-        version = session.get(RubricVersion, version_id)
-        rubric = rubric_of(version)  # type: ignore[arg-type]
-        rows = [values_of(answers_of(session, a.id, source)) for a in group]  # type: ignore[arg-type]
-        result = score_responses(compile_spec(rubric), encode_answers(rubric, rows))
-        ids = [a.id for a in group]
-        session.exec(  # type: ignore[call-overload]
-            delete(Score).where(col(Score.assessment_id).in_(ids), Score.source == source)
-        )
-        for row, assessment in enumerate(group):
-            session.add_all(_score_rows(result, row, assessment, version_id, rubric, source))
-    session.flush()
-
-
-def _score_rows(
-    result: Any, row: int, assessment: Assessment, version_id: int, rubric: Rubric, source: Source
-) -> list[Score]:
-    def number(x: float) -> float | None:
-        return None if np.isnan(x) else round(float(x), 6)
-
-    common = {"assessment_id": assessment.id, "rubric_version_id": version_id, "source": source}
-    rows = [
-        Score(
-            level="overall",
-            code=rubric.id,
-            score=number(result.overall[row]),
-            coverage=number(result.overall_coverage[row]),
-            reason=REASON_LABELS.get(int(result.overall_reason[row])) or None,
-            band=result.band_label(row) or None,
-            **common,
-        )
-    ]
-    for d, code in enumerate(result.domain_ids):
-        rows.append(
-            Score(
-                level="domain",
-                code=code,
-                score=number(result.domain_scores[row, d]),
-                coverage=number(result.domain_coverage[row, d]),
-                reason=REASON_LABELS.get(int(result.domain_reason[row, d])) or None,
-                **common,
-            )
-        )
-    for i, code in enumerate(result.indicator_ids):
-        rows.append(
-            Score(
-                level="indicator",
-                code=code,
-                score=number(result.indicator_scores[row, i]),
-                coverage=number(result.indicator_coverage[row, i]),
-                **common,
-            )
-        )
-    return rows

@@ -16,7 +16,7 @@ from surveys import services
 from surveys.access import load_assessment
 from surveys.forms import build_response_form, form_data, read_answers
 from surveys.models import EDITABLE, Assessment
-from webapp.extensions import db
+from webapp.extensions import dbsession
 
 bp = Blueprint("surveys", __name__, template_folder="templates")
 
@@ -33,9 +33,9 @@ def _relevance_trees(rubric: Rubric) -> dict[str, Any]:
 @bp.route("/<int:assessment_id>")
 @login_required
 def overview(assessment_id: int) -> str:
-    assessment = load_assessment(db.session, assessment_id)
-    cycle, rubric = services.rubric_for(db.session, assessment)
-    values = services.values_of(services.answers_of(db.session, assessment_id))
+    assessment = load_assessment(dbsession(), assessment_id)
+    cycle, rubric = services.rubric_for(dbsession(), assessment)
+    values = services.values_of(services.answers_of(dbsession(), assessment_id))
     missing = services.missing_answers(rubric, values)
     per_page = [sum(m.page == page for m in missing) for page in range(len(rubric.domains))]
     return render_template(
@@ -43,7 +43,7 @@ def overview(assessment_id: int) -> str:
         assessment=assessment,
         cycle=cycle,
         rubric=rubric,
-        organization=db.session.get(Organization, assessment.organization_id),
+        organization=dbsession().get(Organization, assessment.organization_id),
         language=_language(rubric),
         missing_per_page=per_page,
         can_edit=_can_edit(assessment),
@@ -54,7 +54,7 @@ def _can_edit(assessment: Assessment) -> bool:
     from accounts.services import ngo_ids
 
     return assessment.status in EDITABLE and assessment.organization_id in ngo_ids(
-        db.session, current_user.id
+        dbsession(), current_user.id
     )
 
 
@@ -62,9 +62,9 @@ def _can_edit(assessment: Assessment) -> bool:
 @login_required
 def resume(assessment_id: int) -> Response:
     """Open the first page that still has an unanswered question."""
-    assessment = load_assessment(db.session, assessment_id, answer=True)
-    _, rubric = services.rubric_for(db.session, assessment)
-    values = services.values_of(services.answers_of(db.session, assessment_id))
+    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+    _, rubric = services.rubric_for(dbsession(), assessment)
+    values = services.values_of(services.answers_of(dbsession(), assessment_id))
     missing = services.missing_answers(rubric, values)
     page = missing[0].page if missing else 0
     return redirect(url_for("surveys.page", assessment_id=assessment_id, page=page))
@@ -73,14 +73,14 @@ def resume(assessment_id: int) -> Response:
 @bp.route("/<int:assessment_id>/page/<int:page>", methods=["GET", "POST"])
 @login_required
 def page(assessment_id: int, page: int) -> Response | str | tuple[str, int]:
-    assessment = load_assessment(db.session, assessment_id, answer=True)
-    cycle, rubric = services.rubric_for(db.session, assessment)
+    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+    cycle, rubric = services.rubric_for(dbsession(), assessment)
     if not 0 <= page < len(rubric.domains):
         abort(404)
     domain = rubric.domains[page]
     language = _language(rubric)
     form_class = build_response_form(rubric, domain, language)
-    answers = services.answers_of(db.session, assessment_id)
+    answers = services.answers_of(dbsession(), assessment_id)
     editable = assessment.status in EDITABLE
     status = 200
     conflicts: dict[str, services.Conflict] = {}
@@ -96,18 +96,18 @@ def page(assessment_id: int, page: int) -> Response | str | tuple[str, int]:
         relevant = services.relevant_questions(rubric, merged)
         values = {qid: v for qid, v in posted.values.items() if relevant.get(qid, True)}
         result = services.save_answers(
-            db.session,
+            dbsession(),
             assessment,
             values=values,
             base_versions=posted.base_versions,
             comments={qid: c for qid, c in posted.comments.items() if qid in values},
             user=current_user,
         )
-        db.session.commit()
+        dbsession().commit()
         if not posted.errors and not result.conflicts:
             return _after_save(assessment_id, page, len(rubric.domains))
         # Stay on the page: errors name their question; conflicts show both values.
-        answers = services.answers_of(db.session, assessment_id)
+        answers = services.answers_of(dbsession(), assessment_id)
         for qid, answer in answers.items():  # rebase on what is stored now, keep what was posted
             field = form._fields.get(f"v_{qid}")
             if field is not None:
@@ -158,15 +158,15 @@ def _after_save(assessment_id: int, page: int, pages: int) -> Response:
 @bp.route("/<int:assessment_id>/submit", methods=["POST"])
 @login_required
 def submit(assessment_id: int) -> Response | tuple[str, int]:
-    assessment = load_assessment(db.session, assessment_id, answer=True)
+    assessment = load_assessment(dbsession(), assessment_id, answer=True)
     try:
-        missing = services.submit(db.session, assessment, by=current_user)
+        missing = services.submit(dbsession(), assessment, by=current_user)
     except services.AssessmentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("surveys.overview", assessment_id=assessment_id))
     if missing:
-        db.session.rollback()
-        _, rubric = services.rubric_for(db.session, assessment)
+        dbsession().rollback()
+        _, rubric = services.rubric_for(dbsession(), assessment)
         return render_template(
             "surveys/missing.html",
             assessment=assessment,
@@ -174,7 +174,7 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
             missing=missing,
             language=_language(rubric),
         ), 422
-    db.session.commit()
+    dbsession().commit()
     flash("Submitted. Thank you: your scorecard is ready.", "success")
     return redirect(url_for("reports.scorecard", assessment_id=assessment_id))
 
@@ -188,9 +188,9 @@ def preview(version_id: int, page: int) -> str:
     from rubrics.models import RubricVersion
     from rubrics.services import rubric_of
 
-    if not has_role(db.session, current_user.id, Role.EVALUATOR, Role.ADMIN):
+    if not has_role(dbsession(), current_user.id, Role.EVALUATOR, Role.ADMIN):
         abort(404)
-    version = db.session.get(RubricVersion, version_id)
+    version = dbsession().get(RubricVersion, version_id)
     if version is None:
         abort(404)
     rubric = rubric_of(version)

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from accounts.cli import create_user_command
 from webapp import demo
-from webapp.extensions import db
+from webapp.extensions import dbsession
 from webapp.migrate import upgrade_database
 
 
@@ -26,7 +26,7 @@ def db_upgrade_command() -> None:
 @with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Load the demo organisations, logins, rubrics and assessment cycle."""
-    session = db.session
+    session = dbsession()
     if not demo.is_empty(session):
         if not if_empty:
             raise click.ClickException("the database already has users; demo data not loaded")

@@ -61,8 +61,8 @@ def seed(session: Session, *, today: date | None = None) -> list[DemoLogin]:
         user = accounts.create_user(
             session, email=login.email, name=DEMO_NAMES[login.email], password=DEMO_PASSWORD
         )
-        org = orgs[login.organization] if login.organization else None
-        accounts.add_membership(session, user=user, role=Role(login.role), organization=org)
+        home = orgs[login.organization] if login.organization else None
+        accounts.add_membership(session, user=user, role=Role(login.role), organization=home)
     accounts.grant_access(session, ngo=orgs["ngo-a"], funder=orgs["funder"], by=None)
 
     published = {}

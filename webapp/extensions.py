@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlmodel
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -12,3 +14,8 @@ db = SQLAlchemy(session_options={"class_": sqlmodel.Session, "expire_on_commit":
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def dbsession() -> sqlmodel.Session:
+    """The current app context's session, typed as what it is (``class_=sqlmodel.Session``)."""
+    return cast(sqlmodel.Session, db.session)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from accounts.models import Role
 from accounts.services import has_role, ngo_ids
 from surveys.queries import assessments_for_orgs, recent_assessments
-from webapp.extensions import db
+from webapp.extensions import dbsession
 
 bp = Blueprint("main", __name__)
 
@@ -18,10 +18,10 @@ bp = Blueprint("main", __name__)
 @login_required
 def home() -> str:
     user_id = current_user.id
-    own = assessments_for_orgs(db.session, ngo_ids(db.session, user_id))
+    own = assessments_for_orgs(dbsession(), ngo_ids(dbsession(), user_id))
     reviewing = []
-    if has_role(db.session, user_id, Role.EVALUATOR, Role.ADMIN):
-        reviewing = recent_assessments(db.session)
+    if has_role(dbsession(), user_id, Role.EVALUATOR, Role.ADMIN):
+        reviewing = recent_assessments(dbsession())
     return render_template("home.html", own=own, reviewing=reviewing)
 
 

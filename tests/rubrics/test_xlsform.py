@@ -27,7 +27,7 @@ needs_forms = pytest.mark.skipif(
     not SHARED_FORMS, reason=f"the shared XLSForms folder {FORMS} is absent or empty"
 )
 
-# What each shared form must do; a form added to the folder later gets the generic checks only.
+# Shared forms that must fail; any other form in the folder (a new one too) must import.
 MALFORMED = {"duplicate_columns.xlsx"}
 NOTHING_SUPPORTED = {"calculate.xls"}  # only calculate and note rows
 
@@ -415,6 +415,36 @@ def test_names_that_are_not_ids_get_stable_ids_and_references_follow() -> None:
     assert [o.id for o in first.rubric.question(age_id).options] == ["_1", "_2"]
     assert first.rubric.question("more").relevant == f"${{{age_id}}} = '_1'"
     assert _lines(first.report, "row 2: name 'ηλικία' is not a valid id, imported as")
+
+
+def test_long_and_non_ascii_group_names_get_stable_ids() -> None:
+    long_name = "q_" + "x" * 70
+    rows = [
+        SURVEY,
+        ("begin_group", "Διακυβέρνηση", "Governance"),
+        ("text", long_name, "A long name"),
+        ("end_group", "", ""),
+    ]
+    first, again = _import_rows(rows), _import_rows(rows)
+    assert first.rubric == again.rubric
+    domain = first.rubric.domains[0]
+    question = domain.indicators[0].questions[0]
+    assert domain.label == {"en": "Governance"}
+    assert len(question.id) <= 64
+    assert question.id.startswith("q_xxx")
+    assert _lines(first.report, "row 2: group name 'Διακυβέρνηση' is not a valid id")
+
+
+def test_validation_rules_and_defaults_are_reported_as_not_supported() -> None:
+    result = _import_rows(
+        [
+            (*SURVEY, "constraint", "default"),
+            ("integer", "age", "Age?", ". >= 18", "30"),
+        ]
+    )
+    assert result.rubric.question("age").type == "number"
+    assert "row 2: constraint '. >= 18' is not supported, ignored" in result.report
+    assert "row 2: default '30' is not supported, ignored" in result.report
 
 
 def test_required_yes_and_no_are_kept_and_expressions_reported() -> None:

@@ -1,0 +1,804 @@
+"""Forms of the rubric editor: upload, the YAML editor, publish, and the structured editor.
+
+The structured editor edits one *section* of a draft at a time: the rubric's settings (title,
+description, scale labels, bands, missing-data policy) or one domain with its indicators and
+questions. Its form class is built at runtime from the stored rubric (a fresh class on every call,
+STYLE.md 4): every field is a :class:`Slot` that knows the path of the value it edits in the
+rubric document, so that a save is "apply every slot to a copy of the document, then validate it
+with :func:`~rubrics.schema.parse_rubric`", and every problem found on a path is shown on the field
+that edits it. Fields are named by position (``d0i1q2_weight``); positions are stable because a
+save based on an outdated copy of the draft is refused (``lock_version``) before anything is read.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.widgets import HiddenInput
+
+from rubrics.schema import CHOICE_TYPES, CODE_PATTERN, QuestionType
+
+UPLOAD_EXTENSIONS = ("yaml", "yml", "xlsx", "xls")
+QUESTION_TYPES: tuple[QuestionType, ...] = (
+    "maturity",
+    "single",
+    "yes_no",
+    "multiple",
+    "number",
+    "text",
+    "evidence",
+)
+TEXT_MAX = 5000
+
+DocPath = tuple[str | int, ...]
+
+
+# --- simple forms ------------------------------------------------------------------------------
+
+
+class UploadForm(FlaskForm):
+    """A rubric file: YAML, or an XLSForm workbook."""
+
+    file = FileField(
+        "Rubric file",
+        validators=[
+            FileRequired("Choose a file to upload."),
+            FileAllowed(
+                list(UPLOAD_EXTENSIONS),
+                "Upload a YAML file (.yaml, .yml) or an XLSForm workbook (.xlsx, .xls).",
+            ),
+        ],
+    )
+
+
+class YamlEditForm(FlaskForm):
+    """The whole draft as YAML, for people who prefer to write it."""
+
+    text = TextAreaField(
+        "Rubric (YAML)",
+        validators=[InputRequired("The rubric cannot be empty.")],
+        render_kw={"rows": 32, "spellcheck": "false", "autocapitalize": "off", "class": "code"},
+    )
+    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class PublishForm(FlaskForm):
+    """Confirms publishing the revision of the draft that the person reviewed."""
+
+    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A button that posts (start a new draft, discard a draft): it carries the CSRF token."""
+
+
+# --- the structured editor ---------------------------------------------------------------------
+
+SlotKind = Literal["text", "number", "optional_number", "string", "tristate", "choice", "remove"]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One field of the structured editor and the value it edits.
+
+    ``path`` locates the value in the rubric document; for ``text`` slots it locates the
+    multilingual mapping and ``lang`` the language edited.
+    """
+
+    name: str
+    label: str
+    kind: SlotKind
+    path: DocPath
+    lang: str | None = None
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
+    multiline: bool = False
+
+    @property
+    def value_path(self) -> DocPath:
+        return (*self.path, self.lang) if self.lang is not None else self.path
+
+
+@dataclass
+class Block:
+    """A group of fields shown together (the settings, a domain, an indicator, a question...)."""
+
+    kind: str
+    title: str
+    anchor: str
+    fields: list[str] = field(default_factory=list)
+    children: list[Block] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    """The "add a question" fields of one indicator."""
+
+    domain: int
+    indicator: int
+    id_field: str
+    type_field: str
+    label_field: str
+
+
+class SectionFormBase(FlaskForm):
+    """Base of every generated section form."""
+
+    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+_POLICY_RULES = {
+    "not_applicable": (("exclude", "left out of the score"), ("score", "scored as a fixed value")),
+    "dont_know": (("missing", "counted as unanswered"), ("score", "scored as a fixed value")),
+}
+
+
+def _text(data: Any) -> Mapping[str, str]:
+    return data if isinstance(data, Mapping) else {}
+
+
+def _label(data: Mapping[str, Any], languages: list[str], fallback: str) -> str:
+    text = _text(data.get("label"))
+    for lang in languages:
+        if text.get(lang):
+            return str(text[lang])
+    return fallback
+
+
+class SectionEditor:
+    """The structured editor of one section of a draft: its form, layout, and how to apply it.
+
+    ``section`` is ``"settings"`` or a domain's position in the rubric.
+    """
+
+    def __init__(self, content: Mapping[str, Any], section: str | int) -> None:
+        self.content = content
+        self.section = section
+        self.languages = [str(lang) for lang in content.get("languages", ["en"])]
+        default = str(content.get("default_language", self.languages[0]))
+        self.default_language = default if default in self.languages else self.languages[0]
+        self.slots: dict[str, Slot] = {}
+        self.new_questions: list[NewQuestion] = []
+        self.blocks: list[Block] = []
+        self._extra_fields: dict[str, Any] = {}
+        if section == "settings":
+            self._settings()
+        else:
+            self._domain(int(section))
+
+    # -- building -----------------------------------------------------------------------------
+    def _add(self, block: Block, slot: Slot) -> None:
+        self.slots[slot.name] = slot
+        block.fields.append(slot.name)
+
+    def _texts(
+        self,
+        block: Block,
+        prefix: str,
+        path: DocPath,
+        what: str,
+        *,
+        required: bool = False,
+        multiline: bool = False,
+    ) -> None:
+        key = str(path[-1])
+        for index, lang in enumerate(self.languages):
+            self._add(
+                block,
+                Slot(
+                    name=f"{prefix}_{key}_{index}",
+                    label=f"{what} ({lang})",
+                    kind="text",
+                    path=path,
+                    lang=lang,
+                    required=required and lang == self.default_language,
+                    multiline=multiline,
+                ),
+            )
+
+    def _policy(self, block: Block, prefix: str, path: DocPath, *, rubric_level: bool) -> None:
+        inherit = "default" if rubric_level else "as the rubric says"
+        for flag, what in (
+            ("allow_not_applicable", "Offer “not applicable”"),
+            ("allow_dont_know", "Offer “don't know”"),
+        ):
+            self._add(
+                block,
+                Slot(
+                    name=f"{prefix}_{flag}",
+                    label=what,
+                    kind="tristate",
+                    path=(*path, flag),
+                    choices=(
+                        ("", f"{inherit} (no)" if rubric_level else inherit),
+                        ("yes", "yes"),
+                        ("no", "no"),
+                    ),
+                ),
+            )
+        for rule, what in (
+            ("not_applicable", "“Not applicable” answers are"),
+            ("dont_know", "“Don't know” answers are"),
+        ):
+            default = _POLICY_RULES[rule][0][1]
+            self._add(
+                block,
+                Slot(
+                    name=f"{prefix}_{rule}",
+                    label=what,
+                    kind="choice",
+                    path=(*path, rule),
+                    choices=(("", f"{inherit} ({default})" if rubric_level else inherit),)
+                    + _POLICY_RULES[rule],
+                ),
+            )
+            self._add(
+                block,
+                Slot(
+                    name=f"{prefix}_{rule}_score",
+                    label=f"{what[:-4]} score (when scored)",
+                    kind="optional_number",
+                    path=(*path, f"{rule}_score"),
+                ),
+            )
+        if rubric_level:
+            self._add(
+                block,
+                Slot(
+                    name=f"{prefix}_min_coverage",
+                    label="Minimum coverage (0 to 1) for a domain score",
+                    kind="optional_number",
+                    path=(*path, "min_coverage"),
+                ),
+            )
+
+    def _settings(self) -> None:
+        content = self.content
+        block = Block("settings", "Rubric settings", "settings")
+        self.blocks.append(block)
+        self._texts(block, "r", ("title",), "Title", required=True)
+        self._texts(block, "r", ("description",), "Description", multiline=True)
+        self._add(
+            block,
+            Slot(name="r_version", label="Your version label", kind="string", path=("version",)),
+        )
+        scale = content.get("scale") or {}
+        levels = scale.get("levels") or []
+        if levels:
+            scale_block = Block(
+                "scale",
+                f"Scale {scale.get('min', 1)} to {scale.get('max', 4)}: level names",
+                "scale",
+            )
+            block.children.append(scale_block)
+            for index, level in enumerate(levels):
+                self._texts(
+                    scale_block,
+                    f"s{index}",
+                    ("scale", "levels", index, "label"),
+                    f"Level {level.get('level')}",
+                    required=True,
+                )
+        bands_block = Block(
+            "bands",
+            "Bands of the 0-100 score",
+            "bands",
+            note="Bands must cover 0 to 100 without gaps or overlaps.",
+        )
+        block.children.append(bands_block)
+        for index, _band in enumerate(content.get("bands") or []):
+            band_block = Block("band", f"Band {index + 1}", f"band-{index}")
+            bands_block.children.append(band_block)
+            self._texts(band_block, f"b{index}", ("bands", index, "label"), "Name", required=True)
+            for bound in ("min", "max"):
+                self._add(
+                    band_block,
+                    Slot(
+                        name=f"b{index}_{bound}",
+                        label=f"From ({bound})" if bound == "min" else "To (max)",
+                        kind="number",
+                        path=("bands", index, bound),
+                    ),
+                )
+            self._add(
+                band_block,
+                Slot(
+                    name=f"b{index}_remove",
+                    label="Remove this band",
+                    kind="remove",
+                    path=("bands", index),
+                ),
+            )
+        new_band = Block("band", "Add a band", "band-new")
+        bands_block.children.append(new_band)
+        self._extra_fields["bnew_label"] = StringField(
+            f"Name ({self.default_language})", validators=[Optional(), Length(max=200)]
+        )
+        self._extra_fields["bnew_min"] = FloatField("From (min)", validators=[Optional()])
+        self._extra_fields["bnew_max"] = FloatField("To (max)", validators=[Optional()])
+        new_band.fields.extend(["bnew_label", "bnew_min", "bnew_max"])
+        policy_block = Block(
+            "missing",
+            "Missing answers",
+            "missing",
+            note="How “not applicable” and “don't know” are offered and scored; questions may "
+            "override this.",
+        )
+        block.children.append(policy_block)
+        self._policy(policy_block, "m", ("missing",), rubric_level=True)
+
+    def _domain(self, d: int) -> None:
+        domains = self.content.get("domains") or []
+        if not 0 <= d < len(domains):
+            raise IndexError(d)
+        domain = domains[d]
+        dpath: DocPath = ("domains", d)
+        block = Block("domain", f"Domain {domain.get('id')}", f"d{d}")
+        self.blocks.append(block)
+        self._texts(block, f"d{d}", (*dpath, "label"), "Name", required=True)
+        self._texts(block, f"d{d}", (*dpath, "guidance"), "Guidance", multiline=True)
+        self._weight(block, f"d{d}", dpath)
+        for i, indicator in enumerate(domain.get("indicators") or []):
+            ipath: DocPath = (*dpath, "indicators", i)
+            prefix = f"d{d}i{i}"
+            ind_block = Block("indicator", f"Indicator {indicator.get('id')}", prefix)
+            block.children.append(ind_block)
+            self._texts(ind_block, prefix, (*ipath, "label"), "Name", required=True)
+            self._texts(ind_block, prefix, (*ipath, "guidance"), "Guidance", multiline=True)
+            self._weight(ind_block, prefix, ipath)
+            self._add(
+                ind_block,
+                Slot(
+                    name=f"{prefix}_remove",
+                    label="Remove this indicator and its questions",
+                    kind="remove",
+                    path=ipath,
+                ),
+            )
+            for k, question in enumerate(indicator.get("questions") or []):
+                self._question(ind_block, f"{prefix}q{k}", (*ipath, "questions", k), question)
+            self._new_question(ind_block, d, i)
+
+    def _weight(self, block: Block, prefix: str, path: DocPath) -> None:
+        self._add(
+            block,
+            Slot(name=f"{prefix}_weight", label="Weight", kind="number", path=(*path, "weight")),
+        )
+
+    def _question(
+        self, parent: Block, prefix: str, qpath: DocPath, question: Mapping[str, Any]
+    ) -> None:
+        kind = str(question.get("type"))
+        block = Block(
+            "question", f"Question {question.get('id')} ({kind.replace('_', ' ')})", prefix
+        )
+        parent.children.append(block)
+        self._texts(block, prefix, (*qpath, "label"), "Question", required=True, multiline=True)
+        self._texts(block, prefix, (*qpath, "hint"), "Hint")
+        self._texts(block, prefix, (*qpath, "guidance"), "Guidance", multiline=True)
+        self._weight(block, prefix, qpath)
+        self._add(
+            block,
+            Slot(
+                name=f"{prefix}_required",
+                label="Answer required",
+                kind="tristate",
+                path=(*qpath, "required"),
+                choices=(
+                    ("", "default (required when scored)"),
+                    ("yes", "required"),
+                    ("no", "optional"),
+                ),
+            ),
+        )
+        self._add(
+            block,
+            Slot(
+                name=f"{prefix}_relevant",
+                label="Shown only when (relevance, e.g. ${Q1} = 'yes')",
+                kind="string",
+                path=(*qpath, "relevant"),
+            ),
+        )
+        if kind in CHOICE_TYPES:
+            for o, option in enumerate(question.get("options") or []):
+                opath: DocPath = (*qpath, "options", o)
+                option_block = Block("option", f"Option {option.get('id')}", f"{prefix}o{o}")
+                block.children.append(option_block)
+                self._texts(
+                    option_block, f"{prefix}o{o}", (*opath, "label"), "Label", required=True
+                )
+                self._add(
+                    option_block,
+                    Slot(
+                        name=f"{prefix}o{o}_score",
+                        label="Score (empty: not scored)",
+                        kind="optional_number",
+                        path=(*opath, "score"),
+                    ),
+                )
+        if kind == "maturity":
+            for index, level in enumerate(question.get("levels") or []):
+                level_block = Block("level", f"Level {level.get('level')}", f"{prefix}l{index}")
+                block.children.append(level_block)
+                self._texts(
+                    level_block,
+                    f"{prefix}l{index}",
+                    (*qpath, "levels", index, "descriptor"),
+                    "Descriptor",
+                    required=True,
+                    multiline=True,
+                )
+        policy = Block("missing", "Missing answers (this question)", f"{prefix}-missing")
+        block.children.append(policy)
+        self._policy(policy, f"{prefix}m", (*qpath, "missing"), rubric_level=False)
+        self._add(
+            block,
+            Slot(name=f"{prefix}_remove", label="Remove this question", kind="remove", path=qpath),
+        )
+
+    def _new_question(self, parent: Block, d: int, i: int) -> None:
+        prefix = f"d{d}i{i}new"
+        block = Block(
+            "add", "Add a question", prefix, note="Fill in the new question after saving."
+        )
+        parent.children.append(block)
+        names = (f"{prefix}_id", f"{prefix}_type", f"{prefix}_label")
+        self._extra_fields[names[0]] = StringField(
+            "Id (letters, digits, _ . -)",
+            validators=[
+                Optional(),
+                Regexp(CODE_PATTERN, message="Not a valid id."),
+                Length(max=64),
+            ],
+        )
+        self._extra_fields[names[1]] = SelectField(
+            "Type",
+            choices=[SelectChoice(t, t.replace("_", " ")) for t in QUESTION_TYPES],
+            default="maturity",
+        )
+        self._extra_fields[names[2]] = StringField(
+            f"Question ({self.default_language})", validators=[Optional(), Length(max=TEXT_MAX)]
+        )
+        block.fields.extend(names)
+        self.new_questions.append(NewQuestion(d, i, *names))
+
+    # -- the form -----------------------------------------------------------------------------
+    def form_class(self) -> type[SectionFormBase]:
+        """A fresh form class for this section (never reused across requests)."""
+        attrs: dict[str, Any] = dict(self._extra_fields)
+        for slot in self.slots.values():
+            attrs[slot.name] = _build_field(slot)
+        return type("SectionForm", (SectionFormBase,), attrs)
+
+    def initial(self, lock_version: int) -> dict[str, Any]:
+        """The fields' values from the stored document."""
+        data: dict[str, Any] = {"lock_version": lock_version}
+        for slot in self.slots.values():
+            if slot.kind == "remove":
+                continue
+            value = _get(self.content, slot.value_path)
+            if slot.kind == "tristate":
+                data[slot.name] = "" if value is None else ("yes" if value else "no")
+            elif slot.kind in ("choice", "string", "text"):
+                data[slot.name] = "" if value is None else str(value)
+            else:
+                data[slot.name] = value
+        for new in self.new_questions:
+            data[new.type_field] = "maturity"
+        return data
+
+    # -- applying -----------------------------------------------------------------------------
+    def apply(self, form: Any, *, present: Iterable[str] | None = None) -> Applied:
+        """The document with the form's values; fields that did not validate are left as stored.
+
+        ``present``: only apply these field names (a save against a changed draft, where the
+        submitted form may not match this one).
+        """
+        document = copy.deepcopy(dict(self.content))
+        keep = set(present) if present is not None else None
+        for slot in self.slots.values():
+            if slot.kind == "remove" or (keep is not None and slot.name not in keep):
+                continue
+            bound = form[slot.name]
+            if bound.errors:
+                continue
+            _apply(document, slot, bound.data)
+        applied = Applied(document)
+        if self.section == "settings":
+            self._apply_bands(document, form, applied, keep)
+        else:
+            self._apply_structure(document, form, applied, keep)
+        _prune_policies(document)
+        return applied
+
+    def _checked(self, form: Any, name: str, keep: set[str] | None) -> bool:
+        return (keep is None or name in keep) and bool(form[name].data)
+
+    def _apply_bands(
+        self, document: dict[str, Any], form: Any, applied: Applied, keep: set[str] | None
+    ) -> None:
+        bands = list(document.get("bands") or [])
+        kept = [
+            (index, band)
+            for index, band in enumerate(bands)
+            if not self._checked(form, f"b{index}_remove", keep)
+        ]
+        new_label = form["bnew_label"].data if "bnew_label" in form else None
+        if new_label and (keep is None or "bnew_label" in keep):
+            kept.append(
+                (
+                    -1,
+                    {
+                        "label": {self.default_language: new_label.strip()},
+                        "min": form["bnew_min"].data,
+                        "max": form["bnew_max"].data,
+                    },
+                )
+            )
+        document["bands"] = [band for _, band in kept]
+        for new_index, (old_index, _) in enumerate(kept):
+            applied.moves[("bands", new_index)] = (
+                ("bands", old_index) if old_index >= 0 else ("new-band",)
+            )
+
+    def _apply_structure(
+        self, document: dict[str, Any], form: Any, applied: Applied, keep: set[str] | None
+    ) -> None:
+        d = int(self.section)
+        domain = document["domains"][d]
+        indicators = list(domain.get("indicators") or [])
+        new_by_indicator = {(n.domain, n.indicator): n for n in self.new_questions}
+        kept_indicators: list[dict[str, Any]] = []
+        for i, indicator in enumerate(indicators):
+            if self._checked(form, f"d{d}i{i}_remove", keep):
+                continue
+            questions = list(indicator.get("questions") or [])
+            kept_questions: list[tuple[DocPath, dict[str, Any]]] = [
+                (("domains", d, "indicators", i, "questions", k), question)
+                for k, question in enumerate(questions)
+                if not self._checked(form, f"d{d}i{i}q{k}_remove", keep)
+            ]
+            new = new_by_indicator.get((d, i))
+            if new is not None and (keep is None or new.id_field in keep):
+                new_id = (form[new.id_field].data or "").strip()
+                if new_id and not form[new.id_field].errors:
+                    kind = form[new.type_field].data or "maturity"
+                    label = (form[new.label_field].data or "").strip() or new_id
+                    skeleton = new_question(document, new_id, kind, label, self.default_language)
+                    kept_questions.append((("new-question", d, i), skeleton))
+            new_i = len(kept_indicators)
+            indicator = dict(indicator)
+            indicator["questions"] = [question for _, question in kept_questions]
+            kept_indicators.append(indicator)
+            applied.moves[("domains", d, "indicators", new_i)] = ("domains", d, "indicators", i)
+            for new_k, (old_path, _) in enumerate(kept_questions):
+                applied.moves[("domains", d, "indicators", new_i, "questions", new_k)] = old_path
+        domain["indicators"] = kept_indicators
+
+    # -- problems -----------------------------------------------------------------------------
+    def field_paths(self) -> dict[DocPath, str]:
+        paths: dict[DocPath, str] = {}
+        for slot in self.slots.values():
+            if slot.kind == "remove":
+                paths.setdefault(slot.path, slot.name)
+                continue
+            paths[slot.value_path] = slot.name
+            if slot.lang is not None and (slot.required or slot.path not in paths):
+                paths[slot.path] = slot.name
+        for new in self.new_questions:
+            paths[("new-question", new.domain, new.indicator)] = new.id_field
+        paths[("new-band",)] = "bnew_label"
+        return paths
+
+    def locate(self, path: DocPath, applied: Applied) -> str | None:
+        """The field that edits ``path`` of the applied document (None: not in this section)."""
+        original = applied.original(path)
+        paths = self.field_paths()
+        for end in range(len(original), 0, -1):
+            name = paths.get(original[:end])
+            if name is not None:
+                return name
+        return None
+
+
+@dataclass
+class Applied:
+    """A document with a form applied, and where its moved items were before (for problems)."""
+
+    document: dict[str, Any]
+    moves: dict[DocPath, DocPath] = field(default_factory=dict)
+
+    def original(self, path: DocPath) -> DocPath:
+        """``path`` of the applied document as a path of the form's (stored) document."""
+        for end in range(len(path), 0, -1):
+            moved = self.moves.get(path[:end])
+            if moved is not None:
+                return (*moved, *path[end:])
+        return path
+
+
+def new_question(
+    document: Mapping[str, Any], question_id: str, kind: str, label: str, language: str
+) -> dict[str, Any]:
+    """A valid starting point for a question of type ``kind`` (the author edits it afterwards)."""
+    scale = document.get("scale") or {}
+    low, high = int(scale.get("min", 1)), int(scale.get("max", 4))
+    question: dict[str, Any] = {"id": question_id, "type": kind, "label": {language: label}}
+    if kind == "maturity":
+        question["levels"] = [
+            {"level": level, "descriptor": {language: f"Level {level}"}}
+            for level in range(low, high + 1)
+        ]
+    elif kind == "yes_no":
+        question["options"] = [
+            {"id": "yes", "label": {language: "Yes"}, "score": high},
+            {"id": "no", "label": {language: "No"}, "score": low},
+        ]
+    elif kind in ("single", "multiple"):
+        question["options"] = [
+            {"id": "option_1", "label": {language: "Option 1"}, "score": low},
+            {"id": "option_2", "label": {language: "Option 2"}, "score": high},
+        ]
+    return question
+
+
+def _build_field(slot: Slot) -> Any:
+    if slot.kind == "text":
+        validators: list[Any] = [
+            InputRequired("Needed in this language.") if slot.required else Optional(),
+            Length(max=TEXT_MAX),
+        ]
+        cls = TextAreaField if slot.multiline else StringField
+        render = {"rows": 2} if slot.multiline else {}
+        return cls(slot.label, validators=validators, render_kw=render)
+    if slot.kind == "number":
+        return FloatField(slot.label, validators=[InputRequired("A number is needed.")])
+    if slot.kind == "optional_number":
+        return FloatField(slot.label, validators=[Optional()])
+    if slot.kind == "string":
+        return StringField(slot.label, validators=[Optional(), Length(max=TEXT_MAX)])
+    if slot.kind in ("tristate", "choice"):
+        return SelectField(
+            slot.label,
+            choices=[SelectChoice(value, text) for value, text in slot.choices],
+            default="",
+        )
+    return BooleanField(slot.label)
+
+
+def _get(document: Any, path: DocPath) -> Any:
+    node = document
+    for part in path:
+        if isinstance(node, Mapping) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _container(document: dict[str, Any], path: DocPath) -> dict[str, Any] | None:
+    """The mapping holding the last part of ``path``, created when missing (None: no place)."""
+    node: Any = document
+    for part in path[:-1]:
+        if isinstance(node, dict) and isinstance(part, str):
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node if isinstance(node, dict) else None
+
+
+def _apply(document: dict[str, Any], slot: Slot, value: Any) -> None:
+    holder = _container(document, slot.path)
+    if holder is None:
+        return
+    key = str(slot.path[-1])
+    if slot.kind == "text":
+        text = dict(_text(holder.get(key)))
+        cleaned = (value or "").strip()
+        if cleaned:
+            text[str(slot.lang)] = cleaned
+        else:
+            text.pop(str(slot.lang), None)
+        if text:
+            holder[key] = text
+        else:
+            holder.pop(key, None)
+    elif slot.kind in ("number", "optional_number"):
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            holder.pop(key, None)
+        else:
+            holder[key] = value
+    elif slot.kind == "tristate":
+        if value in ("yes", "no"):
+            holder[key] = value == "yes"
+        else:
+            holder.pop(key, None)
+    else:  # string, choice
+        cleaned = (value or "").strip()
+        if cleaned:
+            holder[key] = cleaned
+        else:
+            holder.pop(key, None)
+
+
+def _questions_of(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for domain in document.get("domains") or []:
+        for indicator in domain.get("indicators") or []:
+            yield from indicator.get("questions") or []
+
+
+def _prune_policies(document: dict[str, Any]) -> None:
+    """Drop question-level missing-data policies left with nothing set."""
+    for question in _questions_of(document):
+        if isinstance(question, dict) and question.get("missing") == {}:
+            question.pop("missing")
+
+
+def describe_path(document: Mapping[str, Any], path: DocPath) -> str:
+    """A problem's path in words: ids instead of positions (``SG > SG1 > SG1_focal > weight``)."""
+    parts: list[str] = []
+    node: Any = document
+    for part in path:
+        if isinstance(node, list) and isinstance(part, int):
+            item = node[part] if 0 <= part < len(node) else None
+            if isinstance(item, Mapping) and ("id" in item or "level" in item):
+                parts[-1:] = [str(item.get("id", item.get("level")))]
+            else:
+                parts.append(str(part + 1))
+            node = item
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, Mapping) else None
+    return " > ".join(parts) or "(rubric)"
+
+
+def section_names(content: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(section, title) of every section of the structured editor, in order."""
+    languages = [str(lang) for lang in content.get("languages", ["en"])]
+    default = str(content.get("default_language", "en"))
+    order = [default, *[lang for lang in languages if lang != default]]
+    names = [("settings", "Settings")]
+    for index, domain in enumerate(content.get("domains") or []):
+        names.append((str(index), _label(domain, order, str(domain.get("id")))))
+    return names
+
+
+__all__ = [
+    "QUESTION_TYPES",
+    "UPLOAD_EXTENSIONS",
+    "ActionForm",
+    "Applied",
+    "Block",
+    "PublishForm",
+    "SectionEditor",
+    "Slot",
+    "UploadForm",
+    "YamlEditForm",
+    "describe_path",
+    "new_question",
+    "section_names",
+]
