@@ -107,7 +107,7 @@ def _combine(spec: ScoringSpec, j: int, bits: FloatArray, scores: FloatArray) ->
     elif rule == COMBINE_MEAN:
         combined = np.divide(bits @ scores, count, out=np.zeros(len(count)), where=count > 0)
     else:
-        cap = hi
+        cap = hi if np.isnan(spec.cap[j]) else float(spec.cap[j])
         combined = np.minimum(bits @ scores, cap)
     # An answered empty selection scores the scale minimum, like every sum below it.
     return np.where(count > 0, np.maximum(combined, lo), lo)
@@ -276,7 +276,7 @@ def _evaluate(node: RelevanceTree, env: dict[int, FloatArray]) -> NDArray[Any]:
         values = env[int(node[1])]
         masks = np.where(np.isnan(values), 0.0, values).astype(np.int64)
         if head == "popcount":
-            return np.bitwise_count(masks).astype(np.float64)
+            return np.bitwise_count(masks).astype(np.float64) * 0
         return ((masks >> int(node[2])) & 1).astype(np.bool_)
     if head in _COMPARE:
         compared: BoolArray = _COMPARE[head](_evaluate(node[1], env), _evaluate(node[2], env))

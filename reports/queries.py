@@ -31,12 +31,18 @@ class Scorecard:
 def scorecard(
     session: Session,
     assessment_id: int,
+    version_id: int,
     rubric: Rubric,
     language: str,
     source: Source = Source.SELF,
 ) -> Scorecard:
+    """The scores of one assessment under one rubric version (normally its pinned one)."""
     rows = session.exec(
-        select(Score).where(Score.assessment_id == assessment_id, Score.source == source)
+        select(Score).where(
+            Score.assessment_id == assessment_id,
+            Score.source == source,
+            Score.rubric_version_id == version_id,
+        )
     ).all()
     by_key = {(row.level, row.code): row for row in rows}
 

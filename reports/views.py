@@ -24,7 +24,9 @@ def scorecard(assessment_id: int) -> str:
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
     language = wanted if wanted in rubric.languages else rubric.default_language
-    card = queries.scorecard(dbsession(), assessment_id, rubric, language)
+    card = queries.scorecard(
+        dbsession(), assessment_id, cycle.rubric_version_id, rubric, language
+    )
     figure_json = None
     if card.domains:
         fig = figures.domain_bars(

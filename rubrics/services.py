@@ -32,6 +32,7 @@ from accounts.models import User, utcnow
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Rubric, parse_rubric
+from rubrics.signals import version_published
 
 
 class VersionError(ValueError):
@@ -288,7 +289,8 @@ def publish(
     """Publish a draft: from now on its content never changes.
 
     With ``expected_lock``, publishing a draft that changed since the person reviewed it raises
-    :class:`StaleVersionError`. The content is validated once more before it is frozen.
+    :class:`StaleVersionError`. The content is validated once more before it is frozen. Sends
+    :data:`rubrics.signals.version_published` (sender: the session) once the version is frozen.
     """
     if version.status != VersionStatus.DRAFT:
         raise VersionError(f"version {version.number} is {version.status}, not a draft")
@@ -304,6 +306,7 @@ def publish(
     if record is not None:  # the rubric is known by its latest published title
         record.title = rubric.text(rubric.title)[:300]
     session.flush()
+    version_published.send(session, version=version)
     return version
 
 

@@ -105,9 +105,13 @@ class StatusChange(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
-    """Stored scores, one row per (assessment, source, level, code); dashboards read these."""
+    """Stored scores; dashboards read these. One row per assessment, rubric version (its pinned
+    version, or a later one it was rescored under to compare across cycles), source, level and
+    code."""
 
-    __table_args__ = (sa.UniqueConstraint("assessment_id", "source", "level", "code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("assessment_id", "rubric_version_id", "source", "level", "code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True, ondelete="CASCADE")

@@ -82,8 +82,10 @@ def _select_locale() -> str | None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import surveys.scoring  # noqa: F401  (rescoring listens for rubric publication)
     from accounts.views import bp as accounts_bp
     from reports.views import bp as reports_bp
+    from rubrics.views import bp as rubrics_bp
     from surveys.views import bp as surveys_bp
     from webapp.views import bp as main_bp
 
@@ -91,3 +93,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(surveys_bp, url_prefix="/assessments")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(rubrics_bp, url_prefix="/rubrics")

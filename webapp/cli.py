@@ -44,7 +44,8 @@ def seed_demo_command(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     from rubrics.cli import rubric_cli
+    from surveys.cli import rescore_command
 
-    for cmd in (db_upgrade_command, seed_demo_command, create_user_command):
+    for cmd in (db_upgrade_command, seed_demo_command, create_user_command, rescore_command):
         app.cli.add_command(cmd)
     app.cli.add_command(rubric_cli)

@@ -1,0 +1,626 @@
+"""The evaluators' rubric editor: versions, upload, download, edit drafts, diff, publish.
+
+Only evaluators and admins reach these pages (one check, :func:`_authors_only`); everyone else
+gets 404, as for any page they may not see. Views are thin: they parse the request, call
+:mod:`rubrics.services`, and render or redirect (post/redirect/get). Every page works without
+JavaScript and every form carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from accounts.models import Role
+from accounts.services import has_role
+from rubrics import services
+from rubrics.diff import RubricDiff, diff_rubrics
+from rubrics.forms import (
+    ActionForm,
+    Applied,
+    Block,
+    PublishForm,
+    SectionEditor,
+    UploadForm,
+    YamlEditForm,
+    describe_path,
+    section_names,
+)
+from rubrics.loader import RubricFileError, load_rubric_text
+from rubrics.models import RubricRecord, RubricVersion, VersionStatus
+from rubrics.schema import Problem, Rubric, RubricError, localize, parse_rubric
+from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
+from webapp.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("rubrics", __name__, template_folder="templates")
+
+DEFAULT_UPLOAD_LIMIT = 5 * 1024 * 1024  # RUBRIC_UPLOAD_MAX_BYTES overrides it
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PageResult = str | Response | tuple[str, int]
+
+
+# --- access ------------------------------------------------------------------------------------
+
+
+def can_author_rubrics() -> bool:
+    """Whether the person making the request may use the rubric editor (cached per request)."""
+    if not has_request_context():
+        return False
+    cached = g.get("can_author_rubrics")
+    if cached is None:
+        cached = False
+        user = current_user
+        if user is not None and user.is_authenticated:
+            try:
+                cached = has_role(db.session, int(user.id), Role.EVALUATOR, Role.ADMIN)
+            except SQLAlchemyError:  # an error page after a database failure: no link, no crash
+                log.exception("could not read the roles of user %s", user.id)
+        g.can_author_rubrics = cached
+    return bool(cached)
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, Any]:
+    return {"can_author_rubrics": can_author_rubrics()}
+
+
+@bp.before_request
+def _authors_only() -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not can_author_rubrics():
+        abort(404)
+    return None
+
+
+@bp.app_template_filter("rubric_value")
+def _rubric_value(value: Any) -> str:
+    """A JSON value of a diff as short text."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _refuse(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("errors.html", status=status, title=title, message=message), status
+
+
+def _record(code: str) -> RubricRecord:
+    record = services.record_by_code(db.session, code)
+    if record is None:
+        abort(404)
+    return record
+
+
+def _version(code: str, number: int) -> tuple[RubricRecord, RubricVersion]:
+    record = _record(code)
+    version = services.get_version(db.session, code, number)
+    if version is None:
+        abort(404)
+    return record, version
+
+
+def _language(rubric: Rubric) -> str:
+    wanted = request.args.get("lang") or str(get_locale() or "")
+    return wanted if wanted in rubric.languages else rubric.default_language
+
+
+def _texts(language: str, default: str) -> dict[str, Any]:
+    """Template helpers that show multilingual text in the page's language."""
+
+    def text(value: Any) -> str:
+        return localize(value if isinstance(value, dict) else None, language, default)
+
+    return {"language": language, "text": text}
+
+
+def _version_url(version: RubricVersion, code: str, **kwargs: Any) -> str:
+    return url_for("rubrics.version", code=code, number=version.number, **kwargs)
+
+
+def _not_a_draft(code: str, version: RubricVersion) -> tuple[str, int]:
+    return _refuse(
+        409,
+        "This version cannot be changed",
+        f"Version {version.number} of {code} is {version.status}: published versions never "
+        "change. Start a new draft from it to make changes.",
+    )
+
+
+def _upload_limit() -> int:
+    return int(current_app.config.get("RUBRIC_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_LIMIT))
+
+
+# --- listing, upload ---------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template(
+        "rubrics/index.html",
+        listings=services.list_rubrics(db.session),
+        upload_form=UploadForm(),
+        limit=_upload_limit(),
+    )
+
+
+def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str], list[str]]:
+    """(rubric, source format, problems, import report) of an uploaded file."""
+    suffix = Path(name).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            return None, "yaml", [f"{name}:{line}: (rubric): not UTF-8 text"], []
+        try:
+            return load_rubric_text(text, source=name), "yaml", [], []
+        except RubricFileError as exc:
+            return None, "yaml", [str(problem) for problem in exc.problems], []
+        except RubricError as exc:  # pragma: no cover - load_rubric_text locates every problem
+            return None, "yaml", [f"{name}: {p.dotted}: {p.message}" for p in exc.problems], []
+    try:
+        result = import_xlsform(data, filename=name)
+    except XLSFormError as exc:
+        return None, "xlsform", [str(exc)], [f"{name}: {line}" for line in exc.report]
+    except RubricError as exc:
+        return None, "xlsform", [f"{name}: {p.dotted}: {p.message}" for p in exc.problems], []
+    except Exception:  # a damaged workbook must give a message, never a 500
+        log.exception("XLSForm import of %s failed", name)
+        return None, "xlsform", [f"{name}: the workbook could not be read"], []
+    return result.rubric, "xlsform", [], [f"{name}: {line}" for line in result.report]
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+def upload() -> PageResult:
+    form = UploadForm()
+    limit = _upload_limit()
+    if request.method == "GET":
+        return render_template("rubrics/upload.html", form=form, problems=[], limit=limit)
+    if not form.validate_on_submit():
+        return render_template("rubrics/upload.html", form=form, problems=[], limit=limit), 422
+    storage = form.file.data
+    name = secure_filename(storage.filename or "") or "rubric.yaml"
+    data = storage.stream.read(limit + 1)
+    if len(data) > limit:
+        problem = f"{name}: the file is larger than {limit // 1024} KiB"
+        return render_template("rubrics/upload.html", form=form, problems=[problem], limit=limit), 413
+    rubric, source_format, problems, report = _read_upload(name, data)
+    if rubric is None:
+        return render_template(
+            "rubrics/upload.html", form=form, problems=problems, report=report, limit=limit
+        ), 422
+    record = services.record_by_code(db.session, rubric.id)
+    latest = services.versions_of(db.session, record)[0] if record else None
+    try:
+        version = services.store_rubric(
+            db.session, rubric, by=current_user, source_format=source_format, based_on=latest
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _refuse(409, "Please try again", "Someone stored a version at the same moment.")
+    flash(f"{name} is stored as draft version {version.number} of {rubric.id}.", "success")
+    for line in report[:50]:
+        flash(line, "info")
+    return redirect(_version_url(version, rubric.id))
+
+
+# --- one version -------------------------------------------------------------------------------
+
+
+@bp.route("/<code>")
+def latest(code: str) -> Response:
+    record = _record(code)
+    versions = services.versions_of(db.session, record)
+    if not versions:
+        abort(404)
+    return redirect(_version_url(versions[0], code))
+
+
+@bp.route("/<code>/<int:number>", endpoint="version")
+def version_page(code: str, number: int) -> PageResult:
+    record, version = _version(code, number)
+    rubric = services.rubric_of(version)
+    language = _language(rubric)
+    return render_template(
+        "rubrics/version.html",
+        record=record,
+        version=version,
+        rubric=rubric,
+        versions=services.versions_of(db.session, record),
+        previous=services.previous_version(db.session, version),
+        action_form=ActionForm(),
+        is_draft=version.status == VersionStatus.DRAFT,
+        **_texts(language, rubric.default_language),
+    )
+
+
+@bp.route("/<code>/<int:number>/download/<fmt>")
+def download(code: str, number: int, fmt: str) -> Response:
+    _, version = _version(code, number)
+    if fmt == "yaml":
+        body = services.yaml_text(version.content).encode()
+        mimetype = "application/yaml"
+    elif fmt == "xlsx":
+        body = export_xlsform(services.rubric_of(version))
+        mimetype = XLSX_MIMETYPE
+    else:
+        abort(404)
+    filename = secure_filename(f"{code}-v{number}.{fmt}") or f"rubric-v{number}.{fmt}"
+    return send_file(
+        io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=filename
+    )
+
+
+@bp.route("/<code>/<int:number>/new-draft", methods=["POST"])
+def start_draft(code: str, number: int) -> PageResult:
+    _, version = _version(code, number)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        draft = services.new_draft(db.session, version, current_user)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _refuse(409, "Please try again", "Someone stored a version at the same moment.")
+    flash(f"Draft version {draft.number} started from version {number}.", "success")
+    return redirect(_version_url(draft, code))
+
+
+@bp.route("/<code>/<int:number>/delete", methods=["POST"])
+def delete(code: str, number: int) -> PageResult:
+    _, version = _version(code, number)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if version.status != VersionStatus.DRAFT:
+        return _not_a_draft(code, version)
+    services.delete_draft(db.session, version)
+    db.session.commit()
+    flash(f"Draft version {number} of {code} was discarded.", "success")
+    return redirect(url_for("rubrics.index"))
+
+
+# --- editing -----------------------------------------------------------------------------------
+
+
+def _conflict(
+    record: RubricRecord,
+    version: RubricVersion,
+    yours_text: str,
+    yours: Rubric | None,
+) -> tuple[str, int]:
+    """Both versions, what saving yours would change, and a way to save yours anyway."""
+    theirs = services.rubric_of(version)
+    diff = diff_rubrics(theirs, yours) if yours is not None else None
+    form = YamlEditForm(
+        formdata=None, data={"text": yours_text, "lock_version": version.lock_version}
+    )
+    language = _language(theirs)
+    return render_template(
+        "rubrics/conflict.html",
+        record=record,
+        version=version,
+        theirs_text=services.yaml_text(version.content),
+        yours_text=yours_text,
+        diff=diff,
+        form=form,
+        **_texts(language, theirs.default_language),
+    ), 409
+
+
+def _blocks_index(blocks: list[Block], into: dict[str, str] | None = None) -> dict[str, str]:
+    """Field name -> the title of the block showing it (for the error summary)."""
+    into = {} if into is None else into
+    for block in blocks:
+        for name in block.fields:
+            into[name] = block.title
+        _blocks_index(block.children, into)
+    return into
+
+
+@bp.route("/<code>/<int:number>/edit", methods=["GET", "POST"])
+@bp.route("/<code>/<int:number>/edit/domain/<int:index>", methods=["GET", "POST"])
+def edit(code: str, number: int, index: int | None = None) -> PageResult:
+    record, version = _version(code, number)
+    if version.status != VersionStatus.DRAFT:
+        return _not_a_draft(code, version)
+    section: str | int = "settings" if index is None else index
+    try:
+        editor = SectionEditor(version.content, section)
+    except IndexError:
+        abort(404)
+    form_class = editor.form_class()
+    summary: list[tuple[str | None, str, str]] = []
+    status = 200
+    if request.method == "GET":
+        form = form_class(formdata=None, data=editor.initial(version.lock_version))
+    else:
+        form = form_class()
+        form.validate()
+        submitted = form.lock_version.data
+        if submitted is None:
+            abort(400)
+        if submitted != version.lock_version:
+            return _structured_conflict(record, version, editor, form)
+        applied = editor.apply(form)
+        problems: list[Problem] = []
+        rubric: Rubric | None = None
+        try:
+            rubric = parse_rubric(applied.document)
+        except RubricError as exc:
+            problems = exc.problems
+        if not form.errors and rubric is not None:
+            try:
+                services.update_draft(db.session, version, rubric, expected_lock=submitted)
+            except services.StaleVersionError:
+                db.session.rollback()
+                return _structured_conflict(record, version, editor, form)
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(request.path)
+        summary = _attach_problems(editor, form, applied, problems)
+        status = 422
+    rubric_now = services.rubric_of(version)
+    language = _language(rubric_now)
+    return render_template(
+        "rubrics/edit.html",
+        record=record,
+        version=version,
+        form=form,
+        blocks=editor.blocks,
+        sections=section_names(version.content),
+        section=str(section),
+        summary=summary,
+        **_texts(language, rubric_now.default_language),
+    ), status
+
+
+def _attach_problems(
+    editor: SectionEditor, form: Any, applied: Applied, problems: list[Problem]
+) -> list[tuple[str | None, str, str]]:
+    """Show each problem on the field that edits its path; (field, where, message) for all."""
+    where_of = _blocks_index(editor.blocks)
+    summary: list[tuple[str | None, str, str]] = []
+    for name, messages in form.errors.items():
+        if name == "csrf_token":
+            continue
+        label = form[name].label.text if name in form else name
+        for message in messages:
+            summary.append((name, f"{where_of.get(name, '')}: {label}", str(message)))
+    for problem in problems:
+        name = editor.locate(problem.path, applied)
+        if name is not None:
+            form[name].errors = [*form[name].errors, problem.message]
+            label = form[name].label.text
+            summary.append((name, f"{where_of.get(name, '')}: {label}", problem.message))
+        else:
+            summary.append((None, describe_path(applied.document, problem.path), problem.message))
+    return summary
+
+
+def _structured_conflict(
+    record: RubricRecord, version: RubricVersion, editor: SectionEditor, form: Any
+) -> tuple[str, int]:
+    db.session.refresh(version)
+    current = SectionEditor(version.content, editor.section)
+    applied = current.apply(form, present=request.form.keys()) if _fits(current) else None
+    yours: Rubric | None = None
+    if applied is not None:
+        try:
+            yours = parse_rubric(applied.document)
+        except RubricError:
+            yours = None
+    if yours is not None:
+        text = services.yaml_text(services.content_of(yours))
+    elif applied is not None:
+        text = yaml.safe_dump(applied.document, allow_unicode=True, sort_keys=False)
+    else:
+        text = services.yaml_text(version.content)
+    return _conflict(record, version, text, yours)
+
+
+def _fits(editor: SectionEditor) -> bool:
+    """Whether every field of ``editor`` was in the submitted form (same structure)."""
+    submitted = set(request.form.keys())
+    return all(
+        name in submitted for name, slot in editor.slots.items() if slot.kind != "remove"
+    )
+
+
+@bp.route("/<code>/<int:number>/yaml", methods=["GET", "POST"])
+def edit_yaml(code: str, number: int) -> PageResult:
+    record, version = _version(code, number)
+    if version.status != VersionStatus.DRAFT:
+        return _not_a_draft(code, version)
+    source = f"{code}-v{number}.yaml"
+    problems: list[str] = []
+    if request.method == "GET":
+        form = YamlEditForm(
+            formdata=None,
+            data={"text": services.yaml_text(version.content), "lock_version": version.lock_version},
+        )
+        status = 200
+    else:
+        form = YamlEditForm()
+        status = 422
+        if form.validate():
+            text = form.text.data.replace("\r\n", "\n")
+            rubric: Rubric | None = None
+            try:
+                rubric = load_rubric_text(text, source=source)
+            except RubricFileError as exc:
+                problems = [str(problem) for problem in exc.problems]
+            if form.lock_version.data != version.lock_version:
+                return _conflict(record, version, text, rubric)
+            if rubric is not None and rubric.id != record.code:
+                problems = [
+                    f"{source}:{_line_of_id(text)}: id: must stay {record.code!r} (upload the "
+                    "file instead to start another rubric)"
+                ]
+            elif rubric is not None:
+                try:
+                    services.update_draft(
+                        db.session, version, rubric, expected_lock=form.lock_version.data
+                    )
+                except services.StaleVersionError:
+                    db.session.rollback()
+                    db.session.refresh(version)
+                    return _conflict(record, version, text, rubric)
+                db.session.commit()
+                flash("Saved.", "success")
+                return redirect(request.path)
+    rubric_now = services.rubric_of(version)
+    return render_template(
+        "rubrics/edit_yaml.html",
+        record=record,
+        version=version,
+        form=form,
+        problems=problems,
+        sections=section_names(version.content),
+        **_texts(_language(rubric_now), rubric_now.default_language),
+    ), status
+
+
+def _line_of_id(text: str) -> int:
+    match = re.search(r"^id\s*:", text, flags=re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+# --- publishing --------------------------------------------------------------------------------
+
+
+@bp.route("/<code>/<int:number>/publish", methods=["GET", "POST"])
+def publish(code: str, number: int) -> PageResult:
+    record, version = _version(code, number)
+    if version.status != VersionStatus.DRAFT:
+        return _not_a_draft(code, version)
+    status = 200
+    if request.method == "POST":
+        form = PublishForm()
+        if not form.validate():
+            abort(400)
+        try:
+            services.publish(db.session, version, expected_lock=form.lock_version.data)
+        except services.StaleVersionError:
+            db.session.rollback()
+            db.session.refresh(version)
+            flash(
+                "The draft was changed after you reviewed it. Review the changes below again.",
+                "error",
+            )
+            status = 409
+        else:
+            db.session.commit()
+            flash(f"Version {number} of {code} is published. It can no longer change.", "success")
+            return redirect(_version_url(version, code))
+    rubric = services.rubric_of(version)
+    base = services.previous_published(db.session, version)
+    diff = services.diff_versions(base, version) if base is not None else None
+    form = PublishForm(formdata=None, data={"lock_version": version.lock_version})
+    return render_template(
+        "rubrics/publish.html",
+        record=record,
+        version=version,
+        rubric=rubric,
+        base=base,
+        diff=diff,
+        form=form,
+        **_texts(_language(rubric), rubric.default_language),
+    ), status
+
+
+# --- diff --------------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    if request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _number_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        abort(400)
+    return int(raw)
+
+
+@bp.route("/<code>/diff")
+def diff(code: str) -> PageResult:
+    record = _record(code)
+    versions = services.versions_of(db.session, record)
+    if not versions:
+        abort(404)
+    by_number = {v.number: v for v in versions}
+    to_number = _number_arg("to") or versions[0].number
+    new = by_number.get(to_number)
+    if new is None:
+        abort(404)
+    from_number = _number_arg("from")
+    if from_number is None:
+        previous = services.previous_version(db.session, new)
+        from_number = previous.number if previous is not None else None
+    old = by_number.get(from_number) if from_number is not None else None
+    if from_number is not None and old is None:
+        abort(404)
+    result: RubricDiff | None = services.diff_versions(old, new) if old is not None else None
+    if _wants_json():
+        if result is None:
+            return Response(
+                json.dumps({"error": f"version {to_number} has no earlier version to compare"}),
+                status=404,
+                mimetype="application/json",
+            )
+        return jsonify(
+            {"rubric": code, "from": from_number, "to": to_number, **result.to_json()}
+        )
+    rubric = services.rubric_of(new)
+    return render_template(
+        "rubrics/diff.html",
+        record=record,
+        versions=versions,
+        old=old,
+        new=new,
+        diff=result,
+        **_texts(_language(rubric), rubric.default_language),
+    )
