@@ -47,7 +47,7 @@ def domain_bars(
     )
     fig.update_layout(
         title=title or None,
-        xaxis={"range": [0, 100], "title": "score (0-100)", "dtick": 20},
+        xaxis={"range": [0, 101], "title": "score (0-100)", "tickvals": [0, 20, 40, 60, 80, 100]},
         yaxis={"autorange": "reversed", "automargin": True},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
         height=80 + 48 * len(labels),

@@ -37,9 +37,7 @@ class CycleSettings(SQLModel, table=True):
 
     __tablename__ = "cycle_settings"
 
-    cycle_id: int = Field(
-        foreign_key="assessment_cycle.id", primary_key=True, ondelete="CASCADE"
-    )
+    cycle_id: int = Field(foreign_key="assessment_cycle.id", primary_key=True, ondelete="CASCADE")
     target_score: float = DEFAULT_TARGET  # 0-100
     updated_by_id: int | None = Field(default=None, foreign_key="user.id")
     updated_at: datetime = timestamp()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from accounts.models import Organization, User, utcnow
 from rubrics.models import RubricVersion, VersionStatus
@@ -106,6 +106,8 @@ class Conflict:
     theirs: Any
     their_version: int
     changed_by_id: int | None
+    your_comment: str | None = None
+    their_comment: str | None = None
 
 
 @dataclass
@@ -163,6 +165,8 @@ def save_answers(
                     current_value,
                     current_version or 0,
                     answer.updated_by_id if answer else None,
+                    new_comment,
+                    current_comment,
                 )
             )
             continue
@@ -205,6 +209,41 @@ def save_answers(
             change_status(session, assessment, Status.IN_PROGRESS, by=user)
     session.flush()
     return result
+
+
+def save_page(
+    session: Session,
+    assessment: Assessment,
+    rubric: Rubric,
+    *,
+    values: Mapping[str, Any],
+    comments: Mapping[str, str | None],
+    base_versions: Mapping[str, int | None],
+    user: User | None,
+    take_theirs: Iterable[str] = (),
+) -> SaveResult:
+    """Save one questionnaire page as posted.
+
+    Relevance is evaluated on what is stored merged with what was posted: answers (and
+    comments) to questions that are hidden are ignored, so a page saved without JavaScript
+    is as good as one saved with it. ``take_theirs`` lists questions whose conflict the person
+    settled by taking the stored answer: what they posted for them is dropped.
+    """
+    stored = values_of(answers_of(session, assessment.id))  # type: ignore[arg-type]
+    relevant = relevant_questions(rubric, {**stored, **values})
+    dropped = set(take_theirs)
+
+    def kept(qid: str) -> bool:
+        return relevant.get(qid, True) and qid not in dropped
+
+    return save_answers(
+        session,
+        assessment,
+        values={qid: v for qid, v in values.items() if kept(qid)},
+        comments={qid: c for qid, c in comments.items() if kept(qid)},
+        base_versions=base_versions,
+        user=user,
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -292,3 +331,99 @@ def submit(session: Session, assessment: Assessment, *, by: User | None) -> list
 
     score_assessments(session, [assessment])
     return []
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to one question: an answer revision, or an evidence file added or removed."""
+
+    at: datetime
+    question_id: str
+    source: str
+    who: str | None
+    kind: str  # "answer" | "evidence_added" | "evidence_removed"
+    old_value: Any = None
+    new_value: Any = None
+    old_comment: str | None = None
+    new_comment: str | None = None
+    version: int | None = None
+    filename: str | None = None
+
+
+def history(
+    session: Session, assessment_id: int, *, question_id: str | None = None
+) -> list[HistoryEntry]:
+    """Every change to the assessment's answers (or one question's), newest first.
+
+    Answers come from the append-only :class:`AnswerRevision`; files attached to questions
+    come from :class:`Evidence` (an evidence question's answer already lists its files, so
+    only attachments to other questions are listed as file events).
+    """
+    from surveys.models import Evidence
+
+    revisions = select(AnswerRevision).where(AnswerRevision.assessment_id == assessment_id)
+    files = select(Evidence).where(Evidence.assessment_id == assessment_id)
+    if question_id is not None:
+        revisions = revisions.where(AnswerRevision.question_id == question_id)
+        files = files.where(Evidence.question_id == question_id)
+    changes = session.exec(revisions).all()
+    assessment = session.get(Assessment, assessment_id)
+    evidence_questions: set[str] = set()
+    if assessment is not None:
+        _, rubric = rubric_for(session, assessment)
+        evidence_questions = {q.id for _, _, q in rubric.questions() if q.type == "evidence"}
+    attached = [f for f in session.exec(files).all() if f.question_id not in evidence_questions]
+    user_ids = {r.changed_by_id for r in changes} | {
+        u for f in attached for u in (f.uploaded_by_id, f.deleted_by_id)
+    }
+    names = {
+        u.id: u.name
+        for u in session.exec(select(User).where(col(User.id).in_(user_ids - {None}))).all()
+    }
+    entries = [
+        HistoryEntry(
+            at=row.changed_at,
+            question_id=row.question_id,
+            source=row.source,
+            who=names.get(row.changed_by_id),
+            kind="answer",
+            old_value=row.old_value,
+            new_value=row.new_value,
+            old_comment=row.old_comment,
+            new_comment=row.new_comment,
+            version=row.version,
+        )
+        for row in changes
+    ]
+    for item in attached:
+        entries.append(
+            HistoryEntry(
+                at=item.uploaded_at,
+                question_id=item.question_id,
+                source=Source.SELF,
+                who=names.get(item.uploaded_by_id),
+                kind="evidence_added",
+                filename=item.original_filename,
+            )
+        )
+        if item.deleted_at is not None:
+            entries.append(
+                HistoryEntry(
+                    at=item.deleted_at,
+                    question_id=item.question_id,
+                    source=Source.SELF,
+                    who=names.get(item.deleted_by_id),
+                    kind="evidence_removed",
+                    filename=item.original_filename,
+                )
+            )
+    entries.sort(key=lambda e: (_aware(e.at), e.version or 0), reverse=True)
+    return entries
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored in UTC): make them comparable."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

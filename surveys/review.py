@@ -1,0 +1,564 @@
+"""External verification: the assessment workflow's transitions, and an evaluator's review.
+
+The workflow
+------------
+``not_started -> in_progress -> submitted -> in_review -> verified``, or from ``in_review`` back
+to the NGO as ``returned`` (with reasons), and from there ``submitted`` again when the NGO
+resubmits. :data:`TRANSITIONS` is the one table of allowed moves; :func:`transition` refuses any
+other with a :class:`TransitionError` naming what is allowed, and records who and when
+(:class:`~surveys.models.StatusChange`).
+
+The review
+----------
+An evaluator assigned to the cycle (or an admin) starts the review, then goes indicator by
+indicator: for every scored question they see the NGO's self-rating, comment and evidence, and
+set a *verified* rating (an :class:`~surveys.models.Answer` with ``source="verified"``; the form
+starts from the self-rating), and writes a note on the indicator
+(:class:`~surveys.review_models.IndicatorReview`, whose ``agreed`` flag says whether every
+verified rating equals the self-rating). Completing the review scores the verified answers next
+to the self ones; **a question without a verified rating takes the self-rating**: it is copied
+into a verified answer when the review completes, so that the verified record is complete and
+scored like the self one, and both are kept.
+
+Services take the session and flush; the view commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from accounts.models import User, utcnow
+from rubrics.schema import Indicator, Question, Rubric
+from surveys import models as survey_models
+from surveys import services
+from surveys.models import Assessment, Score, Source, Status, StatusChange
+from surveys.review_models import IndicatorReview
+
+# --- the workflow ---------------------------------------------------------------------------------
+
+REVIEWER = "reviewer"  # an evaluator assigned to the cycle, or an admin
+NGO = "ngo"  # a member of the assessed NGO
+
+# (from, to) -> (who makes the move, what it is called). The one place that says what may happen.
+TRANSITIONS: dict[tuple[Status, Status], tuple[str, str]] = {
+    (Status.NOT_STARTED, Status.IN_PROGRESS): (NGO, "start answering"),
+    (Status.IN_PROGRESS, Status.SUBMITTED): (NGO, "submit"),
+    (Status.SUBMITTED, Status.IN_REVIEW): (REVIEWER, "start the review"),
+    (Status.IN_REVIEW, Status.RETURNED): (REVIEWER, "return to the NGO"),
+    (Status.IN_REVIEW, Status.VERIFIED): (REVIEWER, "complete the review"),
+    (Status.RETURNED, Status.SUBMITTED): (NGO, "resubmit"),
+}
+NEEDS_REASON = frozenset({(Status.IN_REVIEW, Status.RETURNED)})
+REASON_MAX = 5000
+NOTE_MAX = 5000
+
+
+class TransitionError(services.AssessmentError):
+    """A status change the workflow does not allow; the message is safe to show."""
+
+
+def _label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def allowed_from(status: str) -> list[Status]:
+    return [to for (source, to) in TRANSITIONS if source == status]
+
+
+def check_transition(current: str, to: Status) -> None:
+    """Raise :class:`TransitionError` unless ``current -> to`` is in :data:`TRANSITIONS`."""
+    if (Status(current), to) in TRANSITIONS:
+        return
+    nexts = allowed_from(current)
+    then = (
+        "From there it can become: " + ", ".join(_label(s) for s in nexts) + "."
+        if nexts
+        else "That is a final status."
+    )
+    raise TransitionError(
+        f"This assessment is {_label(current)}; it cannot become {_label(to)}. {then}"
+    )
+
+
+def transition(
+    session: Session,
+    assessment: Assessment,
+    to: Status,
+    *,
+    by: User | None,
+    reason: str | None = None,
+) -> None:
+    """Move ``assessment`` to ``to`` if the workflow allows it, recording who, when and why.
+
+    The move is a compare-and-set on the stored status, so that of two people acting at once
+    (two evaluators completing the same review) only the first succeeds.
+    """
+    current = assessment.status
+    check_transition(current, to)
+    reason = (reason or "").strip() or None
+    if (Status(current), to) in NEEDS_REASON and not reason:
+        raise TransitionError("Say why, so that the NGO knows what to change.")
+    if reason and len(reason) > REASON_MAX:
+        raise TransitionError(f"Keep the reasons under {REASON_MAX} characters.")
+    guarded = session.execute(
+        sa.update(Assessment)
+        .where(col(Assessment.id) == assessment.id, col(Assessment.status) == current)
+        .values(lock_version=Assessment.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(sa.CursorResult[Any], guarded).rowcount != 1:
+        session.refresh(assessment)
+        raise TransitionError(
+            f"Someone changed this assessment meanwhile: it is now {_label(assessment.status)}."
+        )
+    session.refresh(assessment, ["lock_version"])
+    services.change_status(session, assessment, to, by=by, reason=reason)
+
+
+# --- review actions -------------------------------------------------------------------------------
+
+
+def start_review(session: Session, assessment: Assessment, *, by: User | None) -> None:
+    transition(session, assessment, Status.IN_REVIEW, by=by)
+
+
+def return_assessment(
+    session: Session, assessment: Assessment, *, reason: str, by: User | None
+) -> None:
+    """Send the assessment back to the NGO, with the reasons they will see on its overview."""
+    transition(session, assessment, Status.RETURNED, by=by, reason=reason)
+
+
+def complete_review(session: Session, assessment: Assessment, *, by: User | None) -> None:
+    """Verify the assessment and score its verified answers.
+
+    Questions without a verified rating take the self-rating (copied as verified answers), so
+    that the verified scores cover the same questions as the self ones. Self scores are kept.
+    """
+    check_transition(assessment.status, Status.VERIFIED)
+    assessment_id: int = assessment.id  # type: ignore[assignment]
+    own = services.answers_of(session, assessment_id, Source.SELF)
+    verified = services.answers_of(session, assessment_id, Source.VERIFIED)
+    fill = {
+        qid: answer.value
+        for qid, answer in own.items()
+        if not services.is_blank(answer.value)
+        and (qid not in verified or services.is_blank(verified[qid].value))
+    }
+    if fill:
+        services.save_answers(
+            session,
+            assessment,
+            values=fill,
+            base_versions={qid: verified[qid].version if qid in verified else None for qid in fill},
+            user=by,
+            source=Source.VERIFIED,
+        )
+    transition(session, assessment, Status.VERIFIED, by=by)
+    from surveys.scoring import score_assessments  # scoring imports services, like submit does
+
+    score_assessments(session, [assessment], Source.VERIFIED)
+
+
+@dataclass
+class IndicatorSaveResult:
+    answers: services.SaveResult
+    review: IndicatorReview
+    note_conflict: str | None = None  # the note saved meanwhile by someone else, if any
+    saved_note: bool = False
+
+    @property
+    def conflicts(self) -> bool:
+        return bool(self.answers.conflicts) or self.note_conflict is not None
+
+
+def find_indicator(rubric: Rubric, indicator_id: str) -> Indicator | None:
+    for domain in rubric.domains:
+        for indicator in domain.indicators:
+            if indicator.id == indicator_id:
+                return indicator
+    return None
+
+
+def rated_questions(indicator: Indicator) -> list[Question]:
+    """The questions an evaluator gives a verified rating: the scored ones."""
+    return [q for q in indicator.questions if q.scored]
+
+
+def save_indicator_review(
+    session: Session,
+    assessment: Assessment,
+    indicator_id: str,
+    *,
+    values: Mapping[str, Any],
+    base_versions: Mapping[str, int | None],
+    note: str | None,
+    note_version: int | None,
+    by: User | None,
+) -> IndicatorSaveResult:
+    """Store the verified ratings of one indicator's questions and the note on it.
+
+    ``values`` and ``base_versions`` are as for :func:`surveys.services.save_answers` (stale
+    ratings become conflicts); ``note_version`` is the :class:`IndicatorReview` version the page
+    was built from (None: there was none). Only questions of the indicator that are scored and
+    relevant are stored.
+    """
+    if assessment.status != Status.IN_REVIEW:
+        raise TransitionError(
+            f"This assessment is {_label(assessment.status)}: ratings can be verified only while "
+            "it is in review."
+        )
+    _, rubric = services.rubric_for(session, assessment)
+    indicator = find_indicator(rubric, indicator_id)
+    if indicator is None:
+        raise services.AssessmentError(f"The rubric has no indicator {indicator_id}.")
+    assessment_id: int = assessment.id  # type: ignore[assignment]
+    rated = {q.id for q in rated_questions(indicator)}
+    values = {qid: v for qid, v in values.items() if qid in rated}
+    merged = effective_verified(session, assessment_id) | values
+    relevant = services.relevant_questions(rubric, merged)
+    values = {qid: v for qid, v in values.items() if relevant.get(qid, True)}
+    answers = services.save_answers(
+        session,
+        assessment,
+        values=values,
+        base_versions={qid: base_versions.get(qid) for qid in values},
+        user=by,
+        source=Source.VERIFIED,
+    )
+
+    note = (note or "").strip() or None
+    if note and len(note) > NOTE_MAX:
+        raise services.AssessmentError(f"Keep the note under {NOTE_MAX} characters.")
+    review = indicator_reviews(session, assessment_id).get(indicator_id)
+    agreed = _agrees(session, assessment_id, indicator)
+    result = IndicatorSaveResult(answers, review)  # type: ignore[arg-type]
+    if review is None:
+        review = IndicatorReview(
+            assessment_id=assessment_id,
+            indicator_id=indicator_id,
+            note=note,
+            agreed=agreed,
+            reviewed_by_id=by.id if by else None,
+        )
+        session.add(review)
+        result.saved_note = note is not None
+    else:
+        stale = review.version != note_version and review.note != note
+        if stale:
+            result.note_conflict = review.note or ""
+        elif review.note != note or review.agreed != agreed or answers.saved:
+            result.saved_note = review.note != note
+            review.note = note
+            review.agreed = agreed
+            review.reviewed_by_id = by.id if by else None
+            review.reviewed_at = utcnow()
+            review.version += 1
+    if result.note_conflict is not None and review.agreed != agreed:
+        review.agreed = agreed  # the ratings were saved: keep the flag true to them
+    result.review = review
+    session.flush()
+    return result
+
+
+def _agrees(session: Session, assessment_id: int, indicator: Indicator) -> bool:
+    own = services.values_of(services.answers_of(session, assessment_id, Source.SELF))
+    verified = effective_verified(session, assessment_id)
+    return all(same_value(verified.get(q.id), own.get(q.id)) for q in rated_questions(indicator))
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if services.is_blank(a) and services.is_blank(b):
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+def effective_verified(session: Session, assessment_id: int) -> dict[str, Any]:
+    """The verified values, with the self value where there is no verified one."""
+    own = services.values_of(services.answers_of(session, assessment_id, Source.SELF))
+    verified = services.values_of(services.answers_of(session, assessment_id, Source.VERIFIED))
+    return own | {qid: v for qid, v in verified.items() if not services.is_blank(v)}
+
+
+def indicator_reviews(session: Session, assessment_id: int) -> dict[str, IndicatorReview]:
+    rows = session.exec(
+        select(IndicatorReview).where(IndicatorReview.assessment_id == assessment_id)
+    ).all()
+    return {row.indicator_id: row for row in rows}
+
+
+# --- what people see ------------------------------------------------------------------------------
+
+NOT_APPLICABLE_TEXT = "Not applicable"
+DONT_KNOW_TEXT = "Don't know"
+
+
+def describe(rubric: Rubric, question: Question, value: Any, language: str) -> str | None:
+    """An answer as people read it ("Established: The policy is signed by all staff", an
+    option's label, a number); None when there is no answer."""
+    if services.is_blank(value):
+        return None
+    if value == services.NOT_APPLICABLE:
+        return NOT_APPLICABLE_TEXT
+    if value == services.DONT_KNOW:
+        return DONT_KNOW_TEXT
+    if question.type == "maturity":
+        names = {lv.level: rubric.text(lv.label, language) for lv in rubric.scale.levels}
+        descriptors = {lv.level: rubric.text(lv.descriptor, language) for lv in question.levels}
+        try:
+            level = int(value)
+        except (TypeError, ValueError):
+            return str(value)
+        name = names.get(level, f"Level {level}")
+        descriptor = descriptors.get(level)
+        return f"{name}: {descriptor}" if descriptor else name
+    if question.type in {"single", "yes_no", "multiple"}:
+        labels = {o.id: rubric.text(o.label, language) for o in question.options}
+        chosen = value if isinstance(value, list) else [value]
+        return "; ".join(labels.get(str(v), str(v)) for v in chosen)
+    if question.type == "number" and isinstance(value, int | float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class EvidenceLink:
+    id: int
+    name: str
+
+
+def evidence_by_question(session: Session, assessment_id: int) -> dict[str, list[EvidenceLink]]:
+    """The evidence files attached to the assessment, by question.
+
+    HOOK: reads ``surveys.models.Evidence`` (assessment_id, question_id, original_filename or
+    original_name, deleted_at) when that table exists, and nothing otherwise.
+    """
+    model: Any = getattr(survey_models, "Evidence", None)
+    if model is None:
+        return {}
+    query = select(model).where(model.assessment_id == assessment_id)
+    if hasattr(model, "deleted_at"):
+        query = query.where(model.deleted_at.is_(None))
+    found: dict[str, list[EvidenceLink]] = {}
+    for row in session.exec(query.order_by(model.id)).all():
+        name = getattr(row, "original_filename", None) or getattr(row, "original_name", "")
+        found.setdefault(row.question_id, []).append(EvidenceLink(row.id, str(name)))
+    return found
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    question: Question
+    label: str
+    rated: bool  # gets a verified rating
+    own: str | None  # the self-rating, as people read it
+    own_comment: str | None
+    verified: str | None  # the verified rating (None: none given)
+    changed: bool  # the verified rating differs from the self-rating
+    evidence: list[EvidenceLink]
+
+
+@dataclass(frozen=True)
+class IndicatorView:
+    id: str
+    label: str
+    domain: str
+    questions: list[QuestionView]
+    review: IndicatorReview | None
+    own_score: float | None
+    verified_score: float | None
+
+
+def indicator_views(
+    session: Session,
+    assessment: Assessment,
+    rubric: Rubric,
+    language: str,
+    *,
+    with_verified: bool,
+) -> list[IndicatorView]:
+    """Every indicator with its questions' self (and, ``with_verified``, verified) ratings."""
+    assessment_id: int = assessment.id  # type: ignore[assignment]
+    own = services.answers_of(session, assessment_id, Source.SELF)
+    verified = services.answers_of(session, assessment_id, Source.VERIFIED) if with_verified else {}
+    evidence = evidence_by_question(session, assessment_id)
+    reviews = indicator_reviews(session, assessment_id) if with_verified else {}
+    own_scores = indicator_scores(session, assessment, Source.SELF)
+    verified_scores = (
+        indicator_scores(session, assessment, Source.VERIFIED) if with_verified else {}
+    )
+    views = []
+    for domain in rubric.domains:
+        for indicator in domain.indicators:
+            questions = []
+            for question in indicator.questions:
+                mine = own.get(question.id)
+                theirs = verified.get(question.id)
+                own_value = mine.value if mine else None
+                verified_value = theirs.value if theirs else None
+                questions.append(
+                    QuestionView(
+                        question=question,
+                        label=rubric.text(question.label, language),
+                        rated=question.scored,
+                        own=describe(rubric, question, own_value, language),
+                        own_comment=mine.comment if mine else None,
+                        verified=describe(rubric, question, verified_value, language),
+                        changed=theirs is not None
+                        and not services.is_blank(verified_value)
+                        and not same_value(verified_value, own_value),
+                        evidence=evidence.get(question.id, []),
+                    )
+                )
+            views.append(
+                IndicatorView(
+                    id=indicator.id,
+                    label=rubric.text(indicator.label, language),
+                    domain=rubric.text(domain.label, language),
+                    questions=questions,
+                    review=reviews.get(indicator.id),
+                    own_score=own_scores.get(indicator.id),
+                    verified_score=verified_scores.get(indicator.id),
+                )
+            )
+    return views
+
+
+def _scores(session: Session, assessment: Assessment, source: Source) -> list[Score]:
+    cycle, _ = services.rubric_for(session, assessment)
+    return list(
+        session.exec(
+            select(Score).where(
+                Score.assessment_id == assessment.id,
+                Score.source == source,
+                Score.rubric_version_id == cycle.rubric_version_id,
+            )
+        ).all()
+    )
+
+
+def indicator_scores(
+    session: Session, assessment: Assessment, source: Source
+) -> dict[str, float | None]:
+    """Stored indicator scores (0-100) of the assessment under its pinned rubric version."""
+    return {
+        row.code: row.score
+        for row in _scores(session, assessment, source)
+        if row.level == "indicator"
+    }
+
+
+@dataclass(frozen=True)
+class ScorePair:
+    code: str
+    label: str
+    own: float | None
+    verified: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    overall: ScorePair
+    own_band: str | None
+    verified_band: str | None
+    domains: list[ScorePair]
+    indicators: list[IndicatorView]
+
+
+def comparison(
+    session: Session, assessment: Assessment, rubric: Rubric, language: str
+) -> Comparison:
+    """Self versus verified, overall, per domain and per indicator (for verified assessments)."""
+    own = {(s.level, s.code): s for s in _scores(session, assessment, Source.SELF)}
+    verified = {(s.level, s.code): s for s in _scores(session, assessment, Source.VERIFIED)}
+
+    def pair(level: str, code: str, label: str) -> ScorePair:
+        a, b = own.get((level, code)), verified.get((level, code))
+        return ScorePair(code, label, a.score if a else None, b.score if b else None)
+
+    overall_own = own.get(("overall", rubric.id))
+    overall_verified = verified.get(("overall", rubric.id))
+    return Comparison(
+        overall=pair("overall", rubric.id, rubric.text(rubric.title, language)),
+        own_band=band_label(rubric, overall_own.score if overall_own else None, language),
+        verified_band=band_label(
+            rubric, overall_verified.score if overall_verified else None, language
+        ),
+        domains=[pair("domain", d.id, rubric.text(d.label, language)) for d in rubric.domains],
+        indicators=indicator_views(session, assessment, rubric, language, with_verified=True),
+    )
+
+
+def band_label(rubric: Rubric, score: float | None, language: str) -> str | None:
+    if score is None:
+        return None
+    bands = sorted(rubric.bands, key=lambda b: b.min)
+    for index, band in enumerate(bands):
+        last = index == len(bands) - 1
+        if band.min <= score < band.max or (last and score <= band.max):
+            return rubric.text(band.label, language)
+    return None
+
+
+# --- the record -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    from_status: str
+    to_status: str
+    reason: str | None
+    by: str | None
+    at: datetime
+
+
+def history(session: Session, assessment_id: int) -> list[HistoryEntry]:
+    """Every status change of the assessment, oldest first, with who made it."""
+    query = (
+        sa.select(StatusChange, col(User.name))
+        .outerjoin(User, col(User.id) == StatusChange.changed_by_id)
+        .where(col(StatusChange.assessment_id) == assessment_id)
+        .order_by(col(StatusChange.changed_at), col(StatusChange.id))
+    )
+    return [
+        HistoryEntry(change.from_status, change.to_status, change.reason, name, change.changed_at)
+        for change, name in session.execute(query).all()
+    ]
+
+
+@dataclass(frozen=True)
+class ReturnNotice:
+    reason: str
+    by: str | None
+    at: datetime
+
+
+def return_notice(session: Session, assessment: Assessment) -> ReturnNotice | None:
+    """Why the assessment was returned, while it is. (The evaluator's notes and verified ratings
+    stay hidden from the NGO until the review is complete: see :func:`verified_visible`.)"""
+    if assessment.status != Status.RETURNED:
+        return None
+    returns = [
+        h
+        for h in history(session, assessment.id)  # type: ignore[arg-type]
+        if h.to_status == Status.RETURNED
+    ]
+    if not returns:
+        return None
+    last = returns[-1]
+    return ReturnNotice(last.reason or "", last.by, last.at)
+
+
+def verified_visible(assessment: Assessment) -> bool:
+    """Verified ratings and notes reach the NGO only once the review is complete."""
+    return assessment.status == Status.VERIFIED
