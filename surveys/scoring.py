@@ -125,7 +125,7 @@ def rescore(
     *,
     rubric_code: str | None = None,
     batch_size: int = 500,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> int:
     """Rescore every submitted assessment (self and, where present, verified answers) against
     its pinned version, in batches; ``progress(n)`` is called after each batch."""

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from accounts.models import Role
 from accounts.services import has_role, ngo_ids
-from surveys.queries import assessments_for_orgs, recent_assessments
+from surveys.queries import assessments_for_orgs, recent_assessments, shared_with_funder
 from webapp.extensions import dbsession
 
 bp = Blueprint("main", __name__)
@@ -22,7 +22,8 @@ def home() -> str:
     reviewing = []
     if has_role(dbsession(), user_id, Role.EVALUATOR, Role.ADMIN):
         reviewing = recent_assessments(dbsession())
-    return render_template("home.html", own=own, reviewing=reviewing)
+    shared = shared_with_funder(dbsession(), user_id)
+    return render_template("home.html", own=own, reviewing=reviewing, shared=shared)
 
 
 @bp.route("/language", methods=["POST"])

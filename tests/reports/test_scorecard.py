@@ -77,3 +77,19 @@ def test_chart_labels_cannot_close_the_script_element():
     text = to_json(domain_bars(["</script><script>alert(1)</script>"], [50.0], [1.0]))
     assert "</script>" not in text
     assert json.loads(text)["data"][0]["y"] == ["</script><script>alert(1)</script>"]
+
+
+def test_a_funder_home_lists_only_the_ngos_that_granted_access(
+    session, client, make_org, make_user, make_assessment, logged_in
+):
+    granting, _, _ = submitted(session, make_org, make_user, make_assessment)
+    other = make_org(name="Not Sharing NGO")
+    make_assessment(org=other)
+    funder_org = make_org(name="Fund", kind="funder")
+    grant_access(session, ngo=granting, funder=funder_org, by=None)
+    session.commit()
+    funder = make_user(email="f@example.org", role=Role.FUNDER, org=funder_org)
+    html = logged_in(funder).get("/").get_data(as_text=True)
+    assert "Shared with your organisation" in html
+    assert "Hope and Home" in html
+    assert "Not Sharing NGO" not in html

@@ -7,6 +7,11 @@
   if (!form) { return; }
   var trees = JSON.parse(form.getAttribute("data-relevance") || "{}");
   var stored = JSON.parse(form.getAttribute("data-values") || "{}");
+  var MISSING = { "__na__": true, "__dk__": true };
+  // Tells the server that questions showed and hid live, so it need not stop on a page whose
+  // answers make more questions apply (which it does for browsers without this script).
+  var js = form.querySelector("input[name='js']");
+  if (js) { js.value = "1"; }
 
   function valueOf(id) {
     var inputs = form.querySelectorAll("[name='q_" + CSS.escape(id) + "']");
@@ -16,7 +21,8 @@
     var first = inputs[0];
     if (first.type === "radio") {
       var checked = form.querySelector("[name='q_" + CSS.escape(id) + "']:checked");
-      return checked ? checked.value : null;
+      // "Not applicable" and "don't know" read as blank, as on the server.
+      return checked && !MISSING[checked.value] ? checked.value : null;
     }
     if (first.type === "checkbox") {
       return Array.prototype.filter.call(inputs, function (i) { return i.checked; })
@@ -123,9 +129,30 @@
     }
   }
 
-  form.addEventListener("change", update);
+  // Files over the size limit are refused before the page is sent (the server checks again):
+  // a request over the limit could not be saved at all.
+  function checkFiles(input) {
+    var limit = Number(input.getAttribute("data-max-bytes") || "0");
+    var box = input.parentNode.querySelector(".file-error");
+    var big = Array.prototype.filter.call(input.files || [], function (f) {
+      return limit && f.size > limit;
+    });
+    if (box) {
+      box.hidden = big.length === 0;
+      box.textContent = big.map(function (f) {
+        return (input.getAttribute("data-too-large") || "").replace("{name}", f.name);
+      }).join(" ");
+    }
+    if (big.length) { input.value = ""; }
+  }
+
+  form.addEventListener("change", function (event) {
+    if (event.target.type === "file") { checkFiles(event.target); }
+    update();
+  });
   form.addEventListener("input", update);
   update();
-  var summary = document.getElementById("error-summary");
+  var summary = document.getElementById("error-summary") ||
+    document.getElementById("conflict-summary");
   if (summary) { summary.focus(); }
 })();
