@@ -18,10 +18,8 @@ from rubrics.loader import RubricFileError, load_rubric
 rubric_cli = AppGroup("rubric", help="Work with rubric files.")
 
 
-@rubric_cli.command("validate")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
+@rubric_cli.command("validate", with_appcontext=False)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
     """Check rubric FILES: structure, ids, weights, bands, scores and relevance."""
     failed = False

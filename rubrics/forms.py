@@ -515,7 +515,9 @@ class SectionEditor:
         document = copy.deepcopy(dict(self.content))
         keep = set(present) if present is not None else None
         for slot in self.slots.values():
-            if slot.kind == "remove" or (keep is not None and slot.name not in keep):
+            if slot.kind == "remove" or slot.name not in form:
+                continue
+            if keep is not None and slot.name not in keep:
                 continue
             bound = form[slot.name]
             if bound.errors:
@@ -530,7 +532,7 @@ class SectionEditor:
         return applied
 
     def _checked(self, form: Any, name: str, keep: set[str] | None) -> bool:
-        return (keep is None or name in keep) and bool(form[name].data)
+        return name in form and (keep is None or name in keep) and bool(form[name].data)
 
     def _apply_bands(
         self, document: dict[str, Any], form: Any, applied: Applied, keep: set[str] | None
@@ -577,7 +579,7 @@ class SectionEditor:
                 if not self._checked(form, f"d{d}i{i}q{k}_remove", keep)
             ]
             new = new_by_indicator.get((d, i))
-            if new is not None and (keep is None or new.id_field in keep):
+            if new is not None and new.id_field in form and (keep is None or new.id_field in keep):
                 new_id = (form[new.id_field].data or "").strip()
                 if new_id and not form[new.id_field].errors:
                     kind = form[new.type_field].data or "maturity"

@@ -307,6 +307,14 @@ _FLIPPED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "div": "div", "mod": "mod"}
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _option_text(value: float | str) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
@@ -467,6 +475,10 @@ class _Compiler:
             else:
                 code = float(self.option_index(ref, text))
             return (_OPS[op], ("col", ref.column), ("const", code))
+        if isinstance(constant, str) and not _is_number(constant):
+            raise RelevanceError(
+                f"{name} is a {kind} question: compare it with a number, not {constant!r}"
+            )
         number = self.number(_Const(constant))
         if kind == "maturity" and equality:
             scale = self.rubric.scale

@@ -29,7 +29,9 @@ def _to_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[dict[str, str], BeforeValidator(_to_text)]
+Text = Annotated[
+    dict[str, str], BeforeValidator(_to_text, json_schema_input_type=str | dict[str, str])
+]
 """Text in one or several languages: ``{"en": "...", "el": "..."}``; a plain string is accepted."""
 
 QuestionType = Literal["maturity", "single", "yes_no", "multiple", "number", "text", "evidence"]

@@ -55,7 +55,7 @@ from rubrics.loader import RubricFileError, load_rubric_text
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Problem, Rubric, RubricError, localize, parse_rubric
 from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
-from webapp.extensions import db, login_manager
+from webapp.extensions import dbsession, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def can_author_rubrics() -> bool:
         user = current_user
         if user is not None and user.is_authenticated:
             try:
-                cached = has_role(db.session, int(user.id), Role.EVALUATOR, Role.ADMIN)
+                cached = has_role(dbsession(), int(user.id), Role.EVALUATOR, Role.ADMIN)
             except SQLAlchemyError:  # an error page after a database failure: no link, no crash
                 log.exception("could not read the roles of user %s", user.id)
         g.can_author_rubrics = cached
@@ -122,7 +122,7 @@ def _refuse(status: int, title: str, message: str) -> tuple[str, int]:
 
 
 def _record(code: str) -> RubricRecord:
-    record = services.record_by_code(db.session, code)
+    record = services.record_by_code(dbsession(), code)
     if record is None:
         abort(404)
     return record
@@ -130,7 +130,7 @@ def _record(code: str) -> RubricRecord:
 
 def _version(code: str, number: int) -> tuple[RubricRecord, RubricVersion]:
     record = _record(code)
-    version = services.get_version(db.session, code, number)
+    version = services.get_version(dbsession(), code, number)
     if version is None:
         abort(404)
     return record, version
@@ -174,7 +174,7 @@ def _upload_limit() -> int:
 def index() -> str:
     return render_template(
         "rubrics/index.html",
-        listings=services.list_rubrics(db.session),
+        listings=services.list_rubrics(dbsession()),
         upload_form=UploadForm(),
         limit=_upload_limit(),
     )
@@ -207,6 +207,15 @@ def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str],
     return result.rubric, "xlsform", [], [f"{name}: {line}" for line in result.report]
 
 
+def _upload_name(original: str) -> str:
+    """A safe name for messages that keeps the file's type (``secure_filename`` drops non-ASCII)."""
+    suffix = Path(original).suffix.lower()
+    name = secure_filename(original)
+    if not name or Path(name).suffix.lower() != suffix:
+        name = f"{Path(name).stem or 'rubric'}{suffix}"
+    return name
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 def upload() -> PageResult:
     form = UploadForm()
@@ -216,25 +225,27 @@ def upload() -> PageResult:
     if not form.validate_on_submit():
         return render_template("rubrics/upload.html", form=form, problems=[], limit=limit), 422
     storage = form.file.data
-    name = secure_filename(storage.filename or "") or "rubric.yaml"
+    name = _upload_name(storage.filename or "")
     data = storage.stream.read(limit + 1)
     if len(data) > limit:
         problem = f"{name}: the file is larger than {limit // 1024} KiB"
-        return render_template("rubrics/upload.html", form=form, problems=[problem], limit=limit), 413
+        return render_template(
+            "rubrics/upload.html", form=form, problems=[problem], limit=limit
+        ), 413
     rubric, source_format, problems, report = _read_upload(name, data)
     if rubric is None:
         return render_template(
             "rubrics/upload.html", form=form, problems=problems, report=report, limit=limit
         ), 422
-    record = services.record_by_code(db.session, rubric.id)
-    latest = services.versions_of(db.session, record)[0] if record else None
+    record = services.record_by_code(dbsession(), rubric.id)
+    latest = services.versions_of(dbsession(), record)[0] if record else None
     try:
         version = services.store_rubric(
-            db.session, rubric, by=current_user, source_format=source_format, based_on=latest
+            dbsession(), rubric, by=current_user, source_format=source_format, based_on=latest
         )
-        db.session.commit()
+        dbsession().commit()
     except IntegrityError:
-        db.session.rollback()
+        dbsession().rollback()
         return _refuse(409, "Please try again", "Someone stored a version at the same moment.")
     flash(f"{name} is stored as draft version {version.number} of {rubric.id}.", "success")
     for line in report[:50]:
@@ -248,7 +259,7 @@ def upload() -> PageResult:
 @bp.route("/<code>")
 def latest(code: str) -> Response:
     record = _record(code)
-    versions = services.versions_of(db.session, record)
+    versions = services.versions_of(dbsession(), record)
     if not versions:
         abort(404)
     return redirect(_version_url(versions[0], code))
@@ -264,22 +275,25 @@ def version_page(code: str, number: int) -> PageResult:
         record=record,
         version=version,
         rubric=rubric,
-        versions=services.versions_of(db.session, record),
-        previous=services.previous_version(db.session, version),
-        action_form=ActionForm(),
+        versions=services.versions_of(dbsession(), record),
+        previous=services.previous_version(dbsession(), version),
         is_draft=version.status == VersionStatus.DRAFT,
         **_texts(language, rubric.default_language),
     )
 
 
 @bp.route("/<code>/<int:number>/download/<fmt>")
-def download(code: str, number: int, fmt: str) -> Response:
+def download(code: str, number: int, fmt: str) -> PageResult:
     _, version = _version(code, number)
     if fmt == "yaml":
         body = services.yaml_text(version.content).encode()
         mimetype = "application/yaml"
     elif fmt == "xlsx":
-        body = export_xlsform(services.rubric_of(version))
+        try:
+            body = export_xlsform(services.rubric_of(version))
+        except Exception:  # a clear page, never a traceback
+            log.exception("XLSForm export of %s v%s failed", code, number)
+            return _refuse(409, "Cannot export", "This version could not be written as an XLSForm.")
         mimetype = XLSX_MIMETYPE
     else:
         abort(404)
@@ -295,10 +309,10 @@ def start_draft(code: str, number: int) -> PageResult:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        draft = services.new_draft(db.session, version, current_user)
-        db.session.commit()
+        draft = services.new_draft(dbsession(), version, current_user)
+        dbsession().commit()
     except IntegrityError:
-        db.session.rollback()
+        dbsession().rollback()
         return _refuse(409, "Please try again", "Someone stored a version at the same moment.")
     flash(f"Draft version {draft.number} started from version {number}.", "success")
     return redirect(_version_url(draft, code))
@@ -311,8 +325,8 @@ def delete(code: str, number: int) -> PageResult:
         abort(400)
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
-    services.delete_draft(db.session, version)
-    db.session.commit()
+    services.delete_draft(dbsession(), version)
+    dbsession().commit()
     flash(f"Draft version {number} of {code} was discarded.", "success")
     return redirect(url_for("rubrics.index"))
 
@@ -388,11 +402,11 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
             problems = exc.problems
         if not form.errors and rubric is not None:
             try:
-                services.update_draft(db.session, version, rubric, expected_lock=submitted)
+                services.update_draft(dbsession(), version, rubric, expected_lock=submitted)
             except services.StaleVersionError:
-                db.session.rollback()
+                dbsession().rollback()
                 return _structured_conflict(record, version, editor, form)
-            db.session.commit()
+            dbsession().commit()
             flash("Saved.", "success")
             return redirect(request.path)
         summary = _attach_problems(editor, form, applied, problems)
@@ -438,7 +452,7 @@ def _attach_problems(
 def _structured_conflict(
     record: RubricRecord, version: RubricVersion, editor: SectionEditor, form: Any
 ) -> tuple[str, int]:
-    db.session.refresh(version)
+    dbsession().refresh(version)
     current = SectionEditor(version.content, editor.section)
     applied = current.apply(form, present=request.form.keys()) if _fits(current) else None
     yours: Rubric | None = None
@@ -459,9 +473,7 @@ def _structured_conflict(
 def _fits(editor: SectionEditor) -> bool:
     """Whether every field of ``editor`` was in the submitted form (same structure)."""
     submitted = set(request.form.keys())
-    return all(
-        name in submitted for name, slot in editor.slots.items() if slot.kind != "remove"
-    )
+    return all(name in submitted for name, slot in editor.slots.items() if slot.kind != "remove")
 
 
 @bp.route("/<code>/<int:number>/yaml", methods=["GET", "POST"])
@@ -474,7 +486,10 @@ def edit_yaml(code: str, number: int) -> PageResult:
     if request.method == "GET":
         form = YamlEditForm(
             formdata=None,
-            data={"text": services.yaml_text(version.content), "lock_version": version.lock_version},
+            data={
+                "text": services.yaml_text(version.content),
+                "lock_version": version.lock_version,
+            },
         )
         status = 200
     else:
@@ -497,13 +512,13 @@ def edit_yaml(code: str, number: int) -> PageResult:
             elif rubric is not None:
                 try:
                     services.update_draft(
-                        db.session, version, rubric, expected_lock=form.lock_version.data
+                        dbsession(), version, rubric, expected_lock=form.lock_version.data
                     )
                 except services.StaleVersionError:
-                    db.session.rollback()
-                    db.session.refresh(version)
+                    dbsession().rollback()
+                    dbsession().refresh(version)
                     return _conflict(record, version, text, rubric)
-                db.session.commit()
+                dbsession().commit()
                 flash("Saved.", "success")
                 return redirect(request.path)
     rubric_now = services.rubric_of(version)
@@ -537,21 +552,21 @@ def publish(code: str, number: int) -> PageResult:
         if not form.validate():
             abort(400)
         try:
-            services.publish(db.session, version, expected_lock=form.lock_version.data)
+            services.publish(dbsession(), version, expected_lock=form.lock_version.data)
         except services.StaleVersionError:
-            db.session.rollback()
-            db.session.refresh(version)
+            dbsession().rollback()
+            dbsession().refresh(version)
             flash(
                 "The draft was changed after you reviewed it. Review the changes below again.",
                 "error",
             )
             status = 409
         else:
-            db.session.commit()
+            dbsession().commit()
             flash(f"Version {number} of {code} is published. It can no longer change.", "success")
             return redirect(_version_url(version, code))
     rubric = services.rubric_of(version)
-    base = services.previous_published(db.session, version)
+    base = services.previous_published(dbsession(), version)
     diff = services.diff_versions(base, version) if base is not None else None
     form = PublishForm(formdata=None, data={"lock_version": version.lock_version})
     return render_template(
@@ -588,7 +603,7 @@ def _number_arg(name: str) -> int | None:
 @bp.route("/<code>/diff")
 def diff(code: str) -> PageResult:
     record = _record(code)
-    versions = services.versions_of(db.session, record)
+    versions = services.versions_of(dbsession(), record)
     if not versions:
         abort(404)
     by_number = {v.number: v for v in versions}
@@ -598,7 +613,7 @@ def diff(code: str) -> PageResult:
         abort(404)
     from_number = _number_arg("from")
     if from_number is None:
-        previous = services.previous_version(db.session, new)
+        previous = services.previous_version(dbsession(), new)
         from_number = previous.number if previous is not None else None
     old = by_number.get(from_number) if from_number is not None else None
     if from_number is not None and old is None:
@@ -611,9 +626,7 @@ def diff(code: str) -> PageResult:
                 status=404,
                 mimetype="application/json",
             )
-        return jsonify(
-            {"rubric": code, "from": from_number, "to": to_number, **result.to_json()}
-        )
+        return jsonify({"rubric": code, "from": from_number, "to": to_number, **result.to_json()})
     rubric = services.rubric_of(new)
     return render_template(
         "rubrics/diff.html",

@@ -46,7 +46,8 @@ def diff_to(data) -> RubricDiff:
 
 
 def only_question_change(diff, question_id):
-    assert not diff.questions.added and not diff.questions.removed
+    assert not diff.questions.added
+    assert not diff.questions.removed
     [change] = diff.questions.changed
     assert change.id == question_id
     return {c.field: (c.old, c.new) for c in change.changes}
@@ -64,7 +65,7 @@ def test_a_label_change_is_reported_per_language(data):
     fields = only_question_change(diff_to(data), "SG1_policy")
     assert fields == {
         "label.el": (
-            "Πόσο πλήρης είναι η πολιτική σας για την προστασία των παιδιών;",
+            "Πόσο πλήρης είναι η πολιτική σας για την προστασία των παιδιών;",  # noqa: RUF001
             "Νέα διατύπωση;",
         )
     }
@@ -222,7 +223,8 @@ def test_a_rename_through_previous_id(data):
     q["id"] = "SG1_focal_point"
     q["previous_id"] = "SG1_focal"
     diff = diff_to(data)
-    assert not diff.questions.added and not diff.questions.removed
+    assert not diff.questions.added
+    assert not diff.questions.removed
     [renamed] = diff.renamed
     assert (renamed.id, renamed.previous_id, renamed.changes) == (
         "SG1_focal_point",
@@ -334,7 +336,8 @@ def test_rubric_settings_bands_scale_and_missing_policy(data):
         "bands.0.max": (40.0, 35.0),
         "bands.1.min": (40.0, 35.0),
     }
-    assert diff.questions.empty and diff.domains.empty
+    assert diff.questions.empty
+    assert diff.domains.empty
 
 
 def test_bands_added_are_shown_whole(data):
@@ -398,7 +401,7 @@ def test_the_json_shape(data):
             "id": "RS2_changes",
             "label": {
                 "en": "What did you change after the last evaluation?",
-                "el": "Τι αλλάξατε μετά την τελευταία αξιολόγηση;",
+                "el": "Τι αλλάξατε μετά την τελευταία αξιολόγηση;",  # noqa: RUF001
             },
             "domain": "RS",
             "indicator": "RS2",

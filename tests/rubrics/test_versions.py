@@ -12,6 +12,7 @@ from rubrics import services
 from rubrics.loader import load_rubric, load_rubric_text
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import parse_rubric
+from rubrics.signals import version_published
 
 LIBRARY = Path(__file__).resolve().parents[2] / "rubrics" / "library"
 
@@ -87,6 +88,18 @@ def test_publishing_makes_the_content_immutable_in_the_services(session, quick_c
         services.delete_draft(session, version)
     session.rollback()
     assert services.rubric_of(version) == quick_check
+
+
+def test_publishing_sends_the_version_published_signal(session, quick_check):
+    received = []
+
+    def receiver(sender, *, version, **_):
+        received.append((sender, version.id, version.status))
+
+    version = services.store_rubric(session, quick_check)
+    with version_published.connected_to(receiver):
+        services.publish(session, version)
+    assert received == [(session, version.id, VersionStatus.PUBLISHED)]
 
 
 def test_publishing_a_draft_changed_since_it_was_reviewed_is_refused(session, quick_check):

@@ -25,7 +25,7 @@ QUICK_CHECK = LIBRARY / "quick-check.yaml"
 YES_NO_FORM = SHARED / "xlsforms" / "yes_or_no_question.xlsx"
 
 
-# --- fixtures and helpers ------------------------------------------------------------------------
+# --- fixtures and helpers -------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -61,21 +61,22 @@ def token(client, url="/"):
 
 
 def form_fields(page):
-    """The named inputs, selects and textareas of a page, with their current values."""
+    """The named inputs, selects and textareas of a page's forms, as a browser would send them."""
     fields = {}
-    for name, value in re.findall(r'<input[^>]*?name="([^"]+)"[^>]*?value="([^"]*)"', page):
-        fields[name] = html.unescape(value)
+    for tag in re.findall(r"<input[^>]*>", page):
+        attrs = dict(re.findall(r'([a-z_-]+)="([^"]*)"', tag))
+        if "name" not in attrs or attrs.get("type") in ("checkbox", "radio", "file", "submit"):
+            continue  # unchecked boxes are not sent (none is checked here)
+        fields[attrs["name"]] = html.unescape(attrs.get("value", ""))
     for name, body in re.findall(
         r'<textarea[^>]*?name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S
     ):
-        fields[name] = html.unescape(body).removeprefix("\n")
+        fields[name] = html.unescape(body).removeprefix("\r\n").removeprefix("\n")
     for name, body in re.findall(r'<select[^>]*?name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        selected = re.search(
-            r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body
-        )
-        fields[name] = (selected.group(1) or selected.group(2)) if selected else ""
-    for name in re.findall(r'<input[^>]*?type="checkbox"[^>]*?name="([^"]+)"', page):
-        fields.pop(name, None)  # unchecked boxes are not sent
+        options = re.findall(r"<option([^>]*)>", body)
+        chosen = [o for o in options if re.search(r"\bselected\b", o)] or options[:1]
+        value = re.search(r'value="([^"]*)"', chosen[0]) if chosen else None
+        fields[name] = html.unescape(value.group(1)) if value else ""
     return fields
 
 
@@ -95,7 +96,7 @@ def text_of(response):
     return response.get_data(as_text=True)
 
 
-# --- access --------------------------------------------------------------------------------------
+# --- access ---------------------------------------------------------------------------------------
 
 ROUTES = [
     ("GET", "/rubrics/"),
@@ -123,10 +124,7 @@ ROUTES = [
 @pytest.fixture(params=["ngo_admin", "ngo_member", "funder"])
 def outsider(request, make_org, make_user):
     role = Role(request.param)
-    if role == Role.FUNDER:
-        org = make_org(name="Fund", kind="funder")
-    else:
-        org = make_org(name="NGO A")
+    org = make_org(name="Fund", kind="funder") if role == Role.FUNDER else make_org(name="NGO A")
     return make_user(email=f"{role}@example.org", role=role, org=org)
 
 
@@ -185,7 +183,7 @@ def test_the_rubrics_link_is_shown_to_authors_only(
     assert 'href="/rubrics/"' not in text_of(client.get("/"))
 
 
-# --- listing and the version page ----------------------------------------------------------------
+# --- listing and the version page -----------------------------------------------------------------
 
 
 def test_the_index_lists_rubrics_and_their_versions(author, draft):
@@ -193,7 +191,8 @@ def test_the_index_lists_rubrics_and_their_versions(author, draft):
     assert "Safeguarding quick check" in page
     assert 'href="/rubrics/quick-check/1"' in page
     assert 'href="/rubrics/quick-check/2"' in page
-    assert "status-published" in page and "status-draft" in page
+    assert "status-published" in page
+    assert "status-draft" in page
     assert 'enctype="multipart/form-data"' in page
 
 
@@ -229,7 +228,7 @@ def test_unknown_rubrics_and_versions_are_404(author, published):
     assert author.get("/rubrics/quick-check/diff?from=x").status_code == 400
 
 
-# --- upload --------------------------------------------------------------------------------------
+# --- upload ---------------------------------------------------------------------------------------
 
 
 def test_uploading_a_valid_yaml_file_stores_a_draft_of_a_new_rubric(author, session):
@@ -254,20 +253,36 @@ def test_uploading_a_file_of_an_existing_rubric_adds_a_draft_version(author, pub
 def test_an_invalid_yaml_upload_lists_every_problem_and_stores_nothing(author, session):
     text = QUICK_CHECK.read_text(encoding="utf-8")
     text = text.replace("weight: 2", "weight: -2").replace("max: 40}", "max: 30}", 1)
-    text = text.replace("type: text", "type: essay")
+    text = text.replace(
+        'label: {en: "No", el: "Όχι"}, score: 1}', 'label: {en: "No"}, score: 9}', 1
+    )
     response = upload(author, "broken.yaml", text.encode())
     assert response.status_code == 422
     page = html.unescape(text_of(response))
     problems = re.findall(r"<li><code>(broken\.yaml:\d+: [^<]*)</code></li>", page)
-    assert len(problems) >= 3, page
+    assert len(problems) == 3, page
+    assert "broken.yaml:37: domains.0.weight: must be a number above 0, got -2.0" in problems
     assert any(
-        re.match(r"broken\.yaml:\d+: domains\.0\.weight: must be a number above 0", p)
-        for p in problems
+        re.fullmatch(r"broken\.yaml:\d+: bands\.1\.min: gap between 30 and 40", p) for p in problems
     )
-    assert any("bands" in p and "gap" in p for p in problems)
-    assert any("type" in p for p in problems)
+    assert any("options.1.score: score 9 is outside the scale 1..4" in p for p in problems)
     assert "Nothing was stored" in page
     assert session.exec(select(RubricRecord)).first() is None
+
+
+def test_an_unknown_question_type_is_located(author, session):
+    text = QUICK_CHECK.read_text(encoding="utf-8").replace("type: text", "type: essay")
+    response = upload(author, "broken.yaml", text.encode())
+    assert response.status_code == 422
+    page = html.unescape(text_of(response))
+    assert re.search(r"broken\.yaml:\d+: domains\.2\.indicators\.1\.questions\.1\.type: ", page)
+    assert session.exec(select(RubricRecord)).first() is None
+
+
+def test_a_file_name_in_another_script_keeps_its_type(author, session):
+    response = upload(author, "ρουμπρίκα.yaml", QUICK_CHECK.read_bytes())
+    assert response.status_code == 302
+    assert session.exec(select(RubricVersion)).one().source_format == "yaml"
 
 
 def test_a_yaml_syntax_error_is_a_422_with_its_line(author):
@@ -351,7 +366,7 @@ def test_a_damaged_workbook_is_a_422_not_a_500(author):
     assert "damaged.xlsx" in text_of(response)
 
 
-# --- download ------------------------------------------------------------------------------------
+# --- download -------------------------------------------------------------------------------------
 
 
 def test_downloading_a_version_as_yaml(author, published):
@@ -375,7 +390,7 @@ def test_downloading_a_version_as_xlsform(author, published):
     assert import_xlsform(data, filename="quick-check-v1.xlsx").rubric == load_rubric(QUICK_CHECK)
 
 
-# --- new drafts and discarding ---------------------------------------------------------------------
+# --- new drafts and discarding --------------------------------------------------------------------
 
 
 def test_starting_a_new_draft_from_a_published_version(author, published, session):
@@ -408,13 +423,14 @@ def test_discarding_a_draft(author, draft, session):
     assert refused.status_code == 409
 
 
-# --- the YAML editor -------------------------------------------------------------------------------
+# --- the YAML editor ------------------------------------------------------------------------------
 
 
 def test_editing_a_draft_as_yaml_with_an_error_then_fixed(author, draft, session):
     url = "/rubrics/quick-check/2/yaml"
     fields = form_fields(text_of(author.get(url)))
     assert fields["text"] == yaml_of(draft)
+    lock = draft.lock_version
     broken = (
         fields["text"]
         .replace("Safeguarding quick check", "Safeguarding check, v2")
@@ -437,7 +453,7 @@ def test_editing_a_draft_as_yaml_with_an_error_then_fixed(author, draft, session
     rubric = services.rubric_of(stored)
     assert rubric.title["en"] == "Safeguarding check, v2"
     assert rubric.domains[0].weight == 3
-    assert stored.lock_version == draft.lock_version + 1
+    assert stored.lock_version == lock + 1
     assert "Saved." in text_of(author.get(url))
 
 
@@ -470,6 +486,7 @@ def test_the_yaml_editor_keeps_the_rubric_id(author, draft):
 def test_a_stale_yaml_save_shows_both_versions_and_overwrites_nothing(author, draft, session):
     url = "/rubrics/quick-check/2/yaml"
     fields = form_fields(text_of(author.get(url)))  # I open the editor ...
+    lock = draft.lock_version
     theirs = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
     theirs["title"]["en"] = "Their title"
     services.update_draft(session, draft, services.parse_rubric(theirs))  # ... they save first
@@ -479,13 +496,14 @@ def test_a_stale_yaml_save_shows_both_versions_and_overwrites_nothing(author, dr
     assert response.status_code == 409
     page = html.unescape(text_of(response))
     assert "Someone else saved this draft" in page
-    assert "Their title" in page and "My title" in page
+    assert "Their title" in page
+    assert "My title" in page
     assert "title.en" in page  # what saving mine would change
     session.expire_all()
     assert services.rubric_of(session.get(RubricVersion, draft.id)).title["en"] == "Their title"
     # Saving mine from the conflict page, knowingly, works.
     again = form_fields(text_of(response))
-    assert int(again["lock_version"]) == draft.lock_version + 1
+    assert int(again["lock_version"]) == lock + 1
     assert author.post(url, data=again).status_code == 302
     session.expire_all()
     assert services.rubric_of(session.get(RubricVersion, draft.id)).title["en"] == "My title"
@@ -503,7 +521,7 @@ def test_published_versions_cannot_be_edited(author, published):
     assert response.status_code == 409
 
 
-# --- the structured editor ---------------------------------------------------------------------------
+# --- the structured editor ------------------------------------------------------------------------
 
 
 def test_the_structured_editor_saves_settings(author, draft, session):
@@ -621,6 +639,18 @@ def test_the_structured_editor_adds_and_removes_questions(author, draft, session
     assert "Question RS1_reports" in page  # now editable like the others
 
 
+def test_the_structured_editor_removes_an_indicator_with_its_questions(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/0"
+    fields = form_fields(text_of(author.get(url)))
+    fields["d0i1_remove"] = "y"  # SG2
+    assert author.post(url, data=fields).status_code == 302
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert [i.id for i in rubric.domains[0].indicators] == ["SG1"]
+    with pytest.raises(KeyError):
+        rubric.question("SG2_vetting")
+
+
 def test_removing_the_last_question_of_an_indicator_is_a_problem_on_that_indicator(author, draft):
     url = "/rubrics/quick-check/2/edit/domain/1"
     fields = form_fields(text_of(author.get(url)))
@@ -642,7 +672,8 @@ def test_a_stale_structured_save_is_a_conflict(author, draft, session):
     response = author.post(url, data=fields)
     assert response.status_code == 409
     page = html.unescape(text_of(response))
-    assert "Their title" in page and "My title" in page
+    assert "Their title" in page
+    assert "My title" in page
     session.expire_all()
     assert services.rubric_of(session.get(RubricVersion, draft.id)).title["en"] == "Their title"
 
@@ -651,7 +682,7 @@ def test_an_unknown_domain_section_is_404(author, draft):
     assert author.get("/rubrics/quick-check/2/edit/domain/9").status_code == 404
 
 
-# --- publishing ------------------------------------------------------------------------------------
+# --- publishing -----------------------------------------------------------------------------------
 
 
 def test_publishing_goes_through_a_confirmation_showing_the_diff(author, draft, session):
