@@ -12,6 +12,7 @@ from reports import figures, queries
 from surveys import services
 from surveys.access import load_assessment
 from surveys.models import Status
+from surveys.plan import plan_summary
 from webapp.extensions import dbsession
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -24,9 +25,7 @@ def scorecard(assessment_id: int) -> str:
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
     language = wanted if wanted in rubric.languages else rubric.default_language
-    card = queries.scorecard(
-        dbsession(), assessment_id, cycle.rubric_version_id, rubric, language
-    )
+    card = queries.scorecard(dbsession(), assessment_id, cycle.rubric_version_id, rubric, language)
     figure_json = None
     if card.domains:
         fig = figures.domain_bars(
@@ -35,8 +34,11 @@ def scorecard(assessment_id: int) -> str:
             [d.coverage for d in card.domains],
         )
         figure_json = figures.to_json(fig)
+    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
+    plan = plan_summary(dbsession(), assessment, language) if scored else None
     return render_template(
         "reports/scorecard.html",
+        plan=plan,
         assessment=assessment,
         cycle=cycle,
         rubric=rubric,
@@ -44,7 +46,7 @@ def scorecard(assessment_id: int) -> str:
         card=card,
         figure_json=figure_json,
         language=language,
-        scored=assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS},
+        scored=scored,
     )
 
 

@@ -116,6 +116,17 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Real argon2id, with the cost lowered for tests: the default costs ~0.3 s per hash."""
+    from argon2 import PasswordHasher
+
+    original = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._hasher = original
+
+
 @pytest.fixture(scope="session")
 def backend() -> str:
     return "postgresql" if os.environ.get("TEST_DB") == "postgresql" else "sqlite"
@@ -134,8 +145,20 @@ def _postgres_schema(request: pytest.FixtureRequest, backend: str) -> str | None
     return url
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with the whole schema, made once and copied for every test."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def database_url(backend: str, tmp_path: Path, _postgres_schema: str | None) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path, _postgres_schema: str | None
+) -> Iterator[str]:
     if backend == "postgresql":
         assert _postgres_schema
         yield _postgres_schema
@@ -145,11 +168,9 @@ def database_url(backend: str, tmp_path: Path, _postgres_schema: str | None) -> 
             conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         engine.dispose()
     else:
-        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        engine = sa.create_engine(url)
-        SQLModel.metadata.create_all(engine)
-        engine.dispose()
-        yield url
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        yield f"sqlite:///{target}"
 
 
 @pytest.fixture
