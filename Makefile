@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 export FLASK_APP := wsgi
 
-.PHONY: install run test lint typecheck unit pg browser bench clean
+.PHONY: install run test lint typecheck unit pg browser bench translations clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -51,6 +51,14 @@ pg: $(STAMP)
 	TEST_DB=postgresql $(BIN)/pytest -q -m "not browser"
 
 test: lint typecheck unit browser pg
+
+# Refresh the interface's message catalogues (English, Greek) after changing strings.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
+		--project=Evaluator --copyright-holder="Evaluator contributors" \
+		-o webapp/translations/messages.pot accounts surveys webapp reports rubrics
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d webapp/translations --statistics
 
 bench: $(STAMP)
 	$(PY) -m bench

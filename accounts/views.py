@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -17,6 +18,7 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "Please log in to see this page."
+login_manager.localize_callback = gettext
 
 
 @login_manager.user_loader
@@ -55,7 +57,7 @@ def login() -> Response | tuple[str, int] | str:
                 email=services.normalise_email(form.email.data or "")[:254],
             )
             dbsession().commit()
-            form.password.errors.append("Wrong e-mail or password.")
+            form.password.errors.append(gettext("Wrong e-mail or password."))
             return render_template("accounts/login.html", form=form), 401
         kept = session.get("pending_answers")  # answers posted while the session had expired
         session.clear()  # a new session at login: no fixation
@@ -66,6 +68,9 @@ def login() -> Response | tuple[str, int] | str:
             dbsession(), actor=user, action="login", object_type="user", object_id=user.id
         )
         dbsession().commit()
+        if kept and isinstance(kept, dict) and safe_next(kept.get("url")):
+            # Answers kept while logged out are saved first, whatever page was asked for.
+            return redirect(kept["url"])
         return redirect(safe_next(form.next.data) or url_for("main.home"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form), status
@@ -76,5 +81,5 @@ def login() -> Response | tuple[str, int] | str:
 def logout() -> Response:
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(gettext("You are logged out."), "info")
     return redirect(url_for("accounts.login"))

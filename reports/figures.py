@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import plotly
@@ -11,6 +14,20 @@ import plotly.graph_objects as go
 
 # plotly.js ships inside the plotly package; the app serves that file (never a CDN).
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+@dataclass(frozen=True)
+class Bundle:
+    data: bytes
+    etag: str
+    modified: float
+
+
+@cache
+def plotly_bundle() -> Bundle:
+    """plotly.js as shipped with the plotly package (read once per process)."""
+    data = PLOTLY_JS.read_bytes()
+    return Bundle(data, hashlib.sha256(data).hexdigest()[:32], PLOTLY_JS.stat().st_mtime)
+
 
 PALETTE = {"score": "#1f6f8b", "missing": "#b9c4cc", "band": "#e8eef2"}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, send_file
+import io
+
+from flask import Blueprint, render_template, request, send_file
 from flask_babel import get_locale
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -52,6 +54,14 @@ def scorecard(assessment_id: int) -> str:
 
 @bp.route("/vendor/plotly.min.js")
 def plotly_js() -> Response:
-    if not figures.PLOTLY_JS.exists():  # pragma: no cover - broken install
-        abort(404)
-    return send_file(figures.PLOTLY_JS, mimetype="text/javascript", max_age=7 * 24 * 3600)
+    # Served from memory: a browser that drops the connection mid-way leaves no open file.
+    bundle = figures.plotly_bundle()
+    response = send_file(
+        io.BytesIO(bundle.data),
+        mimetype="text/javascript",
+        max_age=7 * 24 * 3600,
+        etag=bundle.etag,
+        last_modified=bundle.modified,
+        conditional=True,
+    )
+    return response

@@ -141,16 +141,23 @@ def _duplicate_keys(root: Node | None) -> list[tuple[tuple[str | int, ...], int,
     return sorted(found, key=lambda item: item[1])
 
 
+_READ_AS = {
+    "tag:yaml.org,2002:bool": "true/false",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
 def _hint(root: Node | None, problem: Problem) -> str:
-    """A YAML-specific hint: unquoted yes/no/on/off are booleans, not strings."""
+    """A YAML-specific hint: unquoted yes/no/on/off are booleans, 1.0 a number, not text."""
     node = _node_at(root, problem.path)
-    if (
-        isinstance(node, ScalarNode)
-        and node.tag == "tag:yaml.org,2002:bool"
-        and "string" in problem.message
-    ):
+    wants_text = "valid string" in problem.message or "valid dictionary" in problem.message
+    if isinstance(node, ScalarNode) and node.tag in _READ_AS and wants_text:
         value = node.value
-        return f"{problem.message} (YAML reads {value} as true/false: quote it, '{value}')"
+        return (
+            f"{problem.message} (YAML reads {value} as {_READ_AS[node.tag]}: quote it, '{value}')"
+        )
     return problem.message
 
 

@@ -49,3 +49,20 @@ def load_assessment(session: Session, assessment_id: int, *, answer: bool = Fals
     if not allowed:
         abort(404)
     return assessment
+
+
+def can_see_history(session: Session, user_id: int, assessment: Assessment) -> bool:
+    """The answer history (who changed what, when): the NGO's admins, evaluators and admins;
+    not plain members of the NGO, nor funders."""
+    if assessment.organization_id in ngo_ids(session, user_id, admin_only=True):
+        return True
+    return has_role(session, user_id, Role.EVALUATOR, Role.ADMIN)
+
+
+def load_assessment_history(session: Session, assessment_id: int) -> Assessment:
+    """The assessment if the current user may see its history: 404 for those who may not see
+    the assessment at all, 403 for those who may see it but not its history."""
+    assessment = load_assessment(session, assessment_id)
+    if not can_see_history(session, current_user.id, assessment):
+        abort(403)
+    return assessment

@@ -340,6 +340,7 @@ def list_cycles(session: Session) -> list[CycleListing]:
 @dataclass(frozen=True)
 class CycleAssessment:
     id: int
+    organization_id: int
     organization: str
     status: str
     progress: float
@@ -362,6 +363,7 @@ def cycle_assessments(
     return [
         CycleAssessment(
             a.id,
+            a.organization_id,
             name,
             a.status,
             a.progress,

@@ -111,9 +111,8 @@ def sniff(ext: str, path: Path) -> bool:
     if ext in ("jpg", "jpeg"):
         return head.startswith(b"\xff\xd8\xff")
     if ext in ("docx", "xlsx"):
-        return head.startswith(b"PK\x03\x04") and _zip_has(
-            path, {"[Content_Types].xml", "word/document.xml" if ext == "docx" else "xl/workbook.xml"}
-        )
+        part = "word/document.xml" if ext == "docx" else "xl/workbook.xml"
+        return head.startswith(b"PK\x03\x04") and _zip_has(path, {"[Content_Types].xml", part})
     if ext in ("odt", "ods"):
         return head.startswith(b"PK\x03\x04") and _odf_is(path, CONTENT_TYPES[ext])
     if ext in ("txt", "csv"):
@@ -167,7 +166,8 @@ def store_evidence(
     user: User | None,
 ) -> Evidence:
     """Check ``upload`` and store it as evidence for ``question_id``; raises
-    :class:`EvidenceError` (and keeps nothing) when it is refused."""
+    :class:`EvidenceError` (and keeps nothing) when it is refused. A file identical to one
+    already attached to the question (same name and content) is not stored twice."""
     original = sanitise_filename(upload.filename)
     ext = extension(original)
     if ext not in CONTENT_TYPES:
@@ -192,6 +192,17 @@ def store_evidence(
             raise EvidenceError("empty", original)
         if not sniff(ext, partial):
             raise EvidenceError("content", original)
+        same = session.exec(
+            select(Evidence).where(
+                Evidence.assessment_id == assessment.id,
+                Evidence.question_id == question_id,
+                Evidence.sha256 == digest.hexdigest(),
+                Evidence.original_filename == original,
+                col(Evidence.deleted_at).is_(None),
+            )
+        ).first()
+        if same is not None:  # the same file sent twice (a double click, a retry): kept once
+            return same
         partial.rename(target)
     finally:
         partial.unlink(missing_ok=True)
@@ -224,7 +235,7 @@ def live_evidence(session: Session, assessment_id: int) -> dict[str, list[Eviden
 
 
 def find_evidence(session: Session, assessment_id: int, evidence_id: int) -> Evidence | None:
-    """The assessment's live file ``evidence_id`` (None for another assessment's or a deleted one)."""
+    """The assessment's live file ``evidence_id`` (None: another assessment's, or deleted)."""
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.assessment_id != assessment_id or evidence.deleted_at:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from wtforms import Field, FloatField, RadioField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
@@ -22,9 +23,11 @@ def _missing_choices(question: Question, rubric: Rubric) -> list[SelectChoice]:
     policy = rubric.policy(question)
     choices = []
     if policy.allow_not_applicable:
-        choices.append(SelectChoice(NOT_APPLICABLE, "Not applicable", render_kw={"class": "na"}))
+        choices.append(
+            SelectChoice(NOT_APPLICABLE, _l("Not applicable"), render_kw={"class": "na"})
+        )
     if policy.allow_dont_know:
-        choices.append(SelectChoice(DONT_KNOW, "Don't know", render_kw={"class": "dk"}))
+        choices.append(SelectChoice(DONT_KNOW, _l("Don't know"), render_kw={"class": "dk"}))
     return choices
 
 
@@ -37,7 +40,7 @@ def has_missing_field(question: Question, rubric: Rubric) -> bool:
 
 def missing_field(question: Question, rubric: Rubric, language: str) -> Any:
     return RadioField(
-        "Or",
+        _l("If you cannot answer"),
         choices=_missing_choices(question, rubric),
         validators=[Optional()],
         validate_choice=True,

@@ -6,11 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from rubrics.schema import Domain, Question, Rubric
+from surveys.evidence import ACCEPT
 from surveys.fields import DONT_KNOW, NOT_APPLICABLE, build_field, has_missing_field, missing_field
 
 
@@ -34,20 +37,37 @@ def missing_name(question: Question) -> str:
     return f"m_{question.id}"
 
 
+def file_name(question: Question) -> str:
+    return f"f_{question.id}"
+
+
+def choice_name(question: Question) -> str:
+    """The conflict choice: "mine" (save what was posted) or "theirs" (keep what is stored)."""
+    return f"k_{question.id}"
+
+
+REMOVE_EVIDENCE = "remove_evidence"
+"""Checkboxes (one per attached file, value: the evidence id) that remove files on saving."""
+
+
 def build_response_form(rubric: Rubric, domain: Domain, language: str) -> type[ResponseFormBase]:
     """A form class for one page (a domain) of the questionnaire."""
     attrs: dict[str, Any] = {}
     for indicator in domain.indicators:
         for question in indicator.questions:
             field = build_field(question, rubric, language)
-            if field is None:  # evidence: uploaded separately
-                continue
-            attrs[value_name(question)] = field
+            if field is not None:  # evidence questions are answered by their files
+                attrs[value_name(question)] = field
             if has_missing_field(question, rubric):
                 attrs[missing_name(question)] = missing_field(question, rubric, language)
             attrs[version_name(question)] = HiddenField()
             attrs[comment_name(question)] = TextAreaField(
-                "Comment", validators=[Optional(), Length(max=5000)], render_kw={"rows": 2}
+                _l("Comment"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 2}
+            )
+            # Any question may carry evidence files; an evidence question shows its field
+            # openly, others behind "Comment or evidence". Checked by surveys.evidence.
+            attrs[file_name(question)] = MultipleFileField(
+                _l("Evidence files"), render_kw={"accept": ACCEPT}
             )
     return type("ResponseForm", (ResponseFormBase,), attrs)
 
@@ -84,17 +104,23 @@ def read_answers(form: ResponseFormBase, rubric: Rubric, domain: Domain) -> Page
     out = PageAnswers({}, {}, {}, {})
     for indicator in domain.indicators:
         for question in indicator.questions:
+            if version_name(question) not in form:
+                continue
+            raw_version = form[version_name(question)].data or ""
+            out.base_versions[question.id] = int(raw_version) if raw_version.isdigit() else None
+            comment = form[comment_name(question)]
+            if comment.errors:
+                out.errors[question.id] = list(comment.errors)
+                continue
+            out.comments[question.id] = comment.data or None
             name = value_name(question)
-            if name not in form:
+            if name not in form:  # evidence: the files are the answer
                 continue
             field = form[name]
             errors = list(field.errors)
             missing = form._fields.get(missing_name(question))
             if missing is not None:
                 errors += list(missing.errors)
-            raw_version = form[version_name(question)].data
-            out.base_versions[question.id] = int(raw_version) if raw_version.isdigit() else None
-            out.comments[question.id] = form[comment_name(question)].data or None
             if errors:
                 out.errors[question.id] = errors
                 continue
@@ -105,9 +131,49 @@ def read_answers(form: ResponseFormBase, rubric: Rubric, domain: Domain) -> Page
                 value = list(value or [])
             if missing is not None and missing.data:
                 if value not in (None, "", []):
-                    label = "not applicable" if missing.data == NOT_APPLICABLE else "don't know"
-                    out.errors[question.id] = [f'choose either an answer or "{label}", not both']
+                    out.errors[question.id] = [
+                        _l('Choose either an answer or "not applicable", not both.')
+                        if missing.data == NOT_APPLICABLE
+                        else _l('Choose either an answer or "don\'t know", not both.')
+                    ]
                     continue
                 value = missing.data
             out.values[question.id] = None if value in ("", []) else value
     return out
+
+
+def choice_parts(question: Question, rubric: Rubric, language: str) -> dict[str, tuple[str, str]]:
+    """For a maturity question: choice value -> (level name, descriptor), so that the page can
+    show the level descriptor as text of its own under the level's name."""
+    if question.type != "maturity":
+        return {}
+    names = {lv.level: rubric.text(lv.label, language) for lv in rubric.scale.levels}
+    return {
+        str(level.level): (
+            names.get(level.level) or str(level.level),
+            rubric.text(level.descriptor, language),
+        )
+        for level in question.levels
+    }
+
+
+def display_value(question: Question, rubric: Rubric, language: str, value: Any) -> str:
+    """A stored answer as people read it: option labels, level names, "Not applicable"..."""
+    if value is None or value == "" or value == []:
+        return str(_l("(blank)"))
+    if value == NOT_APPLICABLE:
+        return str(_l("Not applicable"))
+    if value == DONT_KNOW:
+        return str(_l("Don't know"))
+    if question.type == "maturity":
+        parts = choice_parts(question, rubric, language).get(str(value))
+        return f"{value} · {parts[0]}" if parts else str(value)
+    if question.type in ("single", "yes_no", "multiple"):
+        labels = {o.id: rubric.text(o.label, language) for o in question.options}
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in chosen)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

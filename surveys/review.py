@@ -35,8 +35,8 @@ from sqlmodel import Session, col, select
 
 from accounts.models import User, utcnow
 from rubrics.schema import Indicator, Question, Rubric
-from surveys import models as survey_models
 from surveys import services
+from surveys.evidence import live_evidence
 from surveys.models import Assessment, Score, Source, Status, StatusChange
 from surveys.review_models import IndicatorReview
 
@@ -338,22 +338,11 @@ class EvidenceLink:
 
 
 def evidence_by_question(session: Session, assessment_id: int) -> dict[str, list[EvidenceLink]]:
-    """The evidence files attached to the assessment, by question.
-
-    HOOK: reads ``surveys.models.Evidence`` (assessment_id, question_id, original_filename or
-    original_name, deleted_at) when that table exists, and nothing otherwise.
-    """
-    model: Any = getattr(survey_models, "Evidence", None)
-    if model is None:
-        return {}
-    query = select(model).where(model.assessment_id == assessment_id)
-    if hasattr(model, "deleted_at"):
-        query = query.where(model.deleted_at.is_(None))
-    found: dict[str, list[EvidenceLink]] = {}
-    for row in session.exec(query.order_by(model.id)).all():
-        name = getattr(row, "original_filename", None) or getattr(row, "original_name", "")
-        found.setdefault(row.question_id, []).append(EvidenceLink(row.id, str(name)))
-    return found
+    """The evidence files attached to the assessment (and not removed), by question."""
+    return {
+        qid: [EvidenceLink(item.id, item.original_filename) for item in items]  # type: ignore[arg-type]
+        for qid, items in live_evidence(session, assessment_id).items()
+    }
 
 
 @dataclass(frozen=True)

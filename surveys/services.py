@@ -23,6 +23,7 @@ from surveys.models import (
     AnswerRevision,
     Assessment,
     AssessmentCycle,
+    Evidence,
     Source,
     Status,
     StatusChange,
@@ -303,6 +304,9 @@ def change_status(
     by: User | None,
     reason: str | None = None,
 ) -> None:
+    from surveys.review import check_transition  # the one table of allowed moves
+
+    check_transition(assessment.status, to)
     session.add(
         StatusChange(
             assessment_id=assessment.id,  # type: ignore[arg-type]
@@ -362,8 +366,6 @@ def history(
     come from :class:`Evidence` (an evidence question's answer already lists its files, so
     only attachments to other questions are listed as file events).
     """
-    from surveys.models import Evidence
-
     revisions = select(AnswerRevision).where(AnswerRevision.assessment_id == assessment_id)
     files = select(Evidence).where(Evidence.assessment_id == assessment_id)
     if question_id is not None:

@@ -1,24 +1,66 @@
-"""The questionnaire: one page per domain, saved on every page change, submitted at the end."""
+"""The questionnaire: one page per domain, saved on every page change, submitted at the end.
+
+Nothing people type is lost: a stale save becomes a choice between both answers, a page posted
+after the session expired is kept and saved after the next login, a page whose security token
+expired is shown again with everything as it was, and every change is kept in the history.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import click
+from babel import Locale
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlmodel import col, delete, select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from accounts.models import Organization
-from rubrics.relevance import parse_relevance
-from rubrics.schema import Rubric
-from surveys import services
-from surveys.access import load_assessment
-from surveys.forms import build_response_form, form_data, read_answers
-from surveys.models import EDITABLE, Assessment
-from webapp.extensions import dbsession
+from accounts.models import Organization, User, utcnow
+from rubrics.relevance import parse_relevance, references
+from rubrics.schema import Domain, Question, Rubric
+from surveys import evidence, review, services
+from surveys.access import can_see_history, load_assessment, load_assessment_history
+from surveys.forms import (
+    REMOVE_EVIDENCE,
+    ResponseFormBase,
+    build_response_form,
+    choice_name,
+    choice_parts,
+    display_value,
+    file_name,
+    form_data,
+    read_answers,
+    version_name,
+)
+from surveys.models import EDITABLE, Assessment, AssessmentCycle, PendingSave
+from webapp.extensions import csrf, dbsession, login_manager
 
 bp = Blueprint("surveys", __name__, template_folder="templates")
+
+RESUME_SALT = "surveys.resume"
+RESUME_MAX_AGE = 14 * 24 * 3600  # a page may stay open for days; older pages are not replayed
+MISSING_CODES = (services.NOT_APPLICABLE, services.DONT_KNOW)
 
 
 def _language(rubric: Rubric) -> str:
@@ -26,8 +68,44 @@ def _language(rubric: Rubric) -> str:
     return wanted if wanted in rubric.languages else rubric.default_language
 
 
+def _language_choices(rubric: Rubric) -> list[tuple[str, str]]:
+    """The rubric's languages as (code, name in that language), for the page's switcher."""
+    choices = []
+    for code in rubric.languages:
+        try:
+            name = Locale.parse(code).get_display_name(code) or code
+        except (ValueError, LookupError):
+            name = code
+        choices.append((code, name[:1].upper() + name[1:]))
+    return choices
+
+
 def _relevance_trees(rubric: Rubric) -> dict[str, Any]:
-    return {q.id: parse_relevance(q.relevant) for _, _, q in rubric.questions() if q.relevant}
+    return {q.id: parse_relevance(q.relevant) for _d, _i, q in rubric.questions() if q.relevant}
+
+
+def _relevance_values(
+    trees: dict[str, Any], values: dict[str, Any], relevant: dict[str, bool]
+) -> dict[str, Any]:
+    """What the page's script needs of the stored answers: the questions that relevance reads,
+    blank when hidden, not applicable or don't know (as the server reads them)."""
+    wanted = {ref for tree in trees.values() for ref in references(tree)}
+    return {
+        qid: None if not relevant.get(qid, True) or values.get(qid) in MISSING_CODES else value
+        for qid, value in values.items()
+        if qid in wanted
+    }
+
+
+def _resume_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT)
+
+
+def _upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"])
+
+
+# --- overview and resume ------------------------------------------------------------------------
 
 
 @bp.route("/<int:assessment_id>")
@@ -47,6 +125,9 @@ def overview(assessment_id: int) -> str:
         language=_language(rubric),
         missing_per_page=per_page,
         can_edit=_can_edit(assessment),
+        can_see_history=can_see_history(dbsession(), current_user.id, assessment),
+        return_notice=review.return_notice(dbsession(), assessment),
+        verified=review.verified_visible(assessment),
     )
 
 
@@ -63,96 +144,424 @@ def _can_edit(assessment: Assessment) -> bool:
 def resume(assessment_id: int) -> Response:
     """Open the first page that still has an unanswered question."""
     assessment = load_assessment(dbsession(), assessment_id, answer=True)
-    _, rubric = services.rubric_for(dbsession(), assessment)
+    rubric = services.rubric_for(dbsession(), assessment)[1]
     values = services.values_of(services.answers_of(dbsession(), assessment_id))
     missing = services.missing_answers(rubric, values)
     page = missing[0].page if missing else 0
     return redirect(url_for("surveys.page", assessment_id=assessment_id, page=page))
 
 
-@bp.route("/<int:assessment_id>/page/<int:page>", methods=["GET", "POST"])
-@login_required
-def page(assessment_id: int, page: int) -> Response | str | tuple[str, int]:
-    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+# --- the questionnaire page ---------------------------------------------------------------------
+
+
+@dataclass
+class PageContext:
+    """What every rendering of one questionnaire page needs."""
+
+    assessment: Assessment
+    cycle: AssessmentCycle
+    rubric: Rubric
+    page: int
+    domain: Domain
+    language: str
+    form_class: type[ResponseFormBase]
+
+    @property
+    def questions(self) -> list[Question]:
+        return [q for indicator in self.domain.indicators for q in indicator.questions]
+
+
+def _page_context(assessment: Assessment, page: int) -> PageContext:
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     if not 0 <= page < len(rubric.domains):
         abort(404)
     domain = rubric.domains[page]
     language = _language(rubric)
     form_class = build_response_form(rubric, domain, language)
-    answers = services.answers_of(dbsession(), assessment_id)
-    editable = assessment.status in EDITABLE
-    status = 200
-    conflicts: dict[str, services.Conflict] = {}
+    return PageContext(assessment, cycle, rubric, page, domain, language, form_class)
 
-    if request.method == "POST":
-        if not editable:
-            flash("This assessment has been submitted; its answers can no longer change.", "error")
-            return redirect(url_for("surveys.overview", assessment_id=assessment_id))
-        form = form_class()
-        form.validate()
-        posted = read_answers(form, rubric, domain)
-        merged = services.values_of(answers) | posted.values
-        relevant = services.relevant_questions(rubric, merged)
-        values = {qid: v for qid, v in posted.values.items() if relevant.get(qid, True)}
-        result = services.save_answers(
-            dbsession(),
-            assessment,
-            values=values,
-            base_versions=posted.base_versions,
-            comments={qid: c for qid, c in posted.comments.items() if qid in values},
-            user=current_user,
-        )
-        dbsession().commit()
-        if not posted.errors and not result.conflicts:
-            return _after_save(assessment_id, page, len(rubric.domains))
-        # Stay on the page: errors name their question; conflicts show both values.
+
+@dataclass
+class SaveOutcome:
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    conflicts: dict[str, services.Conflict] = field(default_factory=dict)
+    newly_shown: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.conflicts
+
+
+@csrf.exempt  # checked below, so that an expired session or token loses nothing
+@bp.route("/<int:assessment_id>/page/<int:page>", methods=["GET", "POST"])
+def page(assessment_id: int, page: int) -> Response | str | tuple[str, int]:
+    if not current_user.is_authenticated:
+        if request.method == "POST":
+            return _stash_expired_post(assessment_id, page)
+        return cast(Response, login_manager.unauthorized())
+    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+    ctx = _page_context(assessment, page)
+    if request.method == "GET":
         answers = services.answers_of(dbsession(), assessment_id)
-        for qid, answer in answers.items():  # rebase on what is stored now, keep what was posted
-            field = form._fields.get(f"v_{qid}")
-            if field is not None:
-                field.data = str(answer.version)
-        conflicts = {c.question_id: c for c in result.conflicts}
-        status = 409 if conflicts and not posted.errors else 422
-        errors = posted.errors
-    else:
-        form = form_class(data=form_data(rubric, domain, answers))
-        errors = {}
+        form = ctx.form_class(data=form_data(ctx.rubric, ctx.domain, answers))
+        return _render_page(ctx, form)
 
+    if assessment.status not in EDITABLE:
+        flash(_("This assessment has been submitted; its answers can no longer change."), "error")
+        return redirect(url_for("surveys.overview", assessment_id=assessment_id))
+    try:
+        csrf.protect()
+    except CSRFError:
+        # The token expired (or the session changed): show the page again exactly as it was
+        # posted, based on the same versions, and ask to save again.
+        form = ctx.form_class(formdata=request.form)
+        notice = _(
+            "Your answers are not saved yet: the page had been open too long. "
+            "Check them and save again."
+        )
+        if _posted_files():
+            notice += " " + _("Please attach your files again.")
+        return _render_page(ctx, form, notice=notice, status=400)
+
+    form = ctx.form_class()
+    outcome = _save_posted(ctx, form, request.form, request.files)
+    if outcome.ok and not outcome.newly_shown:
+        return _after_save(ctx)
+    return _render_outcome(ctx, form, outcome)
+
+
+def _render_outcome(
+    ctx: PageContext, form: ResponseFormBase, outcome: SaveOutcome, notice: str | None = None
+) -> tuple[str, int] | str:
+    if outcome.ok:  # saved, and questions the page did not show before now apply
+        notice = _(
+            "Your answers are saved. Based on them, more questions on this page now apply: "
+            "please answer them too."
+        )
+        return _render_page(ctx, form, notice=notice, shown=outcome.newly_shown)
+    status = 409 if outcome.conflicts and not outcome.errors else 422
+    return _render_page(
+        ctx, form, errors=outcome.errors, conflicts=outcome.conflicts, notice=notice, status=status
+    )
+
+
+def _posted_files() -> bool:
+    return any(upload.filename for upload in request.files.values())
+
+
+def _save_posted(
+    ctx: PageContext,
+    form: ResponseFormBase,
+    formdata: MultiDict[str, str],
+    files: MultiDict[str, Any],
+) -> SaveOutcome:
+    """Save a posted page (answers, comments, evidence) and commit; errors and conflicts are
+    returned, and the form's version fields are rebased so that saving again works."""
+    session = dbsession()
+    assessment, rubric = ctx.assessment, ctx.rubric
+    page_ids = {q.id for q in ctx.questions}
+    stored_before = services.values_of(services.answers_of(session, assessment.id))  # type: ignore[arg-type]
+    shown_before = services.relevant_questions(rubric, stored_before)
+
+    form.validate()
+    posted = read_answers(form, rubric, ctx.domain)
+    take_theirs = {q.id for q in ctx.questions if formdata.get(choice_name(q)) == "theirs"}
+    result = services.save_page(
+        session,
+        assessment,
+        rubric,
+        values=posted.values,
+        comments=posted.comments,
+        base_versions=posted.base_versions,
+        user=current_user,
+        take_theirs=take_theirs,
+    )
+    outcome = SaveOutcome(errors=dict(posted.errors))
+    outcome.conflicts = {c.question_id: c for c in result.conflicts}
+    stored = services.answers_of(session, assessment.id)  # type: ignore[arg-type]
+    after_page = {qid: answer.version for qid, answer in stored.items()}  # a snapshot
+    rebased = dict(posted.base_versions)
+    for qid in [*result.saved, *outcome.conflicts, *(set(result.unchanged) & set(posted.values))]:
+        rebased[qid] = after_page.get(qid)
+
+    # Evidence: removals ticked on the page, then the files posted for shown questions.
+    changed: set[str] = set()
+    for raw in formdata.getlist(REMOVE_EVIDENCE):
+        item = evidence.find_evidence(session, assessment.id, int(raw)) if raw.isdigit() else None  # type: ignore[arg-type]
+        if item is not None and item.question_id in page_ids:
+            evidence.delete_evidence(session, item, user=current_user)
+            changed.add(item.question_id)
+    shown = services.relevant_questions(rubric, services.values_of(stored))
+    limit = evidence.max_bytes(current_app.config)
+    for question in ctx.questions:
+        if not shown.get(question.id, True):
+            continue
+        for upload in files.getlist(f"f_{question.id}"):
+            if not getattr(upload, "filename", None):
+                continue
+            try:
+                evidence.store_evidence(
+                    session,
+                    assessment,
+                    question_id=question.id,
+                    upload=evidence.Upload(upload.filename, upload.stream),
+                    folder=_upload_folder(),
+                    limit=limit,
+                    user=current_user,
+                )
+            except evidence.EvidenceError as exc:
+                outcome.errors.setdefault(question.id, []).append(_evidence_message(exc))
+            else:
+                changed.add(question.id)
+    evidence.sync_answers(session, assessment, rubric, changed, user=current_user)
+    session.commit()
+
+    final = services.answers_of(session, assessment.id)  # type: ignore[arg-type]
+    for qid in changed:  # rebase on the files' own change unless a colleague's came first
+        if rebased.get(qid) == after_page.get(qid):
+            rebased[qid] = final[qid].version if qid in final else None
+    for question in ctx.questions:
+        version_field = form._fields.get(version_name(question))
+        if version_field is not None:
+            base = rebased.get(question.id)
+            version_field.data = "" if base is None else str(base)
+
+    if formdata.get("js") != "1" and formdata.get("action") != "later":
+        # Without the page's script, questions hidden when the page was shown stayed hidden:
+        # if answers on this page now show some, stay so that they can be answered.
+        now_shown = services.relevant_questions(rubric, services.values_of(final))
+        outcome.newly_shown = [
+            q.id
+            for q in ctx.questions
+            if now_shown.get(q.id, True)
+            and not shown_before.get(q.id, True)
+            and services.is_blank(services.values_of(final).get(q.id))
+        ]
+    return outcome
+
+
+def _evidence_message(exc: evidence.EvidenceError) -> str:
+    if exc.reason == "type":
+        types = ", ".join(sorted({ext.upper() for ext in evidence.CONTENT_TYPES} - {"JPEG"}))
+        message = _(
+            "“%(name)s” is not a file type that can be attached (accepted: %(types)s).",
+            name=exc.filename,
+            types=types,
+        )
+    elif exc.reason == "size":
+        message = _(
+            "“%(name)s” is larger than the limit of %(limit)s and was not attached. "
+            "Your other answers are saved.",
+            name=exc.filename,
+            limit=_size(exc.limit or 0),
+        )
+    elif exc.reason == "empty":
+        message = _("“%(name)s” is empty and was not attached.", name=exc.filename)
+    else:
+        message = _(
+            "The content of “%(name)s” is not what its name says it is; it was not attached.",
+            name=exc.filename,
+        )
+    return str(message)
+
+
+def _size(size: int) -> str:
+    if size >= evidence.MiB:
+        return f"{size / evidence.MiB:.3g} MB"
+    return f"{max(size / 1024, 0.1):.3g} KB"
+
+
+def _render_page(
+    ctx: PageContext,
+    form: ResponseFormBase,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    conflicts: dict[str, services.Conflict] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    shown: list[str] | None = None,
+) -> tuple[str, int]:
+    session = dbsession()
+    assessment = ctx.assessment
+    answers = services.answers_of(session, assessment.id)  # type: ignore[arg-type]
     values = services.values_of(answers)
-    relevant = services.relevant_questions(rubric, values)
+    relevant = services.relevant_questions(ctx.rubric, values)
+    trees = _relevance_trees(ctx.rubric)
+    conflicts = conflicts or {}
+    colleague_ids = {c.changed_by_id for c in conflicts.values() if c.changed_by_id}
+    colleagues = {
+        u.id: u.name
+        for u in session.exec(select(User).where(col(User.id).in_(colleague_ids))).all()
+    }
+    token = _resume_serializer().dumps({"u": current_user.id, "a": assessment.id})
     return render_template(
         "surveys/page.html",
         assessment=assessment,
-        cycle=cycle,
-        rubric=rubric,
-        domain=domain,
-        page=page,
+        cycle=ctx.cycle,
+        rubric=ctx.rubric,
+        domain=ctx.domain,
+        page=ctx.page,
         form=form,
-        errors=errors,
+        errors=errors or {},
         conflicts=conflicts,
+        colleagues=colleagues,
+        notice=notice,
+        newly_shown=set(shown or ()),
         relevant=relevant,
-        relevance=_relevance_trees(rubric),
-        language=language,
-        editable=editable,
-        values=values,
+        relevance=trees,
+        relevance_values=_relevance_values(trees, values, relevant),
+        language=ctx.language,
+        languages=_language_choices(ctx.rubric),
+        editable=assessment.status in EDITABLE,
+        files=evidence.live_evidence(session, assessment.id),  # type: ignore[arg-type]
+        max_bytes=evidence.max_bytes(current_app.config),
+        resume_token=token,
+        can_see_history=can_see_history(session, current_user.id, assessment),
+        choice_parts=choice_parts,
+        display_value=display_value,
+        file_field=file_name,
+        choice_field=choice_name,
+        size=_size,
     ), status
 
 
-def _after_save(assessment_id: int, page: int, pages: int) -> Response:
+def _after_save(ctx: PageContext) -> Response:
+    assessment_id, page, pages = ctx.assessment.id, ctx.page, len(ctx.rubric.domains)
+    lang = request.args.get("lang")
     action = request.form.get("action", "next")
     if action == "later":
-        flash("Your answers are saved. You can come back at any time.", "success")
+        flash(_("Your answers are saved. You can come back at any time."), "success")
         return redirect(url_for("main.home"))
-    if action == "prev":
+    if action == "save":
+        target = page
+    elif action == "prev":
         target = max(page - 1, 0)
     elif action.startswith("goto-") and action[5:].isdigit():
         target = min(int(action[5:]), pages - 1)
     elif action == "review" or page + 1 >= pages:
-        return redirect(url_for("surveys.overview", assessment_id=assessment_id))
+        return redirect(url_for("surveys.overview", assessment_id=assessment_id, lang=lang))
     else:
         target = page + 1
-    return redirect(url_for("surveys.page", assessment_id=assessment_id, page=target))
+    return redirect(url_for("surveys.page", assessment_id=assessment_id, page=target, lang=lang))
+
+
+# --- an expired session: keep the page, save it after the next login ----------------------------
+
+
+def _stash_expired_post(assessment_id: int, page: int) -> Response:
+    """A page posted without a logged-in user (the session expired while it was being filled
+    in): keep what was posted, and send the person to log in, then to :func:`replay`.
+
+    Not a CSRF hole: a page carries a resume token signed for its user and assessment, and
+    only that user, logged in again, can replay what was kept (:func:`replay`). Anyone else's
+    post is not kept.
+    """
+    lang = request.args.get("lang")
+    here = url_for("surveys.page", assessment_id=assessment_id, page=page, lang=lang)
+    try:
+        claims = _resume_serializer().loads(request.form.get("r", ""), max_age=RESUME_MAX_AGE)
+    except BadData:
+        claims = None
+    user = dbsession().get(User, claims["u"]) if isinstance(claims, dict) else None
+    if (
+        not isinstance(claims, dict)
+        or claims.get("a") != assessment_id
+        or user is None
+        or dbsession().get(Assessment, assessment_id) is None
+    ):
+        flash(_("Your session has expired. Please log in again."), "error")
+        return redirect(url_for("accounts.login", next=here))
+    # One kept page per person, assessment and page: a retried post replaces the last one.
+    dbsession().execute(
+        delete(PendingSave).where(
+            col(PendingSave.user_id) == user.id,
+            col(PendingSave.assessment_id) == assessment_id,
+            col(PendingSave.page) == page,
+        )
+    )
+    kept = PendingSave(
+        token=secrets.token_urlsafe(32),
+        user_id=user.id,  # type: ignore[arg-type]
+        assessment_id=assessment_id,
+        page=page,
+        form=[
+            [name, value]
+            for name, value in request.form.items(multi=True)
+            if name not in ("csrf_token", "r")
+        ],
+    )
+    dbsession().add(kept)
+    dbsession().commit()
+    replay_url = url_for("surveys.replay", lang=lang)
+    session["pending_answers"] = {"token": kept.token, "url": replay_url, "files": _posted_files()}
+    flash(
+        _(
+            "Your session had expired. Log in again: the answers you sent are kept "
+            "and will be saved."
+        ),
+        "info",
+    )
+    return redirect(url_for("accounts.login", next=replay_url))
+
+
+@bp.route("/pending")
+@login_required
+def replay() -> Response | str | tuple[str, int]:
+    """Save the page kept by :func:`_stash_expired_post`, based on the versions it was built
+    from (so a colleague's change in between is still a conflict), then show it.
+
+    A GET, because it is reached by the redirect after logging in; it only ever saves what the
+    logged-in person posted themselves, kept server-side under a token in their session.
+    """
+    kept = session.pop("pending_answers", None)
+    token = kept.get("token") if isinstance(kept, dict) else None
+    row = (
+        dbsession().exec(select(PendingSave).where(PendingSave.token == token)).first()
+        if isinstance(token, str)
+        else None
+    )
+    if row is None:
+        return redirect(url_for("main.home"))
+    dbsession().delete(row)
+    dbsession().commit()
+    if row.user_id != current_user.id:  # kept for someone else: never replayed
+        return redirect(url_for("main.home"))
+    assessment = load_assessment(dbsession(), row.assessment_id, answer=True)
+    ctx = _page_context(assessment, row.page)
+    if assessment.status not in EDITABLE:
+        flash(
+            _(
+                "This assessment was submitted while you were logged out: "
+                "your answers could not be saved."
+            ),
+            "error",
+        )
+        return redirect(url_for("surveys.overview", assessment_id=assessment.id))
+    formdata: MultiDict[str, str] = MultiDict([(str(k), str(v)) for k, v in row.form or []])
+    form = ctx.form_class(formdata=formdata, meta={"csrf": False})
+    outcome = _save_posted(ctx, form, formdata, MultiDict())
+    message = _("Your answers from before you were logged out are saved.")
+    if kept.get("files"):
+        message += " " + _("Files you had chosen then were not kept: please attach them again.")
+    if outcome.ok:
+        flash(message, "success")
+        if outcome.newly_shown:  # saved; stay, so that the questions now shown get answered
+            return _render_outcome(ctx, form, outcome)
+        return redirect(
+            url_for(
+                "surveys.page",
+                assessment_id=assessment.id,
+                page=row.page,
+                lang=request.args.get("lang"),
+            )
+        )
+    notice = _("Your answers from before you were logged out are kept; some need your attention.")
+    if kept.get("files"):
+        notice += " " + _("Files you had chosen then were not kept: please attach them again.")
+    return _render_outcome(ctx, form, outcome, notice=notice)
+
+
+# --- submission ---------------------------------------------------------------------------------
 
 
 @bp.route("/<int:assessment_id>/submit", methods=["POST"])
@@ -166,7 +575,7 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
         return redirect(url_for("surveys.overview", assessment_id=assessment_id))
     if missing:
         dbsession().rollback()
-        _, rubric = services.rubric_for(dbsession(), assessment)
+        rubric = services.rubric_for(dbsession(), assessment)[1]
         return render_template(
             "surveys/missing.html",
             assessment=assessment,
@@ -175,8 +584,68 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
             language=_language(rubric),
         ), 422
     dbsession().commit()
-    flash("Submitted. Thank you: your scorecard is ready.", "success")
+    flash(_("Submitted. Thank you: your scorecard is ready."), "success")
     return redirect(url_for("reports.scorecard", assessment_id=assessment_id))
+
+
+# --- evidence files and history -----------------------------------------------------------------
+
+
+@bp.route("/<int:assessment_id>/evidence/<int:evidence_id>")
+@login_required
+def evidence_file(assessment_id: int, evidence_id: int) -> Response:
+    """An evidence file, to whoever may see the assessment: always as a download, never
+    rendered or run by the browser."""
+    load_assessment(dbsession(), assessment_id)
+    item = evidence.find_evidence(dbsession(), assessment_id, evidence_id)
+    path = evidence.path_of(_upload_folder(), item) if item else None
+    if item is None or path is None or not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.original_filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:assessment_id>/history")
+@bp.route("/<int:assessment_id>/history/<question_id>")
+@login_required
+def history(assessment_id: int, question_id: str | None = None) -> str:
+    """Who changed which answer, when, from what to what (NGO admins, evaluators, admins)."""
+    assessment = load_assessment_history(dbsession(), assessment_id)
+    cycle, rubric = services.rubric_for(dbsession(), assessment)
+    question = None
+    if question_id is not None:
+        try:
+            question = rubric.question(question_id)
+        except KeyError:
+            abort(404)
+    entries = services.history(dbsession(), assessment_id, question_id=question_id)
+    known = {q.id: q for _d, _i, q in rubric.questions()}
+    return render_template(
+        "surveys/history.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        question=question,
+        questions=known,
+        entries=entries,
+        organization=dbsession().get(Organization, assessment.organization_id),
+        language=_language(rubric),
+        display_value=display_value,
+    )
+
+
+# --- preview ------------------------------------------------------------------------------------
 
 
 @bp.route("/preview/<int:version_id>/page/<int:page>")
@@ -199,6 +668,8 @@ def preview(version_id: int, page: int) -> str:
     domain = rubric.domains[page]
     language = _language(rubric)
     form = build_response_form(rubric, domain, language)(data={}, meta={"csrf": False})
+    trees = _relevance_trees(rubric)
+    relevant = services.relevant_questions(rubric, {})
     return render_template(
         "surveys/page.html",
         assessment=None,
@@ -210,9 +681,39 @@ def preview(version_id: int, page: int) -> str:
         form=form,
         errors={},
         conflicts={},
-        relevant=services.relevant_questions(rubric, {}),
-        relevance=_relevance_trees(rubric),
+        colleagues={},
+        notice=None,
+        newly_shown=set(),
+        relevant=relevant,
+        relevance=trees,
+        relevance_values=_relevance_values(trees, {}, relevant),
         language=language,
+        languages=_language_choices(rubric),
         editable=True,
-        values={},
+        files={},
+        max_bytes=evidence.max_bytes(current_app.config),
+        resume_token="",
+        can_see_history=False,
+        choice_parts=choice_parts,
+        display_value=display_value,
+        file_field=file_name,
+        choice_field=choice_name,
+        size=_size,
     )
+
+
+# --- maintenance --------------------------------------------------------------------------------
+
+
+@bp.cli.command("purge-evidence")
+@click.option("--days", default=30, show_default=True, help="Keep deletions younger than this.")
+def purge_evidence_command(days: int) -> None:
+    """Remove the files of evidence deleted more than DAYS ago, and stale kept pages."""
+    removed = evidence.purge_deleted(
+        dbsession(), _upload_folder(), before=utcnow() - timedelta(days=days)
+    )
+    dbsession().commit()
+    click.echo(f"removed {removed} deleted evidence file(s)")
+
+
+from surveys import cycle_views, plan_views, review_views  # noqa: E402, F401  (routes on bp)

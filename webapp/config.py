@@ -25,6 +25,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 20 * MiB,
         "MAX_FORM_MEMORY_SIZE": 2 * MiB,
         "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+        "EVIDENCE_MAX_BYTES": 10 * MiB,
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "el"],
     }

@@ -11,7 +11,9 @@ from accounts import services as accounts
 from accounts.models import Organization, OrgKind, Role, User
 from rubrics import services as rubrics
 from rubrics.loader import library_rubrics, load_rubric
+from surveys import cycles
 from surveys import services as surveys
+from surveys.models import AssessmentCycle
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential
 
@@ -90,6 +92,9 @@ def seed(session: Session, *, today: date | None = None) -> list[DemoLogin]:
             opens_on=today,
             closes_on=today + timedelta(days=120),
         )
+    evaluator = session.exec(select(User).where(User.email == "evaluator@demo.test")).one()
+    for cycle in session.exec(select(AssessmentCycle)).all():
+        cycles.assign_evaluators(session, cycle, [evaluator])
     session.flush()
     return DEMO_USERS
 

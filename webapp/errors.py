@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -13,18 +15,26 @@ from webapp.extensions import db
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    401: ("Please log in", "You need to log in to see this page."),
-    403: ("Not allowed", "Your account does not have access to this page."),
-    404: ("Not found", "There is no page at this address, or you have no access to it."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    409: ("Conflict", "Someone else changed this at the same time."),
-    413: ("Too large", "What you sent is larger than the limit. Please send a smaller file."),
-    429: ("Too many requests", "Please wait a moment and try again."),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Please go back and try again."),
+    ),
+    401: (_l("Please log in"), _l("You need to log in to see this page.")),
+    403: (_l("Not allowed"), _l("Your account does not have access to this page.")),
+    404: (_l("Not found"), _l("There is no page at this address, or you have no access to it.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    409: (_l("Conflict"), _l("Someone else changed this at the same time.")),
+    413: (
+        _l("Too large"),
+        _l("What you sent is larger than the limit. Please send a smaller file."),
+    ),
+    429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
     500: (
-        "Something went wrong",
-        "An unexpected error happened. It has been logged; nothing you "
-        "saved before it is lost. Please try again.",
+        _l("Something went wrong"),
+        _l(
+            "An unexpected error happened. It has been logged; nothing you saved before it is "
+            "lost. Please try again."
+        ),
     ),
 }
 
@@ -32,7 +42,7 @@ MESSAGES = {
 def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
     title, message = MESSAGES.get(status, (f"Error {status}", ""))
     return render_template(
-        "errors.html", status=status, title=title, message=detail or message
+        "errors.html", status=status, title=str(title), message=str(detail or message)
     ), status
 
 
@@ -41,8 +51,10 @@ def register(app: Flask) -> None:
     def _csrf(error: CSRFError) -> tuple[str, int]:
         return render_error(
             400,
-            "The form's security token is missing or has expired. Go back, reload the page and "
-            "send it again.",
+            gettext(
+                "The form's security token is missing or has expired. Go back, reload the page "
+                "and send it again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

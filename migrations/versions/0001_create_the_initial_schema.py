@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 21:25:39.191794
+Create Date: 2026-11-27 22:17:28.767063
 """
 from collections.abc import Sequence
 
@@ -162,6 +162,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_assessment_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_status'), ['status'], unique=False)
 
+    op.create_table('cycle_evaluator',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['cycle_id'], ['assessment_cycle.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('cycle_id', 'user_id')
+    )
+    with op.batch_alter_table('cycle_evaluator', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cycle_evaluator_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cycle_evaluator_user_id'), ['user_id'], unique=False)
+
+    op.create_table('cycle_settings',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('target_score', sa.Float(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['assessment_cycle.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id')
+    )
+    op.create_table('improvement_action',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('rubric_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('indicator_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lock_version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['cycle_id'], ['assessment_cycle.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('improvement_action', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_improvement_action_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index('ix_improvement_action_key', ['organization_id', 'rubric_code'], unique=False)
+
     op.create_table('answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -199,6 +249,61 @@ def upgrade() -> None:
     with op.batch_alter_table('answer_revision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_answer_revision_assessment_id'), ['assessment_id'], unique=False)
 
+    op.create_table('evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('original_filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('stored_name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deleted_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['deleted_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('stored_name')
+    )
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidence_assessment_id'), ['assessment_id'], unique=False)
+
+    op.create_table('indicator_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('indicator_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('agreed', sa.Boolean(), nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('assessment_id', 'indicator_id')
+    )
+    with op.batch_alter_table('indicator_review', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_indicator_review_assessment_id'), ['assessment_id'], unique=False)
+
+    op.create_table('pending_save',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('page', sa.Integer(), nullable=False),
+    sa.Column('form', sa.JSON(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    with op.batch_alter_table('pending_save', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pending_save_user_id'), ['user_id'], unique=False)
+
     op.create_table('score',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -214,7 +319,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['rubric_version_id'], ['rubric_version.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('assessment_id', 'source', 'level', 'code')
+    sa.UniqueConstraint('assessment_id', 'rubric_version_id', 'source', 'level', 'code')
     )
     with op.batch_alter_table('score', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_score_assessment_id'), ['assessment_id'], unique=False)
@@ -249,6 +354,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_score_assessment_id'))
 
     op.drop_table('score')
+    with op.batch_alter_table('pending_save', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pending_save_user_id'))
+
+    op.drop_table('pending_save')
+    with op.batch_alter_table('indicator_review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_indicator_review_assessment_id'))
+
+    op.drop_table('indicator_review')
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidence_assessment_id'))
+
+    op.drop_table('evidence')
     with op.batch_alter_table('answer_revision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_answer_revision_assessment_id'))
 
@@ -257,6 +374,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_answer_assessment_id'))
 
     op.drop_table('answer')
+    with op.batch_alter_table('improvement_action', schema=None) as batch_op:
+        batch_op.drop_index('ix_improvement_action_key')
+        batch_op.drop_index(batch_op.f('ix_improvement_action_cycle_id'))
+
+    op.drop_table('improvement_action')
+    op.drop_table('cycle_settings')
+    with op.batch_alter_table('cycle_evaluator', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cycle_evaluator_user_id'))
+        batch_op.drop_index(batch_op.f('ix_cycle_evaluator_cycle_id'))
+
+    op.drop_table('cycle_evaluator')
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_status'))
         batch_op.drop_index(batch_op.f('ix_assessment_organization_id'))

@@ -51,16 +51,32 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("live")
-    url = f"sqlite:///{folder / 'live.sqlite3'}"
+def live_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("live")
+
+
+@pytest.fixture(scope="session")
+def live_database_url(live_folder: Path) -> str:
+    """The live server's SQLite file: migrated by Alembic, as `make run` does."""
+    return f"sqlite:///{live_folder / 'live.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_folder: Path, live_database_url: str) -> Iterator[str]:
+    folder, url = live_folder, live_database_url
     built: list[Any] = []
 
     def build() -> None:
         # In a thread of its own: Playwright's sync API runs an event loop in the main thread,
         # and Flask-SQLAlchemy-Lite's app-context teardown cannot run beside it.
-        app = create_app({"TESTING": True, "SECRET_KEY": "browser-test-secret",
-                          "DATABASE_URL": url, "UPLOAD_FOLDER": str(folder / "uploads")})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "browser-test-secret",
+                "DATABASE_URL": url,
+                "UPLOAD_FOLDER": str(folder / "uploads"),
+            }
+        )
         with app.app_context():
             upgrade_database(url)
             demo.seed(db.session)

@@ -40,8 +40,9 @@ class _Response:
         self.rubric = rubric
         self.questions = {q.id: q for _, _, q in rubric.questions()}
         self.raw = {q.id: float(v) for (_, _, q), v in zip(rubric.questions(), row, strict=True)}
-        self.trees = {q.id: parse_relevance(q.relevant) for q in self.questions.values()
-                      if q.relevant}
+        self.trees = {
+            q.id: parse_relevance(q.relevant) for q in self.questions.values() if q.relevant
+        }
         self.memo: dict[str, bool] = {}
 
     # -- relevance ------------------------------------------------------------------------
@@ -109,7 +110,11 @@ class _Response:
             if op == "div":  # IEEE division, as XPath's div
                 if b:
                     return a / b
-                return NAN if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1.0, b)
+                return (
+                    NAN
+                    if a == 0 or math.isnan(a)
+                    else math.copysign(math.inf, a) * math.copysign(1.0, b)
+                )
             return math.fmod(a, b) if b and math.isfinite(a) else NAN
         if head == "call":
             name = node[1]
@@ -172,7 +177,7 @@ class _Response:
     @staticmethod
     def numeric(op: str, a: float, b: float) -> bool:
         if op == "!=":
-            return not a == b
+            return a != b
         return {"=": a == b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
     # -- scoring --------------------------------------------------------------------------
@@ -202,7 +207,8 @@ class _Response:
                 if band.min <= raw <= band.max:
                     return band.score
             return NAN
-        assert q.number.low is not None and q.number.high is not None
+        assert q.number.low is not None
+        assert q.number.high is not None
         part = (raw - q.number.low) / (q.number.high - q.number.low)
         return scale.min + min(1.0, max(0.0, part)) * (scale.max - scale.min)
 
@@ -237,8 +243,9 @@ class _Response:
         return status, (score - scale.min) / (scale.max - scale.min) * 100, True
 
 
-def _roll_up(children: list[tuple[float, float, float]], min_coverage: float
-             ) -> tuple[float, float, int]:
+def _roll_up(
+    children: list[tuple[float, float, float]], min_coverage: float
+) -> tuple[float, float, int]:
     """(score, coverage, reason) of a parent from (weight, score, coverage) of its children."""
     scored = [(w, s) for w, s, _ in children if not math.isnan(s)]
     applicable = [(w, c) for w, _, c in children if not math.isnan(c)]
@@ -256,8 +263,12 @@ def reference_score(rubric: Rubric, row: list[float]) -> dict[str, Any]:
     min_coverage = rubric.missing.min_coverage
     min_coverage = 0.5 if min_coverage is None else min_coverage
     out: dict[str, Any] = {
-        "question_scores": [], "question_status": [], "indicator_scores": [],
-        "indicator_coverage": [], "domain_scores": [], "domain_coverage": [],
+        "question_scores": [],
+        "question_status": [],
+        "indicator_scores": [],
+        "indicator_coverage": [],
+        "domain_scores": [],
+        "domain_coverage": [],
         "domain_reason": [],
     }
     domains = []
@@ -296,4 +307,5 @@ def reference_score(rubric: Rubric, row: list[float]) -> dict[str, Any]:
                 band = index
                 break
     out["band"] = band
+    out["relevant"] = [response.relevant(q.id) for _, _, q in rubric.questions()]
     return out

@@ -160,6 +160,20 @@ def test_a_valid_file_loads() -> None:
             "34: domains.0.indicators.0.questions.2.options.1.id: "
             "Input should be a valid string (YAML reads yes as true/false: quote it, 'yes')",
         ),
+        (
+            2,
+            "title: Demo",
+            "title: Demo\nversion: 2024-05-01",
+            "3: version: Input should be a valid string (YAML reads 2024-05-01 as a date: "
+            "quote it, '2024-05-01')",
+        ),
+        (
+            16,
+            "label: Pick one",
+            "label: on",
+            "16: domains.0.indicators.0.questions.0.label: Input should be a valid dictionary "
+            "(YAML reads on as true/false: quote it, 'on')",
+        ),
     ],
 )
 def test_each_problem_is_reported_at_its_file_and_line(

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from accounts.models import Role
+from rubrics import services as rubric_services
+from rubrics.loader import load_rubric_text
 from surveys import services
-from surveys.models import Answer, AnswerRevision, Score, Status
+from surveys.models import Answer, Assessment, Score, Status
 
 # One answer per question of rubrics/library/quick-check.yaml, page by page (domains).
+ROOT = Path(__file__).resolve().parents[2]
+
 PAGE_ANSWERS = [
     {"q_SG1_policy": "3", "q_SG1_focal": "yes", "q_SG2_vetting": "2", "q_SG2_incidents": "4"},
     {"q_SV1_plans": "3", "q_SV1_referral": "most", "q_SV2_shelter": "__na__"},
@@ -100,50 +105,6 @@ def test_an_invalid_option_is_refused_naming_the_question_and_other_answers_are_
     assert "Traceback" not in html
     saved = {a.question_id: a.value for a in session.exec(select(Answer)).all()}
     assert saved == {"SG2_vetting": 3}
-
-
-def test_the_same_post_twice_stores_one_change(client, session, ngo, logged_in):
-    _, user, assessment = ngo
-    logged_in(user)
-    url = f"/assessments/{assessment.id}/page/0"
-    _, data = page_form(client, url)
-    form = {**data, "q_SG1_policy": "3", "action": "next"}
-    assert client.post(url, data=form).status_code == 302
-    assert client.post(url, data=form).status_code == 302  # double click, same base version
-    assert len(session.exec(select(AnswerRevision)).all()) == 1
-    assert session.exec(select(Answer)).one().version == 1
-
-
-def test_a_stale_save_shows_both_values_and_overwrites_nothing(
-    app, session, ngo, make_user, login_as
-):
-    org, user, assessment = ngo
-    colleague = make_user(email="colleague@example.org", role=Role.NGO_MEMBER, org=org)
-    first, second = app.test_client(), app.test_client()
-    login_as(first, user.email)
-    login_as(second, colleague.email)
-    url = f"/assessments/{assessment.id}/page/0"
-    _, data_first = page_form(first, url)
-    _, data_second = page_form(second, url)
-    assert (
-        first.post(url, data={**data_first, "q_SG1_policy": "4", "action": "next"}).status_code
-        == 302
-    )
-    response = second.post(url, data={**data_second, "q_SG1_policy": "1", "action": "next"})
-    assert response.status_code == 409
-    html = response.get_data(as_text=True)
-    assert "Someone else changed some answers" in html
-    assert "Saved meanwhile by a colleague" in html
-    assert session.exec(select(Answer)).one().value == 4  # not overwritten
-    # Saving again from the conflict page (now based on the current version) keeps theirs' choice.
-    versions = dict(re.findall(r'name="(v_[^"]+)" type="hidden" value="([^"]*)"', html))
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    response = second.post(
-        url, data={"csrf_token": token, **versions, "q_SG1_policy": "1", "action": "next"}
-    )
-    assert response.status_code == 302
-    session.expire_all()
-    assert session.exec(select(Answer)).one().value == 1
 
 
 def test_submission_lists_what_is_missing_with_links(client, ngo, logged_in, csrf):
@@ -247,3 +208,290 @@ def test_question_text_is_escaped(session, client, ngo, logged_in):
     html = client.get(url).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- the page: descriptors, labels, navigation ------------------------------------------------
+
+
+def test_level_descriptors_are_shown_as_text_of_their_own_under_the_level(client, ngo, logged_in):
+    _, user, assessment = ngo
+    logged_in(user)
+    html = client.get(f"/assessments/{assessment.id}/page/0").get_data(as_text=True)
+    assert re.search(
+        r'<input id="q_SG1_policy-0" name="q_SG1_policy" type="radio" value="1">\s*'
+        r'<label for="q_SG1_policy-0"><span class="level-name">Initial:</span> '
+        r'<span class="descriptor">No written policy.</span></label>',
+        html,
+    )
+    # Every radio and text box has a label of its own; each question's radios are a group.
+    assert '<legend class="qlabel">How complete is your child safeguarding policy?' in html
+    ids = re.findall(r'<input id="(q_[^"]+)"', html)
+    assert ids
+    for input_id in ids:
+        assert f'<label for="{input_id}">' in html
+    html = client.get(f"/assessments/{assessment.id}/page/2").get_data(as_text=True)
+    assert re.search(r'<label class="qlabel" for="q_RS2_changes">', html)
+
+
+def test_save_stays_on_the_page_and_sections_can_be_reached_by_saving(
+    client, session, ngo, logged_in
+):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    _, data = page_form(client, url)
+    response = client.post(url, data={**data, "q_SG1_policy": "2", "action": "save"})
+    assert response.headers["Location"] == url
+    _, data = page_form(client, url)
+    response = client.post(
+        url, data={**data, "q_SG1_policy": "2", "q_SG1_focal": "no", "action": "goto-2"}
+    )
+    assert response.headers["Location"] == f"/assessments/{assessment.id}/page/2"
+    stored = services.values_of(services.answers_of(session, assessment.id))
+    assert stored == {"SG1_policy": 2, "SG1_focal": "no"}
+
+
+def test_resuming_opens_the_first_page_with_an_unanswered_question(client, ngo, logged_in):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    _, data = page_form(client, url)
+    client.post(url, data={**data, **PAGE_ANSWERS[0], "action": "later"})
+    response = client.get(f"/assessments/{assessment.id}/resume")
+    assert response.headers["Location"].endswith("/page/1")
+
+
+# --- languages --------------------------------------------------------------------------------
+
+
+def test_the_page_offers_the_rubrics_languages_and_keeps_the_choice_when_saving(
+    client, ngo, logged_in
+):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    html = client.get(url).get_data(as_text=True)
+    assert f'href="{url}?lang=el" lang="el" hreflang="el">Ελληνικά</a>' in html
+    assert '<strong aria-current="true" lang="en">English</strong>' in html
+    html, data = page_form(client, url + "?lang=el")
+    assert "Πόσο πλήρης είναι η πολιτική σας" in html
+    assert "Δεν υπάρχει γραπτή πολιτική." in html
+    response = client.post(url + "?lang=el", data={**data, "q_SG1_policy": "2"})
+    assert response.headers["Location"] == f"/assessments/{assessment.id}/page/1?lang=el"
+
+
+def test_a_greek_user_sees_the_interface_in_greek(client, session, ngo, logged_in):
+    _, user, assessment = ngo
+    logged_in(user)
+    with client.session_transaction() as sess:
+        sess["lang"] = "el"
+    html = client.get(f"/assessments/{assessment.id}/page/0").get_data(as_text=True)
+    assert '<html lang="el">' in html
+    assert "Ενότητα 1 από 3" in html  # Section 1 of 3
+    assert "Αποθήκευση και συνέχεια αργότερα" in html  # Save and continue later
+    assert "Save and continue later" not in html
+    assert "Πόσο πλήρης είναι η πολιτική σας" in html  # the rubric follows the interface
+    html = client.get("/").get_data(as_text=True)
+    assert "αξιολογήσεις σας</h2>" in html  # Your assessments
+
+
+def test_a_user_whose_account_is_in_greek_sees_greek(client, session, ngo, logged_in):
+    _, user, assessment = ngo
+    user.locale = "el"
+    session.add(user)
+    session.commit()
+    logged_in(user)
+    html = client.get(f"/assessments/{assessment.id}").get_data(as_text=True)
+    assert "Υποβολή της αξιολόγησης" in html  # Submit the assessment
+
+
+def test_validation_messages_are_translated(client, ngo, logged_in):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0?lang=el"
+    _, data = page_form(client, url)
+    response = client.post(url, data={**data, "q_SG1_policy": "9", "action": "next"})
+    html = response.get_data(as_text=True)
+    assert "Κάποιες απαντήσεις χρειάζονται την προσοχή σας" in html
+    assert "Not a valid choice" not in html
+
+
+# --- not applicable and don't know on multiple, number and text questions ---------------------
+
+MISSING_PATHS = """
+id: missing-paths
+title: {en: Missing paths}
+languages: [en]
+default_language: en
+scale: {min: 1, max: 4}
+missing: {allow_not_applicable: true, allow_dont_know: true, not_applicable: exclude}
+domains:
+  - id: D
+    label: {en: Services}
+    indicators:
+      - id: I
+        label: {en: What is offered}
+        questions:
+          - id: services
+            type: multiple
+            label: {en: "Which services do you offer?"}
+            options:
+              - {id: shelter, label: {en: Shelter}, score: 4}
+              - {id: legal, label: {en: Legal aid}, score: 3}
+          - id: staff
+            type: number
+            label: {en: "How many social workers do you employ?"}
+            number: {method: linear, low: 0, high: 10}
+          - id: notes
+            type: text
+            label: {en: "Anything else?"}
+"""
+
+
+@pytest.fixture
+def missing_paths(session, make_org, make_user):
+    org = make_org(name="Hope and Home")
+    user = make_user(email="ana@example.org", role=Role.NGO_ADMIN, org=org)
+    version = rubric_services.store_rubric(session, load_rubric_text(MISSING_PATHS))
+    rubric_services.publish(session, version)
+    cycle = services.open_cycle(
+        session, code="mp", name="Missing paths", version=version, organizations=[org]
+    )
+    session.commit()
+    assessment = session.exec(select(Assessment).where(Assessment.cycle_id == cycle.id)).one()
+    return user, assessment
+
+
+def test_multiple_number_and_text_questions_offer_na_and_dont_know_beside_the_answer(
+    client, session, missing_paths, logged_in
+):
+    user, assessment = missing_paths
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    html, data = page_form(client, url)
+    for qid in ("services", "staff", "notes"):
+        assert f'name="m_{qid}" type="radio" value="__na__"' in html
+        assert f'name="m_{qid}" type="radio" value="__dk__"' in html
+    response = client.post(
+        url,
+        data={**data, "m_services": "__na__", "m_staff": "__dk__", "q_notes": "None yet"},
+    )
+    assert response.status_code == 302
+    stored = services.values_of(services.answers_of(session, assessment.id))
+    assert stored == {"services": "__na__", "staff": "__dk__", "notes": "None yet"}
+    html = client.get(url).get_data(as_text=True)
+    assert re.search(r'checked id="m_services-0"|id="m_services-0"[^>]*checked', html)
+    assert re.search(r'checked id="m_staff-1"|id="m_staff-1"[^>]*checked', html)
+
+
+def test_an_answer_and_na_together_are_refused_naming_the_question(
+    client, session, missing_paths, logged_in
+):
+    user, assessment = missing_paths
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    _, data = page_form(client, url)
+    response = client.post(
+        url,
+        data={
+            **data,
+            "q_services": ["shelter", "legal"],
+            "q_staff": "4",
+            "m_staff": "__na__",
+            "action": "next",
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(
+        r"How many social workers do you employ\?</a>: Choose either an answer or "
+        r'(&#34;|&quot;|")not applicable(&#34;|&quot;|"), not both.',
+        html,
+    )
+    assert 'value="4"' in html  # what was typed is shown again
+    stored = services.values_of(services.answers_of(session, assessment.id))
+    assert stored == {"services": ["shelter", "legal"]}
+
+
+# --- relevance without the page's script ------------------------------------------------------
+
+
+def test_without_javascript_a_page_whose_answers_show_more_questions_stays_open(
+    client, session, ngo, logged_in
+):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/2"
+    html, data = page_form(client, url)
+    assert re.search(r'id="q-RS2_changes"\s+data-question="RS2_changes" hidden', html)
+    response = client.post(url, data={**data, "q_RS2_evaluated": "yes", "action": "next"})
+    assert response.status_code == 200  # saved, and the follow-up question is shown
+    html = response.get_data(as_text=True)
+    assert "more questions on this page now apply" in html
+    assert not re.search(r'id="q-RS2_changes"[^>]*hidden', html)
+    assert "This question applies now" in html
+    stored = services.values_of(services.answers_of(session, assessment.id))
+    assert stored == {"RS2_evaluated": "yes"}
+
+
+def test_with_javascript_the_page_moves_on_as_asked(client, ngo, logged_in):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/2"
+    _, data = page_form(client, url)
+    response = client.post(
+        url, data={**data, "q_RS2_evaluated": "yes", "js": "1", "action": "review"}
+    )
+    assert response.status_code == 302
+
+
+def test_the_page_script_gets_the_relevance_rules_and_only_the_values_they_read(
+    client, ngo, logged_in
+):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/2"
+    _, data = page_form(client, url)
+    client.post(url, data={**data, "q_RS2_evaluated": "no", "q_RS1_data": "2", "action": "later"})
+    html = client.get(url).get_data(as_text=True)
+    relevance = re.search(r'data-relevance="([^"]*)"', html).group(1)
+    assert "RS2_evaluated" in relevance
+    assert "&#34;ref&#34;" in relevance
+    values = re.search(r'data-values="([^"]*)"', html).group(1)
+    assert values == "{&#34;RS2_evaluated&#34;: &#34;no&#34;}"
+
+
+# --- translations -----------------------------------------------------------------------------
+
+
+def test_compiled_catalogues_match_their_sources():
+    """The .mo files are committed: each must hold exactly its .po's translations."""
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = ROOT / "webapp" / "translations"
+    for language in ("en", "el"):
+        base = folder / language / "LC_MESSAGES"
+        with (base / "messages.po").open("rb") as po_file:
+            po = {m.id: m.string for m in read_po(po_file) if m.id and m.string and not m.fuzzy}
+        with (base / "messages.mo").open("rb") as mo_file:
+            mo = {m.id: m.string for m in read_mo(mo_file) if m.id}
+        assert mo == po, f"run `make translations` to compile {language}"
+
+
+def test_every_interface_string_has_a_greek_translation():
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    with (ROOT / "webapp/translations/el/LC_MESSAGES/messages.po").open("rb") as po_file:
+        greek = {m.id: m.string for m in read_po(po_file) if m.id and not m.fuzzy}
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    missing = set()
+    for package in ("surveys", "accounts", "webapp"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / package, method_map, keywords={"_": None, "_l": None, "lazy_gettext": None}
+        ):
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid and not greek.get(msgid):
+                missing.add(msgid)
+    assert not missing, f"untranslated (run `make translations` and translate): {sorted(missing)}"

@@ -15,9 +15,16 @@
 
   function valueOf(id) {
     var inputs = form.querySelectorAll("[name='q_" + CSS.escape(id) + "']");
-    if (!inputs.length) { return stored[id] === undefined ? null : stored[id]; }
     var box = document.getElementById("q-" + id);
     if (box && box.hidden) { return null; }
+    if (!inputs.length) {
+      // An evidence question is answered by its files: those attached, or those just chosen.
+      var files = form.querySelector("input[type=file][name='f_" + CSS.escape(id) + "']");
+      if (files && files.files && files.files.length) {
+        return Array.prototype.map.call(files.files, function (f) { return f.name; });
+      }
+      return stored[id] === undefined ? null : stored[id];
+    }
     var first = inputs[0];
     if (first.type === "radio") {
       var checked = form.querySelector("[name='q_" + CSS.escape(id) + "']:checked");

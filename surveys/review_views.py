@@ -1,0 +1,345 @@
+"""External verification: the evaluator's review, indicator by indicator, and the NGO's view of
+the verified ratings once the review is complete. Workflow rules live in :mod:`surveys.review`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from accounts.models import Organization
+from rubrics.schema import Domain, Indicator, Rubric
+from surveys import cycles, review, services
+from surveys.access import load_assessment
+from surveys.forms import ResponseFormBase, build_response_form, form_data, read_answers
+from surveys.models import Assessment, AssessmentCycle, Source, Status
+from surveys.views import bp
+from webapp.extensions import dbsession
+
+
+def _language(rubric: Rubric) -> str:
+    wanted = request.args.get("lang") or str(get_locale() or "")
+    return wanted if wanted in rubric.languages else rubric.default_language
+
+
+# --- forms ----------------------------------------------------------------------------------------
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    """A button that posts (start, complete): it carries the CSRF token."""
+
+
+class ReturnForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
+    reason = TextAreaField(
+        _l("Reasons for returning it"),
+        validators=[
+            InputRequired(_l("Say why, so that the NGO knows what to change.")),
+            Length(max=review.REASON_MAX),
+        ],
+        render_kw={"rows": 4},
+    )
+
+
+def _sub_domain(rubric: Rubric, indicator: Indicator) -> Domain:
+    """The indicator, with only its rated questions, as a page of its own (the questionnaire's
+    form builder and reader then serve the verified ratings too)."""
+    for domain in rubric.domains:
+        if any(i.id == indicator.id for i in domain.indicators):
+            rated = tuple(review.rated_questions(indicator))
+            return domain.model_copy(
+                update={"indicators": (indicator.model_copy(update={"questions": rated}),)}
+            )
+    raise KeyError(indicator.id)  # pragma: no cover - the indicator comes from the rubric
+
+
+def _review_form_class(rubric: Rubric, domain: Domain, language: str) -> type[ResponseFormBase]:
+    base = build_response_form(rubric, domain, language)
+    attrs: dict[str, Any] = {
+        "note": TextAreaField(
+            _l("Note on this indicator"),
+            validators=[Optional(), Length(max=review.NOTE_MAX)],
+            render_kw={"rows": 4},
+        ),
+        "note_version": HiddenField(),
+    }
+    return type("IndicatorReviewForm", (base,), attrs)
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+def load_for_review(assessment_id: int) -> tuple[Assessment, AssessmentCycle, Rubric]:
+    """The assessment if the current user may review it (an evaluator assigned to its cycle, or
+    an admin), else 404: NGOs, funders and other evaluators do not learn that it exists."""
+    session = dbsession()
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        abort(404)
+    cycle, rubric = services.rubric_for(session, assessment)
+    if not cycles.may_manage(session, current_user.id, cycle):
+        abort(404)
+    return assessment, cycle, rubric
+
+
+def _evidence_urls(assessment: Assessment, views: list[review.IndicatorView]) -> dict[int, str]:
+    return {
+        item.id: url_for("surveys.evidence_file", assessment_id=assessment.id, evidence_id=item.id)
+        for view in views
+        for question in view.questions
+        for item in question.evidence
+    }
+
+
+# --- the evaluator's pages ------------------------------------------------------------------------
+
+
+@bp.route("/<int:assessment_id>/review")
+@login_required
+def review_assessment(assessment_id: int) -> str:
+    assessment, cycle, rubric = load_for_review(assessment_id)
+    session = dbsession()
+    language = _language(rubric)
+    views = review.indicator_views(session, assessment, rubric, language, with_verified=True)
+    return render_template(
+        "surveys/review_assessment.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        organization=session.get(Organization, assessment.organization_id),
+        indicators=views,
+        history=review.history(session, assessment_id),
+        language=language,
+        action_form=ActionForm(),
+        return_form=ReturnForm(formdata=None),
+        allowed=review.allowed_from(assessment.status),
+    )
+
+
+def _move(assessment_id: int, to: Status, message: str, reason: str | None = None) -> Response:
+    assessment, _, _ = load_for_review(assessment_id)
+    session = dbsession()
+    try:
+        if to == Status.IN_REVIEW:
+            review.start_review(session, assessment, by=current_user)
+        elif to == Status.VERIFIED:
+            review.complete_review(session, assessment, by=current_user)
+        else:
+            review.return_assessment(session, assessment, reason=reason or "", by=current_user)
+    except services.AssessmentError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(message, "success")
+    return redirect(url_for("surveys.review_assessment", assessment_id=assessment_id))
+
+
+@bp.route("/<int:assessment_id>/review/start", methods=["POST"])
+@login_required
+def review_start(assessment_id: int) -> Response:
+    return _move(
+        assessment_id, Status.IN_REVIEW, _("Review started: the NGO sees it is in review.")
+    )
+
+
+@bp.route("/<int:assessment_id>/review/complete", methods=["POST"])
+@login_required
+def review_complete(assessment_id: int) -> Response:
+    return _move(
+        assessment_id,
+        Status.VERIFIED,
+        _("Review complete: the verified scores are computed and the NGO can see them."),
+    )
+
+
+@bp.route("/<int:assessment_id>/review/return", methods=["POST"])
+@login_required
+def review_return(assessment_id: int) -> Response | tuple[str, int]:
+    assessment, cycle, rubric = load_for_review(assessment_id)
+    form = ReturnForm()
+    if form.validate_on_submit():
+        return _move(
+            assessment_id,
+            Status.RETURNED,
+            _("Returned to the NGO with your reasons."),
+            reason=form.reason.data,
+        )
+    session = dbsession()
+    language = _language(rubric)
+    return render_template(
+        "surveys/review_assessment.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        organization=session.get(Organization, assessment.organization_id),
+        indicators=review.indicator_views(
+            session, assessment, rubric, language, with_verified=True
+        ),
+        history=review.history(session, assessment_id),
+        language=language,
+        action_form=ActionForm(),
+        return_form=form,
+        allowed=review.allowed_from(assessment.status),
+    ), 422
+
+
+@bp.route("/<int:assessment_id>/review/indicator/<indicator_id>", methods=["GET", "POST"])
+@login_required
+def review_indicator(assessment_id: int, indicator_id: str) -> Response | str | tuple[str, int]:
+    assessment, cycle, rubric = load_for_review(assessment_id)
+    indicator = review.find_indicator(rubric, indicator_id)
+    if indicator is None:
+        abort(404)
+    session = dbsession()
+    language = _language(rubric)
+    domain = _sub_domain(rubric, indicator)
+    form_class = _review_form_class(rubric, domain, language)
+    editable = assessment.status == Status.IN_REVIEW
+    conflicts: dict[str, services.Conflict] = {}
+    note_conflict: str | None = None
+    errors: dict[str, list[str]] = {}
+    status = 200
+
+    if request.method == "POST":
+        if not editable:
+            flash(_("Ratings can be verified only while the assessment is in review."), "error")
+            return redirect(url_for("surveys.review_assessment", assessment_id=assessment_id))
+        form = form_class()
+        form.validate()
+        posted = read_answers(form, rubric, domain)
+        stored = review.indicator_reviews(session, assessment_id).get(indicator_id)
+        raw = form.note_version.data or ""
+        keep_note = bool(form.note.errors)  # an invalid note is not saved; the ratings are
+        result = review.save_indicator_review(
+            session,
+            assessment,
+            indicator_id,
+            values=posted.values,
+            base_versions=posted.base_versions,
+            note=(stored.note if stored else None) if keep_note else form.note.data,
+            note_version=(stored.version if stored else None)
+            if keep_note
+            else (int(raw) if raw.isdigit() else None),
+            by=current_user,
+        )
+        session.commit()
+        errors = dict(posted.errors)
+        if form.note.errors:
+            errors["note"] = list(form.note.errors)
+        if not errors and not result.conflicts:
+            flash(
+                _("Saved your review of %(name)s.", name=rubric.text(indicator.label, language)),
+                "success",
+            )
+            return redirect(_after_indicator(assessment_id, rubric, indicator_id))
+        # Stay on the page: rebase on what is stored now, keep what was posted.
+        verified = services.answers_of(session, assessment_id, Source.VERIFIED)
+        for qid, answer in verified.items():
+            field = form._fields.get(f"v_{qid}")
+            if field is not None:
+                field.data = str(answer.version)
+        form.note_version.data = str(result.review.version)
+        conflicts = {c.question_id: c for c in result.answers.conflicts}
+        note_conflict = result.note_conflict
+        status = 422 if errors else 409
+    else:
+        form = form_class(data=_initial_data(assessment_id, rubric, domain, indicator_id))
+
+    views = [
+        v
+        for v in review.indicator_views(session, assessment, rubric, language, with_verified=True)
+        if v.id == indicator_id
+    ]
+    order = [ind.id for d in rubric.domains for ind in d.indicators]
+    position = order.index(indicator_id)
+    return render_template(
+        "surveys/review_indicator.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        indicator=indicator,
+        view=views[0],
+        form=form,
+        editable=editable,
+        errors=errors,
+        conflicts=conflicts,
+        note_conflict=note_conflict,
+        describe=lambda qid, value: review.describe(rubric, rubric.question(qid), value, language),
+        evidence_urls=_evidence_urls(assessment, views),
+        previous_id=order[position - 1] if position > 0 else None,
+        next_id=order[position + 1] if position + 1 < len(order) else None,
+        position=position,
+        total=len(order),
+        language=language,
+    ), status
+
+
+def _initial_data(
+    assessment_id: int, rubric: Rubric, domain: Domain, indicator_id: str
+) -> dict[str, Any]:
+    """The stored verified ratings; the self-rating where there is none yet (the evaluator
+    changes what they disagree with)."""
+    session = dbsession()
+    verified = services.answers_of(session, assessment_id, Source.VERIFIED)
+    own = services.answers_of(session, assessment_id, Source.SELF)
+    data = form_data(rubric, domain, verified)
+    fallback = form_data(rubric, domain, own)
+    for indicator in domain.indicators:
+        for question in indicator.questions:
+            answer = verified.get(question.id)
+            if answer is None or services.is_blank(answer.value):
+                for prefix in ("q_", "m_"):
+                    key = f"{prefix}{question.id}"
+                    if key in fallback:
+                        data[key] = fallback[key]
+    stored = review.indicator_reviews(session, assessment_id).get(indicator_id)
+    data["note"] = stored.note if stored and stored.note else ""
+    data["note_version"] = str(stored.version) if stored else ""
+    return data
+
+
+def _after_indicator(assessment_id: int, rubric: Rubric, indicator_id: str) -> str:
+    order = [ind.id for d in rubric.domains for ind in d.indicators]
+    position = order.index(indicator_id)
+    if request.form.get("action") == "next" and position + 1 < len(order):
+        return url_for(
+            "surveys.review_indicator",
+            assessment_id=assessment_id,
+            indicator_id=order[position + 1],
+        )
+    return url_for("surveys.review_assessment", assessment_id=assessment_id)
+
+
+# --- what the NGO sees ----------------------------------------------------------------------------
+
+
+@bp.route("/<int:assessment_id>/verification")
+@login_required
+def verification(assessment_id: int) -> str:
+    """Self versus verified ratings, scores and notes: only once the review is complete."""
+    session = dbsession()
+    assessment = load_assessment(session, assessment_id)
+    cycle, rubric = services.rubric_for(session, assessment)
+    language = _language(rubric)
+    visible = review.verified_visible(assessment)
+    found = review.comparison(session, assessment, rubric, language) if visible else None
+    return render_template(
+        "surveys/review_comparison.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        organization=session.get(Organization, assessment.organization_id),
+        comparison=found,
+        return_notice=review.return_notice(session, assessment),
+        evidence_urls=_evidence_urls(assessment, found.indicators) if found else {},
+        can_review=cycles.may_manage(session, current_user.id, cycle),
+        language=language,
+    )
