@@ -1,0 +1,51 @@
+"""Alembic migrations build exactly the schema of the models, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from webapp.migrate import alembic_config, upgrade_database
+
+
+@pytest.fixture
+def empty_database(backend, tmp_path, request) -> Iterator[str]:
+    """A database with nothing in it, of the backend under test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    server = sa.make_url(request.getfixturevalue("postgres_url"))
+    name = f"migrations_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_upgrade_to_head_matches_the_models(empty_database):
+    upgrade_database(empty_database)
+    engine = sa.create_engine(empty_database)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    engine.dispose()
+    assert diff == [], f"the models and the migrations differ: {diff}"
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_database):
+    config = alembic_config(empty_database)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    engine = sa.create_engine(empty_database)
+    assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+    command.upgrade(config, "head")
