@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 # plotly.js ships inside the plotly package; the app serves that file (never a CDN).
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
+
 @dataclass(frozen=True)
 class Bundle:
     data: bytes
