@@ -65,16 +65,5 @@ def scorecard(
             for ind in domain.indicators
             if (ind_line := line("indicator", ind.id, rubric.text(ind.label, language), ind.weight))
         ]
-    band = _band_label(rubric, overall_row.score if overall_row else None, language)
+    band = rubric.band_label(overall_row.score if overall_row else None, language)
     return Scorecard(overall, band, domains, indicators)
-
-
-def _band_label(rubric: Rubric, score: float | None, language: str) -> str | None:
-    if score is None:
-        return None
-    bands = sorted(rubric.bands, key=lambda b: b.min)
-    for index, band in enumerate(bands):
-        last = index == len(bands) - 1
-        if band.min <= score < band.max or (last and score <= band.max):
-            return rubric.text(band.label, language)
-    return None

@@ -208,6 +208,20 @@ class Rubric(_Model):
                 merged.update({k: v for k, v in layer.model_dump().items() if v is not None})
         return MissingPolicy(**merged)
 
+    def band(self, score: float | None) -> Band | None:
+        """The band a 0-100 score falls in (``[min, max)``, the last one ``[min, max]``)."""
+        if score is None or math.isnan(score):
+            return None
+        bands = sorted(self.bands, key=lambda b: b.min)
+        for index, band in enumerate(bands):
+            if band.min <= score < band.max or (index == len(bands) - 1 and score <= band.max):
+                return band
+        return None
+
+    def band_label(self, score: float | None, language: str | None = None) -> str | None:
+        found = self.band(score)
+        return self.text(found.label, language) if found else None
+
     def text(self, value: Mapping[str, str] | None, language: str | None = None) -> str:
         """``value`` in ``language``, falling back to the default language, then any."""
         return localize(value, language, self.default_language)

@@ -479,24 +479,13 @@ def comparison(
     overall_verified = verified.get(("overall", rubric.id))
     return Comparison(
         overall=pair("overall", rubric.id, rubric.text(rubric.title, language)),
-        own_band=band_label(rubric, overall_own.score if overall_own else None, language),
-        verified_band=band_label(
-            rubric, overall_verified.score if overall_verified else None, language
+        own_band=rubric.band_label(overall_own.score if overall_own else None, language),
+        verified_band=rubric.band_label(
+            overall_verified.score if overall_verified else None, language
         ),
         domains=[pair("domain", d.id, rubric.text(d.label, language)) for d in rubric.domains],
         indicators=indicator_views(session, assessment, rubric, language, with_verified=True),
     )
-
-
-def band_label(rubric: Rubric, score: float | None, language: str) -> str | None:
-    if score is None:
-        return None
-    bands = sorted(rubric.bands, key=lambda b: b.min)
-    for index, band in enumerate(bands):
-        last = index == len(bands) - 1
-        if band.min <= score < band.max or (last and score <= band.max):
-            return rubric.text(band.label, language)
-    return None
 
 
 # --- the record -----------------------------------------------------------------------------------
