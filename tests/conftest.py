@@ -63,7 +63,8 @@ def postgres_url() -> Iterator[str]:
         _unavailable(f"PostgreSQL binaries not found in {PGBIN}")
     # The cluster runs as the postgres user, who must reach its folder: a TMPDIR inside a
     # root-only folder (as CI's scratch space may be) would not do, /tmp always does.
-    base = Path(tempfile.mkdtemp(prefix="evaluator-pg-", dir="/tmp" if os.geteuid() == 0 else None))
+    reachable = "/tmp" if os.geteuid() == 0 else None  # noqa: S108 - mkdtemp's own 0700 folder
+    base = Path(tempfile.mkdtemp(prefix="evaluator-pg-", dir=reachable))
     data, port = base / "data", _free_port()
     as_postgres: list[str] = []
     if os.geteuid() == 0:  # initdb and pg_ctl refuse to run as root
