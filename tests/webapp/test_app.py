@@ -95,12 +95,16 @@ def test_plotly_js_is_served_by_the_app_itself(client):
     response.close()
 
 
-def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app, backend):
-    if backend != "sqlite":
-        pytest.skip("SQLite pragmas")
+def test_connections_are_set_up_for_their_backend(app, backend):
+    """SQLite: WAL, foreign keys and a busy timeout on every connection. PostgreSQL: the
+    psycopg 3 driver, and foreign keys (always on there)."""
     from webapp.extensions import db
 
     with app.app_context(), db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+        if backend == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+        else:
+            assert db.engine.dialect.name == "postgresql"
+            assert db.engine.dialect.driver == "psycopg"
