@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from quick_check import ANSWERS
+
 from accounts.models import Role
 from accounts.services import grant_access
 from surveys import services
@@ -14,20 +16,7 @@ def submitted(session, make_org, make_user, make_assessment):
     org = make_org(name="Hope and Home")
     user = make_user(role=Role.NGO_ADMIN, org=org)
     assessment = make_assessment(org=org)
-    values = {
-        "SG1_policy": 3,
-        "SG1_focal": "yes",
-        "SG2_vetting": 2,
-        "SG2_incidents": 4,
-        "SV1_plans": 3,
-        "SV1_referral": "most",
-        "SV2_shelter": "__na__",
-        "RS1_data": 2,
-        "RS1_outcomes": 1,
-        "RS2_evaluated": "yes",
-        "RS2_changes": "x",
-    }
-    services.save_answers(session, assessment, values=values, base_versions={}, user=user)
+    services.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
     assert services.submit(session, assessment, by=user) == []
     session.commit()
     return org, user, assessment

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from flask import render_template
+from quick_check import ANSWERS  # indicator scores in its docstring
 from sqlmodel import select
 
 from accounts.models import Role
@@ -15,21 +16,6 @@ from surveys import cycles, plan, review, services
 from surveys.models import Assessment
 from surveys.review_models import ActionStatus, ImprovementAction
 
-# rubrics/library/quick-check.yaml. Indicator scores (0-100) of these answers: SG1 83.3,
-# SG2 66.7, SV1 66.7, SV2 none (not applicable), RS1 16.7, RS2 100.
-ANSWERS = {
-    "SG1_policy": 3,
-    "SG1_focal": "yes",
-    "SG2_vetting": 2,
-    "SG2_incidents": 4,
-    "SV1_plans": 3,
-    "SV1_referral": "most",
-    "SV2_shelter": "__na__",
-    "RS1_data": 2,
-    "RS1_outcomes": 1,
-    "RS2_evaluated": "yes",
-    "RS2_changes": "We follow up.",
-}
 # A year later: RS1 reaches 83.3, everything else at 100 or more than 70.
 BETTER = {
     **ANSWERS,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from quick_check import ANSWERS  # self overall score 68.75
 from sqlmodel import Session, select
 
 from accounts.models import Role
@@ -15,21 +16,6 @@ from accounts.services import grant_access
 from surveys import cycles, review, services
 from surveys.models import Answer, Assessment, Evidence, Score, Source, Status, StatusChange
 from surveys.review_models import IndicatorReview
-
-# One answer per question of rubrics/library/quick-check.yaml (self overall score 68.75).
-ANSWERS = {
-    "SG1_policy": 3,
-    "SG1_focal": "yes",
-    "SG2_vetting": 2,
-    "SG2_incidents": 4,
-    "SV1_plans": 3,
-    "SV1_referral": "most",
-    "SV2_shelter": "__na__",
-    "RS1_data": 2,
-    "RS1_outcomes": 1,
-    "RS2_evaluated": "yes",
-    "RS2_changes": "We now follow up at 6 months.",
-}
 
 
 class World(dict):

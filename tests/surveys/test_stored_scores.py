@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from quick_check import ANSWERS, OVERALL
 from sqlmodel import select
 
 from rubrics import services as rubric_services
@@ -11,12 +12,6 @@ from rubrics.schema import parse_rubric
 from surveys import services
 from surveys.models import Score, Source
 from surveys.scoring import carry_over, rescore, score_under_new_version
-
-ANSWERS = {
-    "SG1_policy": 3, "SG1_focal": "yes", "SG2_vetting": 2, "SG2_incidents": 4,
-    "SV1_plans": 3, "SV1_referral": "most", "SV2_shelter": "__na__",
-    "RS1_data": 2, "RS1_outcomes": 1, "RS2_evaluated": "yes", "RS2_changes": "x",
-}  # fmt: skip
 
 
 @pytest.fixture
@@ -58,7 +53,7 @@ def test_rescore_recomputes_every_submitted_assessment_in_batches(session, submi
     assert rescore(session, batch_size=1, progress=batches.append) == 2
     session.commit()
     assert batches == [1, 1]
-    assert overall(session, first).score == pytest.approx(68.75)
+    assert overall(session, first).score == pytest.approx(OVERALL)
     assert overall(session, second).score < overall(session, first).score
 
 
