@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
 from rubrics.schema import CHOICE_TYPES, CODE_PATTERN, QuestionType
@@ -138,10 +138,52 @@ class NewQuestion:
     label_field: str
 
 
+@dataclass(frozen=True)
+class NewBranch:
+    """The "add an indicator" fields of a domain, or the "add a domain" fields of the settings.
+
+    Either adds one item with everything it needs to be valid: a new indicator comes with its
+    first question, a new domain with its first indicator and that indicator's first question.
+    Field names are ``{prefix}_{part}``: ``id``, ``label``, ``weight`` (the item), ``iid``,
+    ``ilabel`` (a new domain's indicator), ``qid``, ``qtype``, ``qlabel`` (the first question).
+    """
+
+    prefix: str
+    domain: int | None  # the domain an indicator is added to; None: a new domain
+    what: str
+
+    def name(self, part: str) -> str:
+        return f"{self.prefix}_{part}"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        if self.domain is None:
+            return ("id", "label", "weight", "iid", "ilabel", "qid", "qtype", "qlabel")
+        return ("id", "label", "weight", "qid", "qtype", "qlabel")
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The parts to fill in (the weight and the question type have defaults)."""
+        return tuple(part for part in self.parts if part not in ("weight", "qtype"))
+
+    @property
+    def origin(self) -> DocPath:
+        """The placeholder path of the new item in :attr:`Applied.moves`."""
+        return ("new-domain",) if self.domain is None else ("new-indicator", self.domain)
+
+
 class SectionFormBase(FlaskForm):
     """Base of every generated section form."""
 
     lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    extra_checks: tuple[Callable[[Any], None], ...] = ()
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' validators, then the checks that concern several fields."""
+        valid = super().validate(extra_validators)
+        for check in self.extra_checks:
+            check(self)
+        return valid and not self.errors
 
 
 _POLICY_RULES = {
@@ -176,6 +218,7 @@ class SectionEditor:
         self.default_language = default if default in self.languages else self.languages[0]
         self.slots: dict[str, Slot] = {}
         self.new_questions: list[NewQuestion] = []
+        self.new_branches: list[NewBranch] = []
         self.blocks: list[Block] = []
         self._extra_fields: dict[str, Any] = {}
         if section == "settings":
@@ -343,6 +386,7 @@ class SectionEditor:
         )
         block.children.append(policy_block)
         self._policy(policy_block, "m", ("missing",), rubric_level=True)
+        self._new_branch(NewBranch("dnew", None, "domain"))
 
     def _domain(self, d: int) -> None:
         domains = self.content.get("domains") or []
@@ -375,6 +419,16 @@ class SectionEditor:
             for k, question in enumerate(indicator.get("questions") or []):
                 self._question(ind_block, f"{prefix}q{k}", (*ipath, "questions", k), question)
             self._new_question(ind_block, d, i)
+        self._new_branch(NewBranch(f"d{d}inew", d, "indicator"), block)
+        self._add(
+            block,
+            Slot(
+                name=f"d{d}_remove",
+                label="Remove this domain with its indicators and questions",
+                kind="remove",
+                path=dpath,
+            ),
+        )
 
     def _weight(self, block: Block, prefix: str, path: DocPath) -> None:
         self._add(
@@ -480,13 +534,112 @@ class SectionEditor:
         block.fields.extend(names)
         self.new_questions.append(NewQuestion(d, i, *names))
 
+    def _new_branch(self, branch: NewBranch, parent: Block | None = None) -> None:
+        if branch.domain is None:
+            title, note = (
+                "Add a domain",
+                (
+                    "A new domain starts with one indicator and one question: fill them in after "
+                    "saving."
+                ),
+            )
+        else:
+            title, note = (
+                "Add an indicator",
+                ("A new indicator starts with one question: fill it in after saving."),
+            )
+        block = Block("add", title, branch.prefix, note=note)
+        if parent is None:
+            self.blocks.append(block)
+        else:
+            parent.children.append(block)
+        default = self.default_language
+        labels = {
+            "id": f"Id of the {branch.what} (letters, digits, _ . -)",
+            "label": f"Name ({default})",
+            "weight": "Weight",
+            "iid": "Id of its first indicator",
+            "ilabel": f"Name of its first indicator ({default})",
+            "qid": "Id of its first question",
+            "qtype": "Type of its first question",
+            "qlabel": f"Its first question ({default})",
+        }
+        for part in branch.parts:
+            name, label = branch.name(part), labels[part]
+            if part == "weight":
+                self._extra_fields[name] = FloatField(label, validators=[Optional()])
+            elif part == "qtype":
+                self._extra_fields[name] = SelectField(
+                    label,
+                    choices=[SelectChoice(t, t.replace("_", " ")) for t in QUESTION_TYPES],
+                    default="maturity",
+                )
+            elif part in ("id", "iid", "qid"):
+                self._extra_fields[name] = StringField(
+                    label,
+                    validators=[
+                        Optional(),
+                        Regexp(CODE_PATTERN, message="Not a valid id."),
+                        Length(max=64),
+                    ],
+                )
+            else:
+                self._extra_fields[name] = StringField(
+                    label, validators=[Optional(), Length(max=TEXT_MAX)]
+                )
+            block.fields.append(name)
+        self.new_branches.append(branch)
+
+    def _used_ids(self) -> dict[str, str]:
+        """Every id of the stored rubric -> where it is (``SG > SG1``)."""
+        used = {str(self.content.get("id")): "(rubric)"}
+        for domain in self.content.get("domains") or []:
+            used[str(domain.get("id"))] = str(domain.get("id"))
+            for indicator in domain.get("indicators") or []:
+                where = f"{domain.get('id')} > {indicator.get('id')}"
+                used[str(indicator.get("id"))] = where
+                for question in indicator.get("questions") or []:
+                    used[str(question.get("id"))] = f"{where} > {question.get('id')}"
+        return used
+
+    def _validators(self) -> dict[str, Any]:
+        """Inline validators (``validate_<field>``) of the generated form."""
+        validators: dict[str, Any] = {}
+        used = self._used_ids()
+
+        def unused(form: Any, bound: Any) -> None:
+            code = (bound.data or "").strip()
+            if code in used:
+                raise ValidationError(f"The id {code!r} is already used (at {used[code]}).")
+
+        for new in self.new_questions:
+            validators[f"validate_{new.id_field}"] = unused
+        for branch in self.new_branches:
+            for part in ("id", "iid", "qid"):
+                if part in branch.parts:
+                    validators[f"validate_{branch.name(part)}"] = unused
+        if self.section != "settings":
+            d = int(self.section)
+            validators[f"validate_d{d}_remove"] = _last_domain_check(
+                len(self.content.get("domains") or [])
+            )
+        return validators
+
     # -- the form -----------------------------------------------------------------------------
     def form_class(self) -> type[SectionFormBase]:
         """A fresh form class for this section (never reused across requests)."""
         attrs: dict[str, Any] = dict(self._extra_fields)
         for slot in self.slots.values():
             attrs[slot.name] = _build_field(slot)
+        attrs.update(self._validators())
+        attrs["extra_checks"] = tuple(_branch_check(branch) for branch in self.new_branches)
         return type("SectionForm", (SectionFormBase,), attrs)
+
+    def removes_domain(self, form: Any) -> bool:
+        """Whether the submitted form removes this section's domain."""
+        return self.section != "settings" and self._checked(
+            form, f"d{int(self.section)}_remove", None
+        )
 
     def initial(self, lock_version: int) -> dict[str, Any]:
         """The fields' values from the stored document."""
@@ -503,6 +656,9 @@ class SectionEditor:
                 data[slot.name] = value
         for new in self.new_questions:
             data[new.type_field] = "maturity"
+        for branch in self.new_branches:
+            data[branch.name("qtype")] = "maturity"
+            data[branch.name("weight")] = 1
         return data
 
     # -- applying -----------------------------------------------------------------------------
@@ -526,8 +682,12 @@ class SectionEditor:
         applied = Applied(document)
         if self.section == "settings":
             self._apply_bands(document, form, applied, keep)
+        elif self._checked(form, f"d{int(self.section)}_remove", keep):
+            del document["domains"][int(self.section)]
         else:
             self._apply_structure(document, form, applied, keep)
+        for branch in self.new_branches:
+            self._apply_branch(document, form, applied, keep, branch)
         _prune_policies(document)
         return applied
 
@@ -595,6 +755,58 @@ class SectionEditor:
                 applied.moves[("domains", d, "indicators", new_i, "questions", new_k)] = old_path
         domain["indicators"] = kept_indicators
 
+    def _apply_branch(
+        self,
+        document: dict[str, Any],
+        form: Any,
+        applied: Applied,
+        keep: set[str] | None,
+        branch: NewBranch,
+    ) -> None:
+        """Add the new indicator or domain when its id is given and its fields are valid."""
+        names = [branch.name(part) for part in branch.parts]
+        if any(name not in form or (keep is not None and name not in keep) for name in names):
+            return
+        if any(form[name].errors for name in names):
+            return
+        values = {part: form[branch.name(part)].data for part in branch.parts}
+        texts = {part: (value or "").strip() for part, value in values.items() if part != "weight"}
+        if not texts["id"]:
+            return
+        language = self.default_language
+        kind = texts["qtype"] or "maturity"
+        question = new_question(document, texts["qid"], kind, texts["qlabel"], language)
+        weight = values["weight"]
+        origin = branch.origin
+        if branch.domain is None:
+            indicator = {
+                "id": texts["iid"],
+                "label": {language: texts["ilabel"]},
+                "questions": [question],
+            }
+            domain: dict[str, Any] = {"id": texts["id"], "label": {language: texts["label"]}}
+            if weight is not None:
+                domain["weight"] = weight
+            domain["indicators"] = [indicator]
+            domains = document.setdefault("domains", [])
+            domains.append(domain)
+            path: DocPath = ("domains", len(domains) - 1)
+            applied.moves[path] = origin
+            applied.moves[(*path, "indicators", 0)] = (*origin, "indicator")
+            applied.moves[(*path, "indicators", 0, "questions", 0)] = (*origin, "question")
+            return
+        if self._checked(form, f"d{branch.domain}_remove", keep):
+            return  # the domain itself is being removed
+        indicator = {"id": texts["id"], "label": {language: texts["label"]}}
+        if weight is not None:
+            indicator["weight"] = weight
+        indicator["questions"] = [question]
+        indicators = document["domains"][branch.domain].setdefault("indicators", [])
+        indicators.append(indicator)
+        path = ("domains", branch.domain, "indicators", len(indicators) - 1)
+        applied.moves[path] = origin
+        applied.moves[(*path, "questions", 0)] = (*origin, "question")
+
     # -- problems -----------------------------------------------------------------------------
     def field_paths(self) -> dict[DocPath, str]:
         paths: dict[DocPath, str] = {}
@@ -608,6 +820,19 @@ class SectionEditor:
         for new in self.new_questions:
             paths[("new-question", new.domain, new.indicator)] = new.id_field
         paths[("new-band",)] = "bnew_label"
+        for branch in self.new_branches:
+            origin = branch.origin
+            paths[origin] = branch.name("id")
+            paths[(*origin, "label")] = branch.name("label")
+            paths[(*origin, "weight")] = branch.name("weight")
+            paths[(*origin, "indicators")] = branch.name("iid" if branch.domain is None else "qid")
+            paths[(*origin, "questions")] = branch.name("qid")
+            paths[(*origin, "question")] = branch.name("qid")
+            paths[(*origin, "question", "label")] = branch.name("qlabel")
+            if branch.domain is None:
+                paths[(*origin, "indicator")] = branch.name("iid")
+                paths[(*origin, "indicator", "label")] = branch.name("ilabel")
+                paths[(*origin, "indicator", "questions")] = branch.name("qid")
         return paths
 
     def locate(self, path: DocPath, applied: Applied) -> str | None:
@@ -660,6 +885,38 @@ def new_question(
             {"id": "option_2", "label": {language: "Option 2"}, "score": high},
         ]
     return question
+
+
+def _branch_check(branch: NewBranch) -> Callable[[Any], None]:
+    """A new item is all or nothing: with an id, every field it needs; without one, none."""
+
+    def check(form: Any) -> None:
+        names = {part: branch.name(part) for part in branch.required}
+        if any(name not in form for name in names.values()):
+            return
+        filled = {part: bool((form[name].data or "").strip()) for part, name in names.items()}
+        if not filled["id"]:
+            if any(filled.values()):
+                form[names["id"]].errors.append(
+                    f"Give the new {branch.what} an id, or empty its fields."
+                )
+            return
+        for part, name in names.items():
+            if not filled[part]:
+                form[name].errors.append(f"Needed to add the {branch.what}.")
+
+    return check
+
+
+def _last_domain_check(count: int) -> Any:
+    def check(form: Any, bound: Any) -> None:
+        if bound.data and count <= 1:
+            raise ValidationError(
+                "This is the only domain: a rubric needs at least one. Add another domain "
+                "(in the settings) before removing this one."
+            )
+
+    return check
 
 
 def _build_field(slot: Slot) -> Any:

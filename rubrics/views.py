@@ -379,6 +379,14 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
     try:
         editor = SectionEditor(version.content, section)
     except IndexError:
+        stale = request.form.get("lock_version") not in (None, str(version.lock_version))
+        if request.method == "POST" and stale and ActionForm().validate():
+            return _refuse(
+                409,
+                "This domain was removed",
+                "The draft was changed after you opened this page and this domain is no longer "
+                "in it: nothing was saved.",
+            )
         abort(404)
     form_class = editor.form_class()
     summary: list[tuple[str | None, str, str]] = []
@@ -401,14 +409,14 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         except RubricError as exc:
             problems = exc.problems
         if not form.errors and rubric is not None:
+            domains_before = len(version.content.get("domains") or [])
             try:
                 services.update_draft(dbsession(), version, rubric, expected_lock=submitted)
             except services.StaleVersionError:
                 dbsession().rollback()
                 return _structured_conflict(record, version, editor, form)
             dbsession().commit()
-            flash("Saved.", "success")
-            return redirect(request.path)
+            return _after_save(code, number, editor, form, rubric, domains_before)
         summary = _attach_problems(editor, form, applied, problems)
         status = 422
     rubric_now = services.rubric_of(version)
@@ -424,6 +432,21 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         summary=summary,
         **_texts(language, rubric_now.default_language),
     ), status
+
+
+def _after_save(
+    code: str, number: int, editor: SectionEditor, form: Any, rubric: Rubric, domains_before: int
+) -> Response:
+    """Back to the page saved (post/redirect/get), or to where a removed or added domain went."""
+    if editor.removes_domain(form):
+        domain = editor.content["domains"][int(editor.section)]
+        flash(f"Domain {domain.get('id')} was removed.", "success")
+        return redirect(url_for("rubrics.edit", code=code, number=number))
+    flash("Saved.", "success")
+    if editor.section == "settings" and len(rubric.domains) > domains_before:
+        index = len(rubric.domains) - 1
+        return redirect(url_for("rubrics.edit", code=code, number=number, index=index))
+    return redirect(request.path)
 
 
 def _attach_problems(
@@ -453,8 +476,15 @@ def _structured_conflict(
     record: RubricRecord, version: RubricVersion, editor: SectionEditor, form: Any
 ) -> tuple[str, int]:
     dbsession().refresh(version)
-    current = SectionEditor(version.content, editor.section)
-    applied = current.apply(form, present=request.form.keys()) if _fits(current) else None
+    try:
+        current: SectionEditor | None = SectionEditor(version.content, editor.section)
+    except IndexError:  # the domain edited was removed meanwhile
+        current = None
+    applied = (
+        current.apply(form, present=request.form.keys())
+        if current is not None and _fits(current)
+        else None
+    )
     yours: Rubric | None = None
     if applied is not None:
         try:

@@ -786,3 +786,243 @@ def test_a_version_without_predecessor_has_nothing_to_compare(author, published)
     response = author.get("/rubrics/quick-check/diff?format=json")
     assert response.status_code == 404
     assert response.get_json()["error"]
+
+
+# --- the structured editor: adding indicators and domains, removing domains -----------------------
+
+
+def test_the_structured_editor_adds_an_indicator_with_its_first_question(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/0"  # SG
+    page = text_of(author.get(url))
+    assert "Add an indicator" in page
+    fields = form_fields(page)
+    assert fields["d0inew_weight"] == "1"
+    assert fields["d0inew_qtype"] == "maturity"
+    fields.update(
+        d0inew_id="SG3",
+        d0inew_label="Training",
+        d0inew_weight="1.5",
+        d0inew_qid="SG3_training",
+        d0inew_qlabel="How are staff trained?",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 302, html.unescape(text_of(response))
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    added = rubric.domains[0].indicators[-1]
+    assert (added.id, added.label, added.weight) == ("SG3", {"en": "Training"}, 1.5)
+    question = rubric.question("SG3_training")
+    assert question.type == "maturity"
+    assert question.label == {"en": "How are staff trained?"}
+    assert [level.level for level in question.levels] == [1, 2, 3, 4]  # placeholders to fill in
+    page = text_of(author.get(url))
+    assert "Indicator SG3" in page
+    assert "Question SG3_training" in page
+
+
+def test_an_indicator_half_filled_in_is_refused_keeping_the_input(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/0"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d0inew_id="SG3", d0inew_label="Training")  # no first question
+    response = author.post(url, data=fields)
+    assert response.status_code == 422
+    page = html.unescape(text_of(response))
+    assert "Needed to add the indicator." in page
+    assert 'href="#d0inew_qid"' in page
+    assert 'value="Training"' in page
+    session.expire_all()
+    assert len(services.rubric_of(session.get(RubricVersion, draft.id)).domains[0].indicators) == 2
+
+
+def test_a_new_indicator_with_a_duplicate_id_is_refused_naming_the_field(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/0"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(
+        d0inew_id="SV1",  # an indicator of another domain
+        d0inew_label="Again",
+        d0inew_qid="SG3_q",
+        d0inew_qlabel="A question?",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 422
+    page = html.unescape(text_of(response))
+    assert "The id 'SV1' is already used (at SV > SV1)." in page
+    assert 'href="#d0inew_id"' in page
+    assert 'value="Again"' in page
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
+
+
+def test_a_new_indicator_with_an_invalid_weight_names_the_field(author, draft):
+    url = "/rubrics/quick-check/2/edit/domain/0"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(
+        d0inew_id="SG3",
+        d0inew_label="Training",
+        d0inew_weight="-1",
+        d0inew_qid="SG3_q",
+        d0inew_qlabel="A question?",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 422
+    page = html.unescape(text_of(response))
+    assert "must be a number above 0" in page
+    assert 'href="#d0inew_weight"' in page
+
+
+def test_the_structured_editor_adds_a_domain_with_an_indicator_and_a_question(
+    author, draft, session
+):
+    url = "/rubrics/quick-check/2/edit"
+    page = text_of(author.get(url))
+    assert "Add a domain" in page
+    fields = form_fields(page)
+    fields.update(
+        dnew_id="GV",
+        dnew_label="Governance",
+        dnew_iid="GV1",
+        dnew_ilabel="Board",
+        dnew_qid="GV1_board",
+        dnew_qtype="yes_no",
+        dnew_qlabel="Does the board review safeguarding?",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 302, html.unescape(text_of(response))
+    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit/domain/3")
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    domain = rubric.domains[-1]
+    assert (domain.id, domain.label, domain.weight) == ("GV", {"en": "Governance"}, 1)
+    assert [i.id for i in domain.indicators] == ["GV1"]
+    assert domain.indicators[0].label == {"en": "Board"}
+    assert rubric.question("GV1_board").type == "yes_no"
+    page = text_of(author.get("/rubrics/quick-check/2/edit/domain/3"))
+    assert "Domain GV" in page
+    assert "Question GV1_board" in page
+
+
+def test_a_new_domain_with_a_duplicate_id_is_refused_naming_the_field(author, draft, session):
+    url = "/rubrics/quick-check/2/edit"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(
+        dnew_id="GV",
+        dnew_label="Governance",
+        dnew_iid="GV1",
+        dnew_ilabel="Board",
+        dnew_qid="SG1_policy",  # already a question
+        dnew_qlabel="Typed question",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 422
+    page = html.unescape(text_of(response))
+    assert "The id 'SG1_policy' is already used (at SG > SG1 > SG1_policy)." in page
+    assert 'href="#dnew_qid"' in page
+    assert 'value="Typed question"' in page
+    session.expire_all()
+    assert len(services.rubric_of(session.get(RubricVersion, draft.id)).domains) == 3
+
+
+def test_the_structured_editor_removes_a_domain(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/2"  # RS
+    fields = form_fields(text_of(author.get(url)))
+    fields["d2_remove"] = "y"
+    response = author.post(url, data=fields)
+    assert response.status_code == 302, html.unescape(text_of(response))
+    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit")
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert [d.id for d in rubric.domains] == ["SG", "SV"]
+    assert author.get(url).status_code == 404
+
+
+def test_removing_the_only_domain_is_refused_clearly(author, draft, session):
+    document = services.content_of(services.rubric_of(draft))
+    document["domains"] = document["domains"][:1]
+    services.update_draft(session, draft, services.parse_rubric(document))
+    session.commit()
+    url = "/rubrics/quick-check/2/edit/domain/0"
+    fields = form_fields(text_of(author.get(url)))
+    fields["d0_remove"] = "y"
+    response = author.post(url, data=fields)
+    assert response.status_code == 422
+    page = html.unescape(text_of(response))
+    assert "This is the only domain: a rubric needs at least one." in page
+    assert 'href="#d0_remove"' in page
+    session.expire_all()
+    assert [d.id for d in services.rubric_of(session.get(RubricVersion, draft.id)).domains] == [
+        "SG"
+    ]
+
+
+def test_a_stale_add_of_an_indicator_is_a_conflict(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/0"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
+    theirs["title"]["en"] = "Their title"
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    fields.update(
+        d0inew_id="SG3",
+        d0inew_label="Training",
+        d0inew_qid="SG3_training",
+        d0inew_qlabel="How are staff trained?",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+    page = html.unescape(text_of(response))
+    assert "SG3_training" in page  # yours, to save anyway
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert rubric.title["en"] == "Their title"
+    assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
+
+
+def test_a_stale_add_of_a_domain_is_a_conflict(author, draft, session):
+    url = "/rubrics/quick-check/2/edit"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
+    theirs["title"]["en"] = "Their title"
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    fields.update(
+        dnew_id="GV",
+        dnew_label="Governance",
+        dnew_iid="GV1",
+        dnew_ilabel="Board",
+        dnew_qid="GV1_board",
+        dnew_qlabel="Does the board review safeguarding?",
+    )
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+    assert "GV1_board" in html.unescape(text_of(response))
+    session.expire_all()
+    assert len(services.rubric_of(session.get(RubricVersion, draft.id)).domains) == 3
+
+
+def test_a_stale_save_of_a_domain_removed_meanwhile_is_a_conflict(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/2"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
+    theirs["domains"] = theirs["domains"][:2]
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+
+
+def test_people_who_do_not_author_rubrics_cannot_add_or_remove_domains(
+    client, session, draft, outsider, logged_in
+):
+    logged_in(outsider)
+    csrf_token = token(client)
+    for url, data in (
+        ("/rubrics/quick-check/2/edit", {"dnew_id": "GV", "dnew_label": "Governance"}),
+        ("/rubrics/quick-check/2/edit/domain/0", {"d0inew_id": "SG3", "d0_remove": "y"}),
+    ):
+        response = client.post(url, data={"csrf_token": csrf_token, "lock_version": "1", **data})
+        assert response.status_code == 404
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert [d.id for d in rubric.domains] == ["SG", "SV", "RS"]
+    assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
