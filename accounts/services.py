@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from accounts.models import (
     NGO_ROLES,
@@ -98,6 +99,19 @@ def ngo_ids(session: Session, user_id: int, *, admin_only: bool = False) -> list
         Membership.role.in_(roles),  # type: ignore[attr-defined]
     )
     return sorted({org for org in session.exec(query).all() if org is not None})
+
+
+def granting_ngos(user_id: int) -> sa.Select[int]:
+    """The ids of the NGOs that granted the user's funder organisation access (a subquery)."""
+    return (
+        sa.select(col(AccessGrant.ngo_id))
+        .join(Membership, col(Membership.organization_id) == AccessGrant.funder_id)
+        .where(
+            col(Membership.user_id) == user_id,
+            col(Membership.role) == Role.FUNDER,
+            col(AccessGrant.revoked_at).is_(None),
+        )
+    )
 
 
 def grant_access(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlmodel import Session, select
+from sqlmodel import Session, col
 
 from accounts.models import AccessGrant, Role
-from accounts.services import has_role, ngo_ids
+from accounts.services import granting_ngos, has_role, ngo_ids
 from surveys.models import Assessment
 
 
@@ -20,19 +20,8 @@ def can_read(session: Session, user_id: int, assessment: Assessment) -> bool:
 
 
 def funder_may_see(session: Session, user_id: int, ngo_id: int) -> bool:
-    from accounts.models import Membership
-
-    query = (
-        select(AccessGrant.id)
-        .join(Membership, Membership.organization_id == AccessGrant.funder_id)  # type: ignore[arg-type]
-        .where(
-            Membership.user_id == user_id,
-            Membership.role == Role.FUNDER,
-            AccessGrant.ngo_id == ngo_id,
-            AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
-        )
-    )
-    return session.exec(query).first() is not None
+    query = granting_ngos(user_id).where(col(AccessGrant.ngo_id) == ngo_id)
+    return session.execute(query).first() is not None
 
 
 def load_assessment(session: Session, assessment_id: int, *, answer: bool = False) -> Assessment:

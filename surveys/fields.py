@@ -11,10 +11,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from rubrics.loader import DONT_KNOW_VALUE as DONT_KNOW
+from rubrics.loader import NOT_APPLICABLE_VALUE as NOT_APPLICABLE
 from rubrics.schema import Question, Rubric
-
-NOT_APPLICABLE = "__na__"
-DONT_KNOW = "__dk__"
 
 FieldBuilder = Callable[[Question, Rubric, str], Any]
 

@@ -12,9 +12,11 @@ from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from rubrics.loader import DONT_KNOW_VALUE as DONT_KNOW
+from rubrics.loader import NOT_APPLICABLE_VALUE as NOT_APPLICABLE
 from rubrics.schema import Domain, Question, Rubric
 from surveys.evidence import ACCEPT
-from surveys.fields import DONT_KNOW, NOT_APPLICABLE, build_field, has_missing_field, missing_field
+from surveys.fields import build_field, has_missing_field, missing_field
 
 
 class ResponseFormBase(FlaskForm):

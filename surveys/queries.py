@@ -9,7 +9,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from accounts.models import AccessGrant, Membership, Organization, Role
+from accounts.models import Organization
+from accounts.services import granting_ngos
 from rubrics.models import RubricRecord, RubricVersion
 from surveys.models import Assessment, AssessmentCycle
 
@@ -58,13 +59,4 @@ def recent_assessments(session: Session, limit: int = 50) -> list[AssessmentRow]
 
 def shared_with_funder(session: Session, user_id: int) -> list[AssessmentRow]:
     """Assessments of the NGOs that granted the user's funder organisation access."""
-    granting = (
-        sa.select(col(AccessGrant.ngo_id))
-        .join(Membership, col(Membership.organization_id) == AccessGrant.funder_id)
-        .where(
-            col(Membership.user_id) == user_id,
-            col(Membership.role) == Role.FUNDER,
-            col(AccessGrant.revoked_at).is_(None),
-        )
-    )
-    return _rows(session, [col(Assessment.organization_id).in_(granting)])
+    return _rows(session, [col(Assessment.organization_id).in_(granting_ngos(user_id))])

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from accounts.models import Organization, User, utcnow
+from rubrics.loader import DONT_KNOW_VALUE, NOT_APPLICABLE_VALUE
 from rubrics.models import RubricVersion, VersionStatus
 from rubrics.relevance import evaluate_relevance
 from rubrics.schema import Question, Rubric
@@ -29,9 +30,9 @@ from surveys.models import (
     StatusChange,
 )
 
-NOT_APPLICABLE = "__na__"
-DONT_KNOW = "__dk__"
-MISSING_CODES = frozenset({NOT_APPLICABLE, DONT_KNOW})
+NOT_APPLICABLE = NOT_APPLICABLE_VALUE
+DONT_KNOW = DONT_KNOW_VALUE
+MISSING_CODES = (NOT_APPLICABLE, DONT_KNOW)  # a tuple: answers may be lists (unhashable)
 
 
 class AssessmentError(ValueError):

@@ -60,7 +60,6 @@ bp = Blueprint("surveys", __name__, template_folder="templates")
 
 RESUME_SALT = "surveys.resume"
 RESUME_MAX_AGE = 14 * 24 * 3600  # a page may stay open for days; older pages are not replayed
-MISSING_CODES = (services.NOT_APPLICABLE, services.DONT_KNOW)
 
 
 def _language(rubric: Rubric) -> str:
@@ -91,7 +90,9 @@ def _relevance_values(
     blank when hidden, not applicable or don't know (as the server reads them)."""
     wanted = {ref for tree in trees.values() for ref in references(tree)}
     return {
-        qid: None if not relevant.get(qid, True) or values.get(qid) in MISSING_CODES else value
+        qid: None
+        if not relevant.get(qid, True) or values.get(qid) in services.MISSING_CODES
+        else value
         for qid, value in values.items()
         if qid in wanted
     }

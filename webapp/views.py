@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from accounts.models import Role
 from accounts.services import has_role, ngo_ids
+from accounts.views import safe_next
 from surveys.queries import assessments_for_orgs, recent_assessments, shared_with_funder
 from webapp.extensions import dbsession
 
@@ -32,9 +33,7 @@ def set_language() -> Response:
     if lang in ("en", "el"):
         session["lang"] = lang
     target = request.form.get("next", "")
-    return redirect(
-        target if target.startswith("/") and not target.startswith("//") else url_for("main.home")
-    )
+    return redirect(safe_next(target) or url_for("main.home"))
 
 
 @bp.route("/healthz")
