@@ -33,7 +33,9 @@ PROPERTY = settings(max_examples=60, deadline=None, database=None)
 
 # pingouin's datasets/cronbach_alpha.csv (15 subjects x 10 items; one line per item here),
 # whose test checks against R psych::alpha: alpha = 0.5917, 95% F interval [0.195, 0.840].
-# Source: /work/shared/REFERENCE-VALUES.md; pingouin tests/test_reliability.py.
+# Sources: Revelle, psych: Procedures for Psychological, Psychometric, and Personality Research
+# (R package, function alpha); Vallat (2018), Pingouin: statistics in Python, JOSS 3(31), 1026,
+# tests/test_reliability.py, which checks the same data against psych::alpha.
 PINGOUIN_ITEMS = np.array(
     [
         [3, 5, 7, 2, 6, 1, 4, 2, 6, 5, 4, 4, 5, 6, 4],
@@ -129,7 +131,7 @@ def test_cronbach_alpha_rejects_infinite_values_and_wrong_shapes() -> None:
 
 # Shrout & Fleiss (1979), Psychological Bulletin 86(2), 420-428, Table 2 (6 targets x 4
 # judges); the unrounded values, F, df and 95% intervals are those of R psych::ICC (whose test
-# suite reproduces the table) as listed in /work/shared/REFERENCE-VALUES.md.
+# suite reproduces the table); Revelle, psych, function ICC.
 SHROUT_FLEISS = np.array(
     [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]],
     dtype=float,

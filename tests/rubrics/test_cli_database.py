@@ -12,7 +12,7 @@ from rubrics.xlsform import import_xlsform
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ROOT / "rubrics" / "library" / "quick-check.yaml"
-XLSFORMS = ROOT.parent / "shared" / "xlsforms"
+XLSFORMS = ROOT / "tests" / "data" / "xlsforms"
 
 
 def test_import_stores_a_yaml_rubric_as_a_draft(app, session):

@@ -19,10 +19,10 @@ from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.xlsform import import_xlsform
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+XLSFORMS = ROOT / "tests" / "data" / "xlsforms"
 LIBRARY = ROOT / "rubrics" / "library"
 QUICK_CHECK = LIBRARY / "quick-check.yaml"
-YES_NO_FORM = SHARED / "xlsforms" / "yes_or_no_question.xlsx"
+YES_NO_FORM = XLSFORMS / "yes_or_no_question.xlsx"
 
 
 # --- fixtures and helpers -------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def test_an_xlsform_that_pyxform_rejects_is_a_422_naming_sheet_and_row(author, s
     response = upload(
         author,
         "duplicate_columns.xlsx",
-        (SHARED / "xlsforms" / "duplicate_columns.xlsx").read_bytes(),
+        (XLSFORMS / "duplicate_columns.xlsx").read_bytes(),
     )
     assert response.status_code == 422
     page = html.unescape(text_of(response))
@@ -353,7 +353,7 @@ def test_an_xlsform_that_pyxform_rejects_is_a_422_naming_sheet_and_row(author, s
 
 
 def test_an_xlsform_with_nothing_supported_shows_the_import_report(author):
-    response = upload(author, "calculate.xls", (SHARED / "xlsforms" / "calculate.xls").read_bytes())
+    response = upload(author, "calculate.xls", (XLSFORMS / "calculate.xls").read_bytes())
     assert response.status_code == 422
     page = html.unescape(text_of(response))
     assert "the form has no question the platform supports" in page
