@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from accounts.models import (
     NGO_ROLES,
@@ -84,34 +83,6 @@ def add_membership(
 
 def roles_of(session: Session, user_id: int) -> list[Membership]:
     return list(session.exec(select(Membership).where(Membership.user_id == user_id)).all())
-
-
-def has_role(session: Session, user_id: int, *roles: Role) -> bool:
-    query = select(Membership.id).where(Membership.user_id == user_id, Membership.role.in_(roles))  # type: ignore[attr-defined]
-    return session.exec(query).first() is not None
-
-
-def ngo_ids(session: Session, user_id: int, *, admin_only: bool = False) -> list[int]:
-    """The NGOs the user is a member (or admin) of."""
-    roles = [Role.NGO_ADMIN] if admin_only else [Role.NGO_MEMBER, Role.NGO_ADMIN]
-    query = select(Membership.organization_id).where(
-        Membership.user_id == user_id,
-        Membership.role.in_(roles),  # type: ignore[attr-defined]
-    )
-    return sorted({org for org in session.exec(query).all() if org is not None})
-
-
-def granting_ngos(user_id: int) -> sa.Select[int]:
-    """The ids of the NGOs that granted the user's funder organisation access (a subquery)."""
-    return (
-        sa.select(col(AccessGrant.ngo_id))
-        .join(Membership, col(Membership.organization_id) == AccessGrant.funder_id)
-        .where(
-            col(Membership.user_id) == user_id,
-            col(Membership.role) == Role.FUNDER,
-            col(AccessGrant.revoked_at).is_(None),
-        )
-    )
 
 
 def grant_access(

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from accounts import services
 from accounts.forms import LoginForm
 from accounts.models import User
+from accounts.permissions import public, requires
 from webapp.extensions import dbsession, login_manager
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -40,6 +41,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login() -> Response | tuple[str, int] | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -78,6 +80,7 @@ def login() -> Response | tuple[str, int] | str:
 
 @bp.route("/logout", methods=["POST"])
 @login_required
+@requires("logged_in")
 def logout() -> Response:
     logout_user()
     session.clear()

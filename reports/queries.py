@@ -1,13 +1,15 @@
-"""Read-only selects for reports: stored scores as plain rows (access is checked by the caller)."""
+"""Read-only selects for reports: stored scores as plain rows, always through the permissions
+scope (:func:`accounts.permissions.visible_assessments`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from accounts.permissions import Principal, visible_assessments
 from rubrics.schema import Rubric
-from surveys.models import Score, Source
+from surveys.models import Assessment, Score, Source
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,19 @@ def scorecard(
     rubric: Rubric,
     language: str,
     source: Source = Source.SELF,
+    *,
+    viewer: Principal,
 ) -> Scorecard:
-    """The scores of one assessment under one rubric version (normally its pinned one)."""
+    """The scores of one assessment under one rubric version (normally its pinned one), if
+    ``viewer`` may see it (else no scores)."""
     rows = session.exec(
-        select(Score).where(
+        select(Score)
+        .join(Assessment, col(Assessment.id) == Score.assessment_id)
+        .where(
             Score.assessment_id == assessment_id,
             Score.source == source,
             Score.rubric_version_id == version_id,
+            visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
         )
     ).all()
     by_key = {(row.level, row.code): row for row in rows}

@@ -9,7 +9,9 @@ from flask_babel import get_locale
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from accounts import permissions
 from accounts.models import Organization
+from accounts.permissions import public, requires
 from reports import figures, queries
 from surveys import services
 from surveys.access import load_assessment
@@ -22,12 +24,20 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 
 @bp.route("/assessments/<int:assessment_id>")
 @login_required
+@requires("view_assessment")
 def scorecard(assessment_id: int) -> str:
-    assessment = load_assessment(dbsession(), assessment_id)
+    assessment = load_assessment(assessment_id)
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
     language = wanted if wanted in rubric.languages else rubric.default_language
-    card = queries.scorecard(dbsession(), assessment_id, cycle.rubric_version_id, rubric, language)
+    card = queries.scorecard(
+        dbsession(),
+        assessment_id,
+        cycle.rubric_version_id,
+        rubric,
+        language,
+        viewer=permissions.current_principal(),
+    )
     figure_json = None
     if card.domains:
         fig = figures.domain_bars(
@@ -53,6 +63,7 @@ def scorecard(assessment_id: int) -> str:
 
 
 @bp.route("/vendor/plotly.min.js")
+@public
 def plotly_js() -> Response:
     # Served from memory: a browser that drops the connection mid-way leaves no open file.
     bundle = figures.plotly_bundle()

@@ -1,7 +1,7 @@
 """The evaluators' rubric editor: versions, upload, download, edit drafts, diff, publish.
 
-Only evaluators and admins reach these pages (one check, :func:`_authors_only`); everyone else
-gets 404, as for any page they may not see. Views are thin: they parse the request, call
+Only evaluators and admins reach these pages (each route declares its permission, which the
+permissions core checks); everyone else gets 404, as for any page they may not see. Views are thin: they parse the request, call
 :mod:`rubrics.services`, and render or redirect (post/redirect/get). Every page works without
 JavaScript and every form carries a CSRF token.
 """
@@ -21,8 +21,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
-    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -32,13 +30,13 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from accounts.models import Role
-from accounts.services import has_role
+from accounts.permissions import requires
 from rubrics import services
+from rubrics.access import load_rubric_record, load_rubric_version
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.forms import (
     ActionForm,
@@ -55,7 +53,7 @@ from rubrics.loader import RubricFileError, load_rubric_text
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Problem, Rubric, RubricError, localize, parse_rubric
 from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
-from webapp.extensions import dbsession, login_manager
+from webapp.extensions import dbsession
 
 log = logging.getLogger(__name__)
 
@@ -64,40 +62,6 @@ bp = Blueprint("rubrics", __name__, template_folder="templates")
 DEFAULT_UPLOAD_LIMIT = 5 * 1024 * 1024  # RUBRIC_UPLOAD_MAX_BYTES overrides it
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PageResult = str | Response | tuple[str, int]
-
-
-# --- access ------------------------------------------------------------------------------------
-
-
-def can_author_rubrics() -> bool:
-    """Whether the person making the request may use the rubric editor (cached per request)."""
-    if not has_request_context():
-        return False
-    cached = g.get("can_author_rubrics")
-    if cached is None:
-        cached = False
-        user = current_user
-        if user is not None and user.is_authenticated:
-            try:
-                cached = has_role(dbsession(), int(user.id), Role.EVALUATOR, Role.ADMIN)
-            except SQLAlchemyError:  # an error page after a database failure: no link, no crash
-                log.exception("could not read the roles of user %s", user.id)
-        g.can_author_rubrics = cached
-    return bool(cached)
-
-
-@bp.app_context_processor
-def _navigation() -> dict[str, Any]:
-    return {"can_author_rubrics": can_author_rubrics()}
-
-
-@bp.before_request
-def _authors_only() -> Any:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not can_author_rubrics():
-        abort(404)
-    return None
 
 
 @bp.app_template_filter("rubric_value")
@@ -119,21 +83,6 @@ def _rubric_value(value: Any) -> str:
 
 def _refuse(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("errors.html", status=status, title=title, message=message), status
-
-
-def _record(code: str) -> RubricRecord:
-    record = services.record_by_code(dbsession(), code)
-    if record is None:
-        abort(404)
-    return record
-
-
-def _version(code: str, number: int) -> tuple[RubricRecord, RubricVersion]:
-    record = _record(code)
-    version = services.get_version(dbsession(), code, number)
-    if version is None:
-        abort(404)
-    return record, version
 
 
 def _language(rubric: Rubric) -> str:
@@ -171,6 +120,7 @@ def _upload_limit() -> int:
 
 
 @bp.route("/")
+@requires("view_rubric")
 def index() -> str:
     return render_template(
         "rubrics/index.html",
@@ -217,6 +167,7 @@ def _upload_name(original: str) -> str:
 
 
 @bp.route("/upload", methods=["GET", "POST"])
+@requires("author_rubric")
 def upload() -> PageResult:
     form = UploadForm()
     limit = _upload_limit()
@@ -257,8 +208,9 @@ def upload() -> PageResult:
 
 
 @bp.route("/<code>")
+@requires("view_rubric")
 def latest(code: str) -> Response:
-    record = _record(code)
+    record = load_rubric_record(code)
     versions = services.versions_of(dbsession(), record)
     if not versions:
         abort(404)
@@ -266,8 +218,9 @@ def latest(code: str) -> Response:
 
 
 @bp.route("/<code>/<int:number>", endpoint="version")
+@requires("view_rubric")
 def version_page(code: str, number: int) -> PageResult:
-    record, version = _version(code, number)
+    record, version = load_rubric_version(code, number)
     rubric = services.rubric_of(version)
     language = _language(rubric)
     return render_template(
@@ -283,8 +236,9 @@ def version_page(code: str, number: int) -> PageResult:
 
 
 @bp.route("/<code>/<int:number>/download/<fmt>")
+@requires("view_rubric")
 def download(code: str, number: int, fmt: str) -> PageResult:
-    _, version = _version(code, number)
+    _, version = load_rubric_version(code, number)
     if fmt == "yaml":
         body = services.yaml_text(version.content).encode()
         mimetype = "application/yaml"
@@ -304,8 +258,9 @@ def download(code: str, number: int, fmt: str) -> PageResult:
 
 
 @bp.route("/<code>/<int:number>/new-draft", methods=["POST"])
+@requires("author_rubric")
 def start_draft(code: str, number: int) -> PageResult:
-    _, version = _version(code, number)
+    _, version = load_rubric_version(code, number, need="author_rubric")
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -319,8 +274,9 @@ def start_draft(code: str, number: int) -> PageResult:
 
 
 @bp.route("/<code>/<int:number>/delete", methods=["POST"])
+@requires("author_rubric")
 def delete(code: str, number: int) -> PageResult:
-    _, version = _version(code, number)
+    _, version = load_rubric_version(code, number, need="author_rubric")
     if not ActionForm().validate_on_submit():
         abort(400)
     if version.status != VersionStatus.DRAFT:
@@ -371,8 +327,9 @@ def _blocks_index(blocks: list[Block], into: dict[str, str] | None = None) -> di
 
 @bp.route("/<code>/<int:number>/edit", methods=["GET", "POST"])
 @bp.route("/<code>/<int:number>/edit/domain/<int:index>", methods=["GET", "POST"])
+@requires("author_rubric")
 def edit(code: str, number: int, index: int | None = None) -> PageResult:
-    record, version = _version(code, number)
+    record, version = load_rubric_version(code, number, need="author_rubric")
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
     section: str | int = "settings" if index is None else index
@@ -507,8 +464,9 @@ def _fits(editor: SectionEditor) -> bool:
 
 
 @bp.route("/<code>/<int:number>/yaml", methods=["GET", "POST"])
+@requires("author_rubric")
 def edit_yaml(code: str, number: int) -> PageResult:
-    record, version = _version(code, number)
+    record, version = load_rubric_version(code, number, need="author_rubric")
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
     source = f"{code}-v{number}.yaml"
@@ -572,8 +530,9 @@ def _line_of_id(text: str) -> int:
 
 
 @bp.route("/<code>/<int:number>/publish", methods=["GET", "POST"])
+@requires("author_rubric")
 def publish(code: str, number: int) -> PageResult:
-    record, version = _version(code, number)
+    record, version = load_rubric_version(code, number, need="author_rubric")
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
     status = 200
@@ -631,8 +590,9 @@ def _number_arg(name: str) -> int | None:
 
 
 @bp.route("/<code>/diff")
+@requires("view_rubric")
 def diff(code: str) -> PageResult:
-    record = _record(code)
+    record = load_rubric_record(code)
     versions = services.versions_of(dbsession(), record)
     if not versions:
         abort(404)

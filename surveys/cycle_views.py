@@ -17,9 +17,12 @@ from wtforms import DateField, FloatField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from accounts import permissions
 from accounts.models import Organization, User
+from accounts.permissions import requires
 from rubrics.models import RubricVersion
 from surveys import cycles
+from surveys.access import load_cycle
 from surveys.fields import CheckboxListField
 from surveys.models import AssessmentCycle
 from surveys.review_models import DEFAULT_TARGET
@@ -81,37 +84,23 @@ def _add_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
             field.errors = [*field.errors, *messages]
 
 
-# --- access ---------------------------------------------------------------------------------------
-
-
-def _require_cycle_staff() -> None:
-    if not cycles.may_open_cycles(dbsession(), current_user.id):
-        abort(404)
-
-
-def load_cycle(cycle_id: int, *, manage: bool = False) -> AssessmentCycle:
-    """The cycle if the current user may see it (``manage``: change it), else 404."""
-    _require_cycle_staff()
-    cycle = dbsession().get(AssessmentCycle, cycle_id)
-    if cycle is None or (manage and not cycles.may_manage(dbsession(), current_user.id, cycle)):
-        abort(404)
-    return cycle
-
-
 # --- views ----------------------------------------------------------------------------------------
 
 
 @bp.route("/cycles")
 @login_required
+@requires("view_cycles")
 def cycle_list() -> str:
-    _require_cycle_staff()
-    return render_template("surveys/cycle_list.html", cycles=cycles.list_cycles(dbsession()))
+    viewer = permissions.current_principal()
+    return render_template(
+        "surveys/cycle_list.html", cycles=cycles.list_cycles(dbsession(), viewer=viewer)
+    )
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
 @login_required
+@requires("open_cycles")
 def cycle_new() -> Response | str | tuple[str, int]:
-    _require_cycle_staff()
     session = dbsession()
     ngos = cycles.ngo_organizations(session)
     evaluators = cycles.evaluator_users(session)
@@ -162,7 +151,7 @@ def _detail(
 ) -> str:
     session = dbsession()
     cycle_id: int = cycle.id  # type: ignore[assignment]
-    rows = cycles.cycle_assessments(session, cycle)
+    rows = cycles.cycle_assessments(session, cycle, viewer=permissions.current_principal())
     present = {row.organization_id for row in rows}
     missing_ngos = [o for o in cycles.ngo_organizations(session) if o.id not in present]
     assigned = set(cycles.evaluator_ids(session, cycle_id))
@@ -181,7 +170,6 @@ def _detail(
         rows=rows,
         evaluators=[session.get(User, uid) for uid in sorted(assigned)],
         target=target,
-        can_manage=cycles.may_manage(session, current_user.id, cycle),
         add_form=add_form,
         assign_form=assign_form,
         target_form=target_form,
@@ -192,14 +180,16 @@ def _detail(
 
 @bp.route("/cycles/<int:cycle_id>")
 @login_required
+@requires("view_cycle")
 def cycle_detail(cycle_id: int) -> str:
     return _detail(load_cycle(cycle_id))
 
 
 @bp.route("/cycles/<int:cycle_id>/organizations", methods=["POST"])
 @login_required
+@requires("manage_cycle")
 def cycle_add_organizations(cycle_id: int) -> Response | tuple[str, int]:
-    cycle = load_cycle(cycle_id, manage=True)
+    cycle = load_cycle(cycle_id, need="manage_cycle")
     session = dbsession()
     form = AddOrganizationsForm()
     form.organizations.choices = _choices(cycles.ngo_organizations(session), lambda o: o.name)
@@ -224,8 +214,9 @@ def cycle_add_organizations(cycle_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/cycles/<int:cycle_id>/evaluators", methods=["POST"])
 @login_required
+@requires("manage_cycle")
 def cycle_assign_evaluators(cycle_id: int) -> Response | tuple[str, int]:
-    cycle = load_cycle(cycle_id, manage=True)
+    cycle = load_cycle(cycle_id, need="manage_cycle")
     session = dbsession()
     form = AssignEvaluatorsForm()
     form.evaluators.choices = _choices(cycles.evaluator_users(session), lambda u: u.name)
@@ -247,8 +238,9 @@ def cycle_assign_evaluators(cycle_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/cycles/<int:cycle_id>/evaluators/<int:user_id>/remove", methods=["POST"])
 @login_required
+@requires("manage_cycle")
 def cycle_unassign_evaluator(cycle_id: int, user_id: int) -> Response:
-    cycle = load_cycle(cycle_id, manage=True)
+    cycle = load_cycle(cycle_id, need="manage_cycle")
     if not ActionForm().validate_on_submit():  # pragma: no cover - CSRFProtect answers first
         abort(400)
     cycles.unassign_evaluator(dbsession(), cycle, user_id)
@@ -259,8 +251,9 @@ def cycle_unassign_evaluator(cycle_id: int, user_id: int) -> Response:
 
 @bp.route("/cycles/<int:cycle_id>/target", methods=["POST"])
 @login_required
+@requires("manage_cycle")
 def cycle_target(cycle_id: int) -> Response | tuple[str, int]:
-    cycle = load_cycle(cycle_id, manage=True)
+    cycle = load_cycle(cycle_id, need="manage_cycle")
     form = TargetForm()
     if form.validate_on_submit():
         cycles.set_target(dbsession(), cycle, float(form.target_score.data), by=current_user)

@@ -14,8 +14,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from accounts.models import Membership, Organization, OrgKind, Role, User, utcnow
-from accounts.services import has_role
+from accounts import permissions
+from accounts.models import Organization, OrgKind, User, utcnow
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import CODE_PATTERN
 from surveys import services
@@ -78,8 +78,9 @@ def check_cycle(
             add("organizations", f"{org.name} is not an NGO.")
     if opens_on and closes_on and closes_on < opens_on:
         add("closes_on", "The closing date must be on or after the opening date.")
+    eligible = may_review_cycles(session, [u.id for u in evaluators if u.id is not None])
     for user in evaluators:
-        if not has_role(session, user.id, Role.EVALUATOR):  # type: ignore[arg-type]
+        if user.id not in eligible:
             add("evaluators", f"{user.name} is not an evaluator.")
     if not 0 <= target_score <= 100:
         add("target_score", "The target is a score between 0 and 100.")
@@ -163,8 +164,10 @@ def assign_evaluators(
     present = set(evaluator_ids(session, cycle.id))  # type: ignore[arg-type]
     errors: FieldErrors = {}
     added = []
+    users = list(users)
+    eligible = may_review_cycles(session, [u.id for u in users if u.id is not None])
     for user in users:
-        if not has_role(session, user.id, Role.EVALUATOR):  # type: ignore[arg-type]
+        if user.id not in eligible:
             errors.setdefault("evaluators", []).append(f"{user.name} is not an evaluator.")
         elif user.id not in present:
             row = CycleEvaluator(
@@ -222,26 +225,14 @@ def evaluator_ids(session: Session, cycle_id: int) -> list[int]:
     return sorted(session.exec(query).all())
 
 
-def is_assigned(session: Session, user_id: int, cycle_id: int) -> bool:
-    query = select(CycleEvaluator.id).where(
-        CycleEvaluator.cycle_id == cycle_id, CycleEvaluator.user_id == user_id
-    )
-    return session.exec(query).first() is not None
-
-
-def may_manage(session: Session, user_id: int, cycle: AssessmentCycle) -> bool:
-    """Admins, and the evaluators assigned to the cycle, may review it and change it."""
-    if has_role(session, user_id, Role.ADMIN):
-        return True
-    return has_role(session, user_id, Role.EVALUATOR) and is_assigned(
-        session,
-        user_id,
-        cycle.id,  # type: ignore[arg-type]
-    )
-
-
-def may_open_cycles(session: Session, user_id: int) -> bool:
-    return has_role(session, user_id, Role.EVALUATOR, Role.ADMIN)
+def may_review_cycles(session: Session, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users may be assigned to a cycle (the permissions core says who)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    holders = permissions.users_who_may("be_cycle_evaluator").subquery()
+    query = sa.select(holders.c.user_id).where(holders.c.user_id.in_(ids))
+    return set(session.execute(query).scalars())
 
 
 # --- choices and lists ----------------------------------------------------------------------------
@@ -279,9 +270,10 @@ def ngo_organizations(session: Session) -> list[Organization]:
 def evaluator_users(session: Session) -> list[User]:
     query = (
         select(User)
-        .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.role == Role.EVALUATOR, col(User.active).is_(True))
-        .distinct()
+        .where(
+            col(User.id).in_(permissions.users_who_may("be_cycle_evaluator")),
+            col(User.active).is_(True),
+        )
         .order_by(User.name)
     )
     return list(session.exec(query).all())
@@ -301,7 +293,8 @@ class CycleListing:
     verified: int
 
 
-def list_cycles(session: Session) -> list[CycleListing]:
+def list_cycles(session: Session, *, viewer: permissions.Principal) -> list[CycleListing]:
+    """Every cycle; its counts are of the assessments ``viewer`` may see."""
     done = ("submitted", "in_review", "verified")
     counts = (
         sa.select(
@@ -310,6 +303,7 @@ def list_cycles(session: Session) -> list[CycleListing]:
             sa.func.sum(sa.case((col(Assessment.status).in_(done), 1), else_=0)).label("sub"),
             sa.func.sum(sa.case((col(Assessment.status) == "verified", 1), else_=0)).label("ver"),
         )
+        .where(_visible(viewer))
         .group_by(col(Assessment.cycle_id))
         .subquery()
     )
@@ -350,13 +344,18 @@ class CycleAssessment:
 
 
 def cycle_assessments(
-    session: Session, cycle: AssessmentCycle, today: date | None = None
+    session: Session,
+    cycle: AssessmentCycle,
+    today: date | None = None,
+    *,
+    viewer: permissions.Principal,
 ) -> list[CycleAssessment]:
+    """The cycle's assessments that ``viewer`` may see."""
     today = today or date.today()
     query = (
         sa.select(Assessment, col(Organization.name))
         .join(Organization, col(Organization.id) == Assessment.organization_id)
-        .where(col(Assessment.cycle_id) == cycle.id)
+        .where(col(Assessment.cycle_id) == cycle.id, _visible(viewer))
         .order_by(Organization.name)
     )
     unfinished = {"not_started", "in_progress", "returned"}
@@ -373,3 +372,7 @@ def cycle_assessments(
         )
         for a, name in session.execute(query).all()
     ]
+
+
+def _visible(viewer: permissions.Principal) -> sa.ColumnElement[bool]:
+    return permissions.visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id)

@@ -18,8 +18,9 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from accounts import permissions
 from accounts.models import Organization
-from accounts.services import ngo_ids
+from accounts.permissions import requires
 from rubrics.schema import Rubric
 from surveys import plan, services
 from surveys.access import load_assessment
@@ -73,14 +74,7 @@ def _language(rubric: Rubric) -> str:
 
 def load_plan(assessment_id: int, *, edit: bool = False) -> Assessment:
     """The assessment if the current user may see its plan (``edit``: change it), else 404."""
-    assessment = load_assessment(dbsession(), assessment_id)
-    if edit and assessment.organization_id not in ngo_ids(dbsession(), current_user.id):
-        abort(404)
-    return assessment
-
-
-def _may_edit(assessment: Assessment) -> bool:
-    return assessment.organization_id in ngo_ids(dbsession(), current_user.id)
+    return load_assessment(assessment_id, need="edit_plan" if edit else "view_plan")
 
 
 def _add_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
@@ -104,7 +98,7 @@ def _render(
     cycle, rubric = services.rubric_for(session, assessment)
     language = _language(rubric)
     found = plan.plan_for(session, assessment, rubric, language)
-    editable = _may_edit(assessment)
+    editable = permissions.can("edit_plan", assessment)
     new_forms = dict(new_forms or {})
     edit_forms = dict(edit_forms or {})
     if editable:
@@ -141,12 +135,14 @@ def _render(
 
 @bp.route("/<int:assessment_id>/plan")
 @login_required
+@requires("view_plan")
 def plan_page(assessment_id: int) -> tuple[str, int]:
     return _render(load_plan(assessment_id))
 
 
 @bp.route("/<int:assessment_id>/plan/indicators/<indicator_id>/actions", methods=["POST"])
 @login_required
+@requires("edit_plan")
 def plan_add_action(assessment_id: int, indicator_id: str) -> Response | tuple[str, int]:
     assessment = load_plan(assessment_id, edit=True)
     session = dbsession()
@@ -186,6 +182,7 @@ def _load_action(assessment: Assessment, action_id: int) -> ImprovementAction:
 
 @bp.route("/<int:assessment_id>/plan/actions/<int:action_id>", methods=["POST"])
 @login_required
+@requires("edit_plan")
 def plan_update_action(assessment_id: int, action_id: int) -> Response | tuple[str, int]:
     assessment = load_plan(assessment_id, edit=True)
     action = _load_action(assessment, action_id)

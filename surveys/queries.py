@@ -1,4 +1,6 @@
-"""Read-only selects for lists of assessments."""
+"""Read-only selects for lists of assessments, always through the permissions scope
+(:func:`accounts.permissions.visible_assessments`): a list never holds a row its viewer may not
+open."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from accounts.models import Organization
-from accounts.services import granting_ngos
+from accounts.permissions import Principal, visible_assessments
 from rubrics.models import RubricRecord, RubricVersion
 from surveys.models import Assessment, AssessmentCycle
 
@@ -28,7 +30,10 @@ class AssessmentRow:
 
 
 def _rows(
-    session: Session, where: Sequence[sa.ColumnElement[bool]], limit: int | None = None
+    session: Session,
+    viewer: Principal,
+    where: Sequence[sa.ColumnElement[bool]],
+    limit: int | None = None,
 ) -> list[AssessmentRow]:
     query = (
         sa.select(Assessment, Organization, AssessmentCycle, RubricVersion, RubricRecord)
@@ -36,7 +41,9 @@ def _rows(
         .join(AssessmentCycle, col(AssessmentCycle.id) == Assessment.cycle_id)
         .join(RubricVersion, col(RubricVersion.id) == AssessmentCycle.rubric_version_id)
         .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
-        .where(*where)
+        .where(
+            visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id), *where
+        )
         .order_by(col(Assessment.updated_at).desc())
     )
     if limit:
@@ -47,16 +54,21 @@ def _rows(
     ]
 
 
-def assessments_for_orgs(session: Session, org_ids: Sequence[int]) -> list[AssessmentRow]:
-    if not org_ids:
+def own_assessments(session: Session, viewer: Principal) -> list[AssessmentRow]:
+    """The assessments of the NGOs the viewer is a member of."""
+    if not viewer.ngos:
         return []
-    return _rows(session, [col(Assessment.organization_id).in_(org_ids)])
+    return _rows(session, viewer, [col(Assessment.organization_id).in_(sorted(viewer.ngos))])
 
 
-def recent_assessments(session: Session, limit: int = 50) -> list[AssessmentRow]:
-    return _rows(session, [], limit)
+def recent_assessments(session: Session, viewer: Principal, limit: int = 50) -> list[AssessmentRow]:
+    """The latest assessments the viewer may see, of every NGO."""
+    return _rows(session, viewer, [], limit)
 
 
-def shared_with_funder(session: Session, user_id: int) -> list[AssessmentRow]:
-    """Assessments of the NGOs that granted the user's funder organisation access."""
-    return _rows(session, [col(Assessment.organization_id).in_(granting_ngos(user_id))])
+def shared_with_funder(session: Session, viewer: Principal) -> list[AssessmentRow]:
+    """Assessments of the NGOs that granted the viewer's funder organisation access."""
+    if not viewer.granted_ngos:
+        return []
+    where = [col(Assessment.organization_id).in_(sorted(viewer.granted_ngos))]
+    return _rows(session, viewer, where)

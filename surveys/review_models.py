@@ -11,8 +11,9 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
+from accounts import permissions
 from accounts.models import timestamp
 
 DEFAULT_TARGET = 70.0  # indicators scoring below this (0-100) go into the improvement plan
@@ -29,6 +30,14 @@ class CycleEvaluator(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     assigned_by_id: int | None = Field(default=None, foreign_key="user.id")
     assigned_at: datetime = timestamp()
+
+
+def _assigned_cycles(user_id: int) -> sa.Select[tuple[int]]:
+    return sa.select(col(CycleEvaluator.cycle_id)).where(col(CycleEvaluator.user_id) == user_id)
+
+
+# The permissions core reads assignments from here (accounts may not import surveys).
+permissions.register_assignments(_assigned_cycles)
 
 
 class CycleSettings(SQLModel, table=True):

@@ -16,8 +16,9 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from accounts.models import Organization
+from accounts.permissions import requires
 from rubrics.schema import Domain, Indicator, Rubric
-from surveys import cycles, review, services
+from surveys import review, services
 from surveys.access import load_assessment
 from surveys.forms import ResponseFormBase, build_response_form, form_data, read_answers
 from surveys.models import Assessment, AssessmentCycle, Source, Status
@@ -79,13 +80,8 @@ def _review_form_class(rubric: Rubric, domain: Domain, language: str) -> type[Re
 def load_for_review(assessment_id: int) -> tuple[Assessment, AssessmentCycle, Rubric]:
     """The assessment if the current user may review it (an evaluator assigned to its cycle, or
     an admin), else 404: NGOs, funders and other evaluators do not learn that it exists."""
-    session = dbsession()
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None:
-        abort(404)
-    cycle, rubric = services.rubric_for(session, assessment)
-    if not cycles.may_manage(session, current_user.id, cycle):
-        abort(404)
+    assessment = load_assessment(assessment_id, need="review_assessment")
+    cycle, rubric = services.rubric_for(dbsession(), assessment)
     return assessment, cycle, rubric
 
 
@@ -103,6 +99,7 @@ def _evidence_urls(assessment: Assessment, views: list[review.IndicatorView]) ->
 
 @bp.route("/<int:assessment_id>/review")
 @login_required
+@requires("review_assessment")
 def review_assessment(assessment_id: int) -> str:
     assessment, cycle, rubric = load_for_review(assessment_id)
     session = dbsession()
@@ -144,6 +141,7 @@ def _move(assessment_id: int, to: Status, message: str, reason: str | None = Non
 
 @bp.route("/<int:assessment_id>/review/start", methods=["POST"])
 @login_required
+@requires("review_assessment")
 def review_start(assessment_id: int) -> Response:
     return _move(
         assessment_id, Status.IN_REVIEW, _("Review started: the NGO sees it is in review.")
@@ -152,6 +150,7 @@ def review_start(assessment_id: int) -> Response:
 
 @bp.route("/<int:assessment_id>/review/complete", methods=["POST"])
 @login_required
+@requires("review_assessment")
 def review_complete(assessment_id: int) -> Response:
     return _move(
         assessment_id,
@@ -162,6 +161,7 @@ def review_complete(assessment_id: int) -> Response:
 
 @bp.route("/<int:assessment_id>/review/return", methods=["POST"])
 @login_required
+@requires("review_assessment")
 def review_return(assessment_id: int) -> Response | tuple[str, int]:
     assessment, cycle, rubric = load_for_review(assessment_id)
     form = ReturnForm()
@@ -193,6 +193,7 @@ def review_return(assessment_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/<int:assessment_id>/review/indicator/<indicator_id>", methods=["GET", "POST"])
 @login_required
+@requires("review_assessment")
 def review_indicator(assessment_id: int, indicator_id: str) -> Response | str | tuple[str, int]:
     assessment, cycle, rubric = load_for_review(assessment_id)
     indicator = review.find_indicator(rubric, indicator_id)
@@ -323,10 +324,11 @@ def _after_indicator(assessment_id: int, rubric: Rubric, indicator_id: str) -> s
 
 @bp.route("/<int:assessment_id>/verification")
 @login_required
+@requires("view_assessment")
 def verification(assessment_id: int) -> str:
     """Self versus verified ratings, scores and notes: only once the review is complete."""
     session = dbsession()
-    assessment = load_assessment(session, assessment_id)
+    assessment = load_assessment(assessment_id)
     cycle, rubric = services.rubric_for(session, assessment)
     language = _language(rubric)
     visible = review.verified_visible(assessment)
@@ -340,6 +342,5 @@ def verification(assessment_id: int) -> str:
         comparison=found,
         return_notice=review.return_notice(session, assessment),
         evidence_urls=_evidence_urls(assessment, found.indicators) if found else {},
-        can_review=cycles.may_manage(session, current_user.id, cycle),
         language=language,
     )

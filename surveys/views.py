@@ -36,11 +36,13 @@ from sqlmodel import col, delete, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from accounts import permissions
 from accounts.models import Organization, User, utcnow
+from accounts.permissions import requires
 from rubrics.relevance import parse_relevance, references
 from rubrics.schema import Domain, Question, Rubric
 from surveys import evidence, review, services
-from surveys.access import can_see_history, load_assessment, load_assessment_history
+from surveys.access import load_assessment, load_evidence
 from surveys.forms import (
     REMOVE_EVIDENCE,
     ResponseFormBase,
@@ -111,8 +113,9 @@ def _upload_folder() -> Path:
 
 @bp.route("/<int:assessment_id>")
 @login_required
+@requires("view_assessment")
 def overview(assessment_id: int) -> str:
-    assessment = load_assessment(dbsession(), assessment_id)
+    assessment = load_assessment(assessment_id)
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     values = services.values_of(services.answers_of(dbsession(), assessment_id))
     missing = services.missing_answers(rubric, values)
@@ -126,25 +129,22 @@ def overview(assessment_id: int) -> str:
         language=_language(rubric),
         missing_per_page=per_page,
         can_edit=_can_edit(assessment),
-        can_see_history=can_see_history(dbsession(), current_user.id, assessment),
+        can_see_history=permissions.can("view_history", assessment),
         return_notice=review.return_notice(dbsession(), assessment),
         verified=review.verified_visible(assessment),
     )
 
 
 def _can_edit(assessment: Assessment) -> bool:
-    from accounts.services import ngo_ids
-
-    return assessment.status in EDITABLE and assessment.organization_id in ngo_ids(
-        dbsession(), current_user.id
-    )
+    return assessment.status in EDITABLE and permissions.can("answer_assessment", assessment)
 
 
 @bp.route("/<int:assessment_id>/resume")
 @login_required
+@requires("answer_assessment")
 def resume(assessment_id: int) -> Response:
     """Open the first page that still has an unanswered question."""
-    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+    assessment = load_assessment(assessment_id, need="answer_assessment")
     rubric = services.rubric_for(dbsession(), assessment)[1]
     values = services.values_of(services.answers_of(dbsession(), assessment_id))
     missing = services.missing_answers(rubric, values)
@@ -195,12 +195,13 @@ class SaveOutcome:
 
 @csrf.exempt  # checked below, so that an expired session or token loses nothing
 @bp.route("/<int:assessment_id>/page/<int:page>", methods=["GET", "POST"])
+@requires("answer_assessment")
 def page(assessment_id: int, page: int) -> Response | str | tuple[str, int]:
     if not current_user.is_authenticated:
         if request.method == "POST":
             return _stash_expired_post(assessment_id, page)
         return cast(Response, login_manager.unauthorized())
-    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+    assessment = load_assessment(assessment_id, need="answer_assessment")
     ctx = _page_context(assessment, page)
     if request.method == "GET":
         answers = services.answers_of(dbsession(), assessment_id)
@@ -417,7 +418,7 @@ def _render_page(
         files=evidence.live_evidence(session, assessment.id),  # type: ignore[arg-type]
         max_bytes=evidence.max_bytes(current_app.config),
         resume_token=token,
-        can_see_history=can_see_history(session, current_user.id, assessment),
+        can_see_history=permissions.can("view_history", assessment),
         choice_parts=choice_parts,
         display_value=display_value,
         file_field=file_name,
@@ -507,6 +508,7 @@ def _stash_expired_post(assessment_id: int, page: int) -> Response:
 
 @bp.route("/pending")
 @login_required
+@requires("logged_in")
 def replay() -> Response | str | tuple[str, int]:
     """Save the page kept by :func:`_stash_expired_post`, based on the versions it was built
     from (so a colleague's change in between is still a conflict), then show it.
@@ -527,7 +529,7 @@ def replay() -> Response | str | tuple[str, int]:
     dbsession().commit()
     if row.user_id != current_user.id:  # kept for someone else: never replayed
         return redirect(url_for("main.home"))
-    assessment = load_assessment(dbsession(), row.assessment_id, answer=True)
+    assessment = load_assessment(row.assessment_id, need="answer_assessment")
     ctx = _page_context(assessment, row.page)
     if assessment.status not in EDITABLE:
         flash(
@@ -567,8 +569,9 @@ def replay() -> Response | str | tuple[str, int]:
 
 @bp.route("/<int:assessment_id>/submit", methods=["POST"])
 @login_required
+@requires("answer_assessment")
 def submit(assessment_id: int) -> Response | tuple[str, int]:
-    assessment = load_assessment(dbsession(), assessment_id, answer=True)
+    assessment = load_assessment(assessment_id, need="answer_assessment")
     try:
         missing = services.submit(dbsession(), assessment, by=current_user)
     except services.AssessmentError as exc:
@@ -594,13 +597,13 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/<int:assessment_id>/evidence/<int:evidence_id>")
 @login_required
+@requires("view_assessment")
 def evidence_file(assessment_id: int, evidence_id: int) -> Response:
     """An evidence file, to whoever may see the assessment: always as a download, never
     rendered or run by the browser."""
-    load_assessment(dbsession(), assessment_id)
-    item = evidence.find_evidence(dbsession(), assessment_id, evidence_id)
-    path = evidence.path_of(_upload_folder(), item) if item else None
-    if item is None or path is None or not path.is_file():
+    _, item = load_evidence(assessment_id, evidence_id)
+    path = evidence.path_of(_upload_folder(), item)
+    if not path.is_file():
         abort(404)
     response = send_file(
         path,
@@ -620,9 +623,10 @@ def evidence_file(assessment_id: int, evidence_id: int) -> Response:
 @bp.route("/<int:assessment_id>/history")
 @bp.route("/<int:assessment_id>/history/<question_id>")
 @login_required
+@requires("view_history")
 def history(assessment_id: int, question_id: str | None = None) -> str:
     """Who changed which answer, when, from what to what (NGO admins, evaluators, admins)."""
-    assessment = load_assessment_history(dbsession(), assessment_id)
+    assessment = load_assessment(assessment_id, need="view_history")
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     question = None
     if question_id is not None:
@@ -651,18 +655,13 @@ def history(assessment_id: int, question_id: str | None = None) -> str:
 
 @bp.route("/preview/<int:version_id>/page/<int:page>")
 @login_required
+@requires("view_rubric")
 def preview(version_id: int, page: int) -> str:
     """A rubric version's questionnaire exactly as NGOs will see it (evaluators only)."""
-    from accounts.models import Role
-    from accounts.services import has_role
-    from rubrics.models import RubricVersion
+    from rubrics.access import load_rubric_version_by_id
     from rubrics.services import rubric_of
 
-    if not has_role(dbsession(), current_user.id, Role.EVALUATOR, Role.ADMIN):
-        abort(404)
-    version = dbsession().get(RubricVersion, version_id)
-    if version is None:
-        abort(404)
+    version = load_rubric_version_by_id(version_id)
     rubric = rubric_of(version)
     if not 0 <= page < len(rubric.domains):
         abort(404)

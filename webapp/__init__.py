@@ -10,7 +10,9 @@ from typing import Any
 from flask import Flask, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
+from accounts import permissions
 from webapp import config
 from webapp.database import configure_engine
 from webapp.extensions import babel, csrf, db, login_manager
@@ -48,8 +50,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["can"] = permissions.can_in_template  # {% if can("author_rubric") %}
     app.jinja_env.filters["pct"] = _percent
 
+    _declare_static_public(app)
     _register_blueprints(app)
     from webapp import cli, errors, security
 
@@ -79,6 +83,19 @@ def _select_locale() -> str | None:
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
     return request.accept_languages.best_match(languages) or "en"
+
+
+def _declare_static_public(app: Flask) -> None:
+    """Flask's own static route, declared public like every other (see test_routes)."""
+    serve = app.view_functions.get("static")
+    if serve is None:  # pragma: no cover - the app always has a static folder
+        return
+
+    @permissions.public
+    def static(filename: str) -> Response:
+        return serve(filename=filename)  # type: ignore[no-any-return]
+
+    app.view_functions["static"] = static
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from accounts.models import Role
-from accounts.services import has_role, ngo_ids
+from accounts import permissions
+from accounts.permissions import public, requires
 from accounts.views import safe_next
-from surveys.queries import assessments_for_orgs, recent_assessments, shared_with_funder
+from surveys.queries import own_assessments, recent_assessments, shared_with_funder
 from webapp.extensions import dbsession
 
 bp = Blueprint("main", __name__)
@@ -17,17 +17,19 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 @login_required
+@requires("logged_in")
 def home() -> str:
-    user_id = current_user.id
-    own = assessments_for_orgs(dbsession(), ngo_ids(dbsession(), user_id))
+    viewer = permissions.current_principal()
+    own = own_assessments(dbsession(), viewer)
     reviewing = []
-    if has_role(dbsession(), user_id, Role.EVALUATOR, Role.ADMIN):
-        reviewing = recent_assessments(dbsession())
-    shared = shared_with_funder(dbsession(), user_id)
+    if permissions.can("view_network"):
+        reviewing = recent_assessments(dbsession(), viewer)
+    shared = shared_with_funder(dbsession(), viewer)
     return render_template("home.html", own=own, reviewing=reviewing, shared=shared)
 
 
 @bp.route("/language", methods=["POST"])
+@public
 def set_language() -> Response:
     lang = request.form.get("lang", "")
     if lang in ("en", "el"):
@@ -37,5 +39,6 @@ def set_language() -> Response:
 
 
 @bp.route("/healthz")
+@public
 def healthz() -> tuple[str, int]:
     return "ok", 200

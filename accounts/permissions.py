@@ -1,0 +1,533 @@
+"""Who may do what: the one place that answers "may this person do this to this object", and
+that scopes queries to what they may see.
+
+A person's rights come from their memberships (roles, in an organisation or platform-wide), the
+access grants their funder organisations hold, and the cycles they are assigned to review. They
+are read once per request into a frozen :class:`Principal` (kept on ``flask.g``); every
+permission below is a plain function of that principal and, for most, the object:
+
+    view_assessment(principal, assessment)      may_view = can("view_assessment", assessment)
+
+Objects are taken through small protocols (anything with an ``organization_id`` and a
+``cycle_id``, anything with an ``id``), so this package needs nothing from ``surveys`` or
+``rubrics`` (the layers contract forbids it). The cycle assignments live in a ``surveys`` table:
+that module tells the core where they are with :func:`register_assignments`.
+
+Pages use :func:`requires` / :func:`public` (every route declares one, a test checks), and load
+their objects through :func:`load` / :func:`authorize`: 404 for whoever may not see the object,
+403 for whoever sees it but may not do this (404 too where the permission is ``conceal``-ed:
+those refusals did not reveal that the page exists before this module, and still do not).
+
+Adding a role or a permission touches this module and its tests only.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, has_app_context, has_request_context, request
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col
+
+from accounts.models import AccessGrant, Membership, Role
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The platform-wide roles of the evaluating side, who see every NGO's work today.
+STAFF = frozenset({Role.EVALUATOR, Role.ADMIN})
+
+# Who sees every assessment. To restrict evaluators to the cycles they are assigned to, drop
+# Role.EVALUATOR here: their assigned cycles are already part of their reach (see `Reach`).
+SEES_EVERY_ASSESSMENT = frozenset({Role.EVALUATOR, Role.ADMIN})
+
+
+# --- objects, as the core sees them ------------------------------------------------------------
+
+
+class Identified(Protocol):
+    """Anything with an id (a cycle, a rubric version)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+
+class OfOrganization(Protocol):
+    """Anything that belongs to one organisation (an assessment, its plan, its evidence)."""
+
+    @property
+    def organization_id(self) -> int: ...
+
+
+class InCycle(OfOrganization, Protocol):
+    """Anything of one organisation in one cycle (an assessment)."""
+
+    @property
+    def cycle_id(self) -> int: ...
+
+
+# --- the principal -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """What the core knows of one person: read once, then every question is answered from it."""
+
+    user_id: int | None = None
+    roles: frozenset[str] = frozenset()  # every role held, anywhere
+    ngos: frozenset[int] = frozenset()  # NGOs they are a member or an admin of
+    ngo_admin_of: frozenset[int] = frozenset()
+    funders: frozenset[int] = frozenset()  # funder organisations they belong to
+    granted_ngos: frozenset[int] = frozenset()  # NGOs that granted one of those funders access
+    cycles: frozenset[int] = frozenset()  # cycles they are assigned to as an evaluator
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    def _holds(self, roles: Iterable[str]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+ANONYMOUS = Principal()
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which assessments a principal sees: all, or those of these NGOs or these cycles.
+    :func:`view_assessment` and :func:`visible_assessments` both read it, so the check on one
+    object and the scope of a query cannot disagree."""
+
+    everything: bool
+    organizations: frozenset[int]
+    cycles: frozenset[int]
+
+
+def reach(principal: Principal) -> Reach:
+    return Reach(
+        everything=principal._holds(SEES_EVERY_ASSESSMENT),
+        organizations=principal.ngos | principal.granted_ngos,
+        cycles=principal.cycles if Role.EVALUATOR in principal.roles else frozenset(),
+    )
+
+
+AssignmentQuery = Callable[[int], "sa.Select[tuple[int]]"]
+_assignments: list[AssignmentQuery] = []
+
+
+def register_assignments(query: AssignmentQuery) -> None:
+    """Say where cycle assignments are kept: ``query(user_id)`` selects the ids of the cycles
+    the user is assigned to. Called by the module that defines the table (accounts may not
+    import it); without one, nobody is assigned to anything (the core fails closed)."""
+    if query not in _assignments:
+        _assignments.append(query)
+
+
+def load_principal(session: Session, user_id: int | None) -> Principal:
+    """Read a person's memberships, grants and assignments (three queries); also for the CLI
+    and tests, outside any request."""
+    if user_id is None:
+        return ANONYMOUS
+    memberships = session.execute(
+        sa.select(col(Membership.role), col(Membership.organization_id)).where(
+            col(Membership.user_id) == user_id
+        )
+    ).all()
+    roles = frozenset(str(role) for role, _org in memberships)
+    ngo_roles = {Role.NGO_MEMBER, Role.NGO_ADMIN}
+    ngos = frozenset(org for role, org in memberships if role in ngo_roles and org is not None)
+    admin_of = frozenset(org for role, org in memberships if role == Role.NGO_ADMIN and org)
+    funders = frozenset(org for role, org in memberships if role == Role.FUNDER and org)
+    granted: frozenset[int] = frozenset()
+    if funders:
+        granted = frozenset(
+            session.execute(
+                sa.select(col(AccessGrant.ngo_id)).where(
+                    col(AccessGrant.funder_id).in_(sorted(funders)),
+                    col(AccessGrant.revoked_at).is_(None),
+                )
+            ).scalars()
+        )
+    cycles: set[int] = set()
+    for query in _assignments:
+        cycles.update(session.execute(query(user_id)).scalars())
+    return Principal(
+        user_id=user_id,
+        roles=roles,
+        ngos=ngos,
+        ngo_admin_of=admin_of,
+        funders=funders,
+        granted_ngos=granted,
+        cycles=frozenset(cycles),
+    )
+
+
+def current_principal() -> Principal:
+    """The person making the request, read once per request (and again only if the login
+    changes within it); the anonymous principal outside a request."""
+    if not has_request_context():
+        return ANONYMOUS
+    user = current_user
+    user_id = int(user.id) if user is not None and user.is_authenticated else None
+    cached: Principal | None = g.get("_principal")
+    if cached is None or cached.user_id != user_id:
+        from webapp.extensions import dbsession  # the one piece of webapp allowed here
+
+        cached = load_principal(dbsession(), user_id)
+        g._principal = cached
+    return cached
+
+
+# --- the permissions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A named permission and how a refusal is answered."""
+
+    name: str
+    check: Callable[..., bool]
+    on: str | None  # the kind of object it is about; None: about nothing in particular
+    seen_with: str | None = None  # the permission that shows the object (refused: 404)
+    conceal: bool = False  # refused although the object is seen: 404 rather than 403
+    roles: frozenset[str] | None = None  # held by exactly these roles (lets users_who_may list)
+    doc: str = ""
+
+    def allows(self, principal: Principal, obj: Any = None) -> bool:
+        if self.on is None:
+            return bool(self.check(principal))
+        if obj is None:
+            return False
+        return bool(self.check(principal, obj))
+
+
+PERMISSIONS: dict[str, Permission] = {}
+
+
+def _register(
+    on: str | None = None,
+    *,
+    seen_with: str | None = None,
+    conceal: bool = False,
+    roles: Iterable[str] | None = None,
+) -> Callable[[F], F]:
+    def decorate(check: F) -> F:
+        PERMISSIONS[check.__name__] = Permission(
+            check.__name__,
+            check,
+            on,
+            seen_with,
+            conceal,
+            frozenset(roles) if roles is not None else None,
+            (check.__doc__ or "").strip(),
+        )
+        return check
+
+    return decorate
+
+
+# About nothing in particular: what a page or a link needs.
+
+
+@_register()
+def logged_in(principal: Principal) -> bool:
+    """Anyone logged in (what they then see is scoped by the other permissions)."""
+    return principal.is_authenticated
+
+
+@_register(roles={Role.ADMIN}, conceal=True)
+def administer(principal: Principal) -> bool:
+    """Run the platform: every cycle, every review."""
+    return Role.ADMIN in principal.roles
+
+
+@_register(roles=STAFF, conceal=True)
+def view_network(principal: Principal) -> bool:
+    """See the list of the network's assessments (evaluators and admins)."""
+    return principal._holds(STAFF)
+
+
+@_register(roles=STAFF, conceal=True)
+def view_cycles(principal: Principal) -> bool:
+    """See the assessment cycles (evaluators and admins)."""
+    return principal._holds(STAFF)
+
+
+@_register(roles=STAFF, conceal=True)
+def open_cycles(principal: Principal) -> bool:
+    """Open a new assessment cycle."""
+    return principal._holds(STAFF)
+
+
+@_register(roles={Role.EVALUATOR})
+def be_cycle_evaluator(principal: Principal) -> bool:
+    """Be assigned to a cycle to review its assessments."""
+    return Role.EVALUATOR in principal.roles
+
+
+@_register(roles=STAFF, conceal=True)
+def view_rubric(principal: Principal, version: Identified | None = None) -> bool:
+    """Read rubric versions: their pages, files, differences and questionnaire preview."""
+    return principal._holds(STAFF)
+
+
+@_register(roles=STAFF, seen_with="view_rubric", conceal=True)
+def author_rubric(principal: Principal, version: Identified | None = None) -> bool:
+    """Upload, edit, publish and discard rubric versions."""
+    return principal._holds(STAFF)
+
+
+# About an NGO (by id).
+
+
+@_register("organization")
+def view_scores_of(principal: Principal, ngo_id: int) -> bool:
+    """See an NGO's results: its members, those who see every assessment, funders it granted."""
+    found = reach(principal)
+    return found.everything or ngo_id in found.organizations
+
+
+@_register("organization")
+def grant_access(principal: Principal, ngo_id: int) -> bool:
+    """Grant or revoke a funder's access to an NGO's results: the consent is the NGO's own."""
+    return ngo_id in principal.ngo_admin_of
+
+
+# About an assessment (or anything of one organisation in one cycle).
+
+
+@_register("assessment")
+def view_assessment(principal: Principal, assessment: InCycle) -> bool:
+    """See an assessment, its scorecard, plan, evidence and verified results."""
+    found = reach(principal)
+    return (
+        found.everything
+        or assessment.organization_id in found.organizations
+        or assessment.cycle_id in found.cycles
+    )
+
+
+@_register("assessment", seen_with="view_assessment", conceal=True)
+def answer_assessment(principal: Principal, assessment: OfOrganization) -> bool:
+    """Fill in and submit the questionnaire: the NGO's own members."""
+    return assessment.organization_id in principal.ngos
+
+
+@_register("assessment", seen_with="view_assessment")
+def view_history(principal: Principal, assessment: OfOrganization) -> bool:
+    """See who changed which answer: the NGO's admins, evaluators and admins (not its plain
+    members, nor funders)."""
+    return assessment.organization_id in principal.ngo_admin_of or principal._holds(STAFF)
+
+
+@_register("assessment", seen_with="view_assessment", conceal=True)
+def review_assessment(principal: Principal, assessment: InCycle) -> bool:
+    """Verify an assessment: admins, and the evaluators assigned to its cycle."""
+    return Role.ADMIN in principal.roles or (
+        Role.EVALUATOR in principal.roles and assessment.cycle_id in principal.cycles
+    )
+
+
+@_register("assessment", seen_with="view_assessment")
+def view_plan(principal: Principal, assessment: InCycle) -> bool:
+    """See the improvement plan: everyone who sees the assessment."""
+    return view_assessment(principal, assessment)
+
+
+@_register("assessment", seen_with="view_plan", conceal=True)
+def edit_plan(principal: Principal, assessment: OfOrganization) -> bool:
+    """Add and change the plan's actions: the NGO's own members."""
+    return assessment.organization_id in principal.ngos
+
+
+# About a cycle.
+
+
+@_register("cycle")
+def view_cycle(principal: Principal, cycle: Identified) -> bool:
+    """See a cycle's page (evaluators and admins)."""
+    return view_cycles(principal)
+
+
+@_register("cycle", seen_with="view_cycle", conceal=True)
+def manage_cycle(principal: Principal, cycle: Identified) -> bool:
+    """Change a cycle (NGOs, evaluators, target): admins, and the evaluators assigned to it."""
+    return Role.ADMIN in principal.roles or (
+        Role.EVALUATOR in principal.roles and cycle.id in principal.cycles
+    )
+
+
+def permission(name: str) -> Permission:
+    try:
+        return PERMISSIONS[name]
+    except KeyError:
+        raise ValueError(f"permission: no permission named {name!r}") from None
+
+
+def may(principal: Principal, name: str, obj: Any = None) -> bool:
+    """Whether ``principal`` has the permission ``name`` (on ``obj``, if it is about one)."""
+    return permission(name).allows(principal, obj)
+
+
+def can(name: str, obj: Any = None) -> bool:
+    """Whether the person making the request has the permission (templates: ``can(...)``)."""
+    return may(current_principal(), name, obj)
+
+
+def can_in_template(name: str, obj: Any = None) -> bool:
+    """:func:`can` for templates: an error page shown after a database failure renders its
+    navigation without links rather than failing again."""
+    try:
+        return can(name, obj)
+    except SQLAlchemyError:
+        log.exception("could not read the permissions of the current user")
+        return False
+
+
+# --- loading objects ---------------------------------------------------------------------------
+
+
+def authorize(obj: T | None, need: str, principal: Principal | None = None) -> T:
+    """``obj`` if the principal may ``need`` it; else 404 to whoever may not see it (or when it
+    does not exist), 403 to whoever sees it but may not do this (404 if ``conceal``)."""
+    wanted = permission(need)
+    who = principal if principal is not None else current_principal()
+    if has_request_context():
+        g.setdefault("_authorized", set()).add(need)
+    if obj is None:
+        abort(404)
+    chain = []
+    seen: str | None = wanted.seen_with
+    while seen is not None:  # e.g. edit_plan: seen with view_plan, seen with view_assessment
+        chain.append(permission(seen))
+        seen = chain[-1].seen_with
+    if not all(p.allows(who, obj) for p in reversed(chain)):
+        abort(404)
+    if not wanted.allows(who, obj):
+        abort(404 if wanted.conceal or not chain else 403)
+    return obj
+
+
+def load(model: type[T], ident: Any, *, need: str) -> T:
+    """The ``model`` row ``ident``, through :func:`authorize` (the generic loader)."""
+    from webapp.extensions import dbsession
+
+    return authorize(dbsession().get(model, ident), need)
+
+
+# --- declaring what a route needs ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a route declares: a permission, or that it is public."""
+
+    permission: str | None  # None: public
+    extra: tuple[str, ...] = field(default=())
+
+    @property
+    def public(self) -> bool:
+        return self.permission is None
+
+
+ACCESS_ATTRIBUTE = "access"
+
+
+def access_of(view: Callable[..., Any]) -> Access | None:
+    """What a view function declares (None: nothing, which the route test refuses)."""
+    found = getattr(view, ACCESS_ATTRIBUTE, None)
+    return found if isinstance(found, Access) else None
+
+
+def public(view: F) -> F:
+    """Declare a route open to everyone, logged in or not."""
+    setattr(view, ACCESS_ATTRIBUTE, Access(None))
+    return view
+
+
+def requires(name: str) -> Callable[[F], F]:
+    """Declare the permission a route needs (recorded on the view function).
+
+    A permission about nothing in particular is checked here: not logged in, the login page;
+    refused, 404 (or 403 if the permission is not ``conceal``-ed). A permission about an object
+    is checked by the loader the view calls (:func:`load`, :func:`authorize`); a view that
+    returns without having called one is a programming error, raised in debug and testing.
+    """
+    wanted = permission(name)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            who = current_principal()
+            if wanted.on is None:
+                if not wanted.allows(who):
+                    if not who.is_authenticated:
+                        from webapp.extensions import login_manager
+
+                        return login_manager.unauthorized()
+                    abort(404 if wanted.conceal else 403)
+                return view(*args, **kwargs)
+            result = view(*args, **kwargs)
+            if who.is_authenticated and name not in g.get("_authorized", set()):
+                message = (
+                    f"{request.endpoint} declares {name!r} but loaded no object through the "
+                    "permissions core"
+                )
+                if current_app.debug or current_app.testing:
+                    raise RuntimeError(message)
+                log.error(message)
+            return result
+
+        setattr(guarded, ACCESS_ATTRIBUTE, Access(name))
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+# --- scoping queries ---------------------------------------------------------------------------
+
+
+def visible_assessments(
+    principal: Principal,
+    organization_id: Any,
+    cycle_id: Any,
+) -> sa.ColumnElement[bool]:
+    """A where-clause keeping the assessments (or their scores, plans, ...) the principal may
+    see. Pass the columns it filters: ``visible_assessments(p, Assessment.organization_id,
+    Assessment.cycle_id)``, so any select can be scoped, with or without a join."""
+    found = reach(principal)
+    if found.everything:
+        return sa.true()
+    clauses: list[sa.ColumnElement[bool]] = []
+    if found.organizations:
+        clauses.append(col(organization_id).in_(sorted(found.organizations)))
+    if found.cycles:
+        clauses.append(col(cycle_id).in_(sorted(found.cycles)))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def users_who_may(name: str) -> sa.Select[tuple[int]]:
+    """The ids of the users who hold a role-based permission (e.g. who may be assigned to
+    review a cycle), as a select to use as a subquery."""
+    wanted = permission(name)
+    if wanted.roles is None:
+        raise ValueError(f"name: {name!r} does not depend on roles alone")
+    return (
+        sa.select(col(Membership.user_id))
+        .where(col(Membership.role).in_(sorted(wanted.roles)))
+        .distinct()
+    )
+
+
+def forget_principal() -> None:
+    """Read the principal again on its next use (after changing the person's own rights)."""
+    if has_app_context():
+        g.pop("_principal", None)
