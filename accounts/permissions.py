@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -119,7 +119,7 @@ def reach(principal: Principal) -> Reach:
     )
 
 
-AssignmentQuery = Callable[[int], "sa.Select[tuple[int]]"]
+AssignmentQuery = Callable[[int], "sa.Select[Any]"]
 _assignments: list[AssignmentQuery] = []
 
 
@@ -431,7 +431,6 @@ class Access:
     """What a route declares: a permission, or that it is public."""
 
     permission: str | None  # None: public
-    extra: tuple[str, ...] = field(default=())
 
     @property
     def public(self) -> bool:
@@ -514,7 +513,7 @@ def visible_assessments(
     return sa.or_(*clauses) if clauses else sa.false()
 
 
-def users_who_may(name: str) -> sa.Select[tuple[int]]:
+def users_who_may(name: str) -> sa.Select[Any]:
     """The ids of the users who hold a role-based permission (e.g. who may be assigned to
     review a cycle), as a select to use as a subquery."""
     wanted = permission(name)

@@ -1,7 +1,7 @@
 """The evaluators' rubric editor: versions, upload, download, edit drafts, diff, publish.
 
-Only evaluators and admins reach these pages (each route declares its permission, which the
-permissions core checks); everyone else gets 404, as for any page they may not see. Views are thin: they parse the request, call
+Only evaluators and admins reach these pages (each route's ``@requires``); everyone else
+gets 404, as for any page they may not see. Views are thin: they parse the request, call
 :mod:`rubrics.services`, and render or redirect (post/redirect/get). Every page works without
 JavaScript and every form carries a CSRF token.
 """

@@ -172,12 +172,12 @@ def assign_evaluators(
         elif user.id not in present:
             row = CycleEvaluator(
                 cycle_id=cycle.id,  # type: ignore[arg-type]
-                user_id=user.id,  # type: ignore[arg-type]
+                user_id=user.id,
                 assigned_by_id=by.id if by else None,
             )
             session.add(row)
             added.append(row)
-            present.add(user.id)  # type: ignore[arg-type]
+            present.add(user.id)
     if errors:
         raise CycleError(errors)
     session.flush()

@@ -41,9 +41,7 @@ def _rows(
         .join(AssessmentCycle, col(AssessmentCycle.id) == Assessment.cycle_id)
         .join(RubricVersion, col(RubricVersion.id) == AssessmentCycle.rubric_version_id)
         .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
-        .where(
-            visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id), *where
-        )
+        .where(visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id), *where)
         .order_by(col(Assessment.updated_at).desc())
     )
     if limit:

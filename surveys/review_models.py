@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, col
@@ -32,7 +33,7 @@ class CycleEvaluator(SQLModel, table=True):
     assigned_at: datetime = timestamp()
 
 
-def _assigned_cycles(user_id: int) -> sa.Select[tuple[int]]:
+def _assigned_cycles(user_id: int) -> sa.Select[Any]:
     return sa.select(col(CycleEvaluator.cycle_id)).where(col(CycleEvaluator.user_id) == user_id)
 
 

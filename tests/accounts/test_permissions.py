@@ -1,0 +1,479 @@
+"""The permissions core: each permission for each role, one read of a person's rights per
+request, 404 versus 403, the query scope, and the routes' declarations."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlmodel import select
+from werkzeug.exceptions import Forbidden, NotFound
+
+from accounts import permissions
+from accounts.models import AccessGrant, Membership, Role
+from accounts.permissions import (
+    ANONYMOUS,
+    PERMISSIONS,
+    access_of,
+    authorize,
+    load_principal,
+    may,
+    public,
+    requires,
+    visible_assessments,
+)
+from accounts.services import grant_access
+from surveys import cycles
+from surveys.models import Assessment, AssessmentCycle
+from surveys.review_models import CycleEvaluator
+from webapp.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+WHO = (
+    "member",
+    "ngo_admin",
+    "other_ngo",
+    "funder",
+    "other_funder",
+    "evaluator",
+    "unassigned",
+    "admin",
+    "anonymous",
+)
+
+
+@pytest.fixture
+def world(session, make_org, make_user, published_version):
+    """NGO A (a member, an admin) in a cycle with an assigned evaluator; NGO B in another cycle;
+    a funder that NGO A granted access and one it did not; an unassigned evaluator; an admin."""
+    ngo_a = make_org(name="NGO A", code="ngo-a")
+    ngo_b = make_org(name="NGO B", code="ngo-b")
+    fund = make_org(name="Fund", kind="funder", code="fund")
+    other_fund = make_org(name="Other fund", kind="funder", code="fund-2")
+    people = {
+        "member": make_user(email="m@example.org", role=Role.NGO_MEMBER, org=ngo_a),
+        "ngo_admin": make_user(email="a@example.org", role=Role.NGO_ADMIN, org=ngo_a),
+        "other_ngo": make_user(email="b@example.org", role=Role.NGO_ADMIN, org=ngo_b),
+        "funder": make_user(email="f@example.org", role=Role.FUNDER, org=fund),
+        "other_funder": make_user(email="g@example.org", role=Role.FUNDER, org=other_fund),
+        "evaluator": make_user(email="e@example.org", role=Role.EVALUATOR),
+        "unassigned": make_user(email="u@example.org", role=Role.EVALUATOR),
+        "admin": make_user(email="root@example.org", role=Role.ADMIN),
+    }
+    version = published_version("quick-check")
+    cycle_a = cycles.create_cycle(
+        session,
+        code="c-a",
+        name="Cycle A",
+        version=version,
+        organizations=[ngo_a],
+        opens_on=None,
+        closes_on=None,
+        evaluators=[people["evaluator"]],
+        by=None,
+    )
+    cycle_b = cycles.create_cycle(
+        session,
+        code="c-b",
+        name="Cycle B",
+        version=version,
+        organizations=[ngo_b],
+        opens_on=None,
+        closes_on=None,
+        evaluators=[people["unassigned"]],
+        by=None,
+    )
+    # "unassigned" is assigned to cycle B only: unassigned as far as cycle A is concerned.
+    grant_access(session, ngo=ngo_a, funder=fund, by=None)
+    session.commit()
+    assessment = session.exec(select(Assessment).where(Assessment.cycle_id == cycle_a.id)).one()
+    other = session.exec(select(Assessment).where(Assessment.cycle_id == cycle_b.id)).one()
+    principals = {name: load_principal(session, user.id) for name, user in people.items()}
+    principals["anonymous"] = ANONYMOUS
+    return {
+        **people,
+        "ngo_a": ngo_a,
+        "ngo_b": ngo_b,
+        "cycle": cycle_a,
+        "other_cycle": cycle_b,
+        "assessment": assessment,
+        "other": other,
+        "principals": principals,
+    }
+
+
+# --- each permission, each role -------------------------------------------------------------------
+
+# (permission, object key or None, who has it). Today's rules, unchanged by the core.
+EXPECTED = [
+    ("logged_in", None, set(WHO) - {"anonymous"}),
+    ("administer", None, {"admin"}),
+    ("view_network", None, {"evaluator", "unassigned", "admin"}),
+    ("view_cycles", None, {"evaluator", "unassigned", "admin"}),
+    ("open_cycles", None, {"evaluator", "unassigned", "admin"}),
+    ("be_cycle_evaluator", None, {"evaluator", "unassigned"}),
+    ("view_rubric", None, {"evaluator", "unassigned", "admin"}),
+    ("author_rubric", None, {"evaluator", "unassigned", "admin"}),
+    (
+        "view_assessment",
+        "assessment",
+        {"member", "ngo_admin", "funder", "evaluator", "unassigned", "admin"},
+    ),
+    ("answer_assessment", "assessment", {"member", "ngo_admin"}),
+    ("view_history", "assessment", {"ngo_admin", "evaluator", "unassigned", "admin"}),
+    ("review_assessment", "assessment", {"evaluator", "admin"}),
+    (
+        "view_plan",
+        "assessment",
+        {"member", "ngo_admin", "funder", "evaluator", "unassigned", "admin"},
+    ),
+    ("edit_plan", "assessment", {"member", "ngo_admin"}),
+    ("view_cycle", "cycle", {"evaluator", "unassigned", "admin"}),
+    ("manage_cycle", "cycle", {"evaluator", "admin"}),
+    (
+        "view_scores_of",
+        "ngo_a_id",
+        {"member", "ngo_admin", "funder", "evaluator", "unassigned", "admin"},
+    ),
+    ("grant_access", "ngo_a_id", {"ngo_admin"}),
+]
+
+
+def test_every_permission_has_its_expected_holders():
+    assert {name for name, _, _ in EXPECTED} == set(PERMISSIONS)
+
+
+@pytest.mark.parametrize(("name", "target", "holders"), EXPECTED, ids=[e[0] for e in EXPECTED])
+def test_each_permission_for_each_role(world, name, target, holders):
+    obj = {
+        None: None,
+        "assessment": world["assessment"],
+        "cycle": world["cycle"],
+        "ngo_a_id": world["ngo_a"].id,
+    }[target]
+    granted = {who for who in WHO if may(world["principals"][who], name, obj)}
+    assert granted == holders
+
+
+def test_permissions_about_an_object_are_refused_without_one(world):
+    for name, entry in PERMISSIONS.items():
+        if entry.on is not None:
+            assert not may(world["principals"]["admin"], name, None), name
+
+
+def test_an_unknown_permission_is_an_error_not_a_refusal(world):
+    with pytest.raises(ValueError, match="no permission named 'fly'"):
+        may(world["principals"]["admin"], "fly")
+    with pytest.raises(ValueError, match="no permission named"):
+        requires("fly")
+
+
+def test_a_revoked_grant_gives_nothing(session, world):
+    from accounts.models import utcnow
+
+    grant = session.exec(select(AccessGrant)).one()
+    grant.revoked_at = utcnow()
+    session.commit()
+    funder = load_principal(session, world["funder"].id)
+    assert not may(funder, "view_assessment", world["assessment"])
+
+
+def test_the_principal_reads_memberships_grants_and_assignments(world):
+    evaluator = world["principals"]["evaluator"]
+    assert evaluator.cycles == {world["cycle"].id}
+    assert Role.EVALUATOR in evaluator.roles
+    funder = world["principals"]["funder"]
+    assert funder.granted_ngos == {world["ngo_a"].id}
+    admin_of_a = world["principals"]["ngo_admin"]
+    assert admin_of_a.ngos == admin_of_a.ngo_admin_of == {world["ngo_a"].id}
+    assert world["principals"]["member"].ngo_admin_of == frozenset()
+
+
+def test_users_who_may_lists_the_holders_of_a_role_based_permission(session, world):
+    ids = set(session.execute(permissions.users_who_may("be_cycle_evaluator")).scalars())
+    assert ids == {world["evaluator"].id, world["unassigned"].id}
+    with pytest.raises(ValueError, match="roles alone"):
+        permissions.users_who_may("view_assessment")
+
+
+# --- 404 versus 403 -------------------------------------------------------------------------------
+
+
+def status_of(app, obj, need, principal):
+    with app.test_request_context():
+        try:
+            authorize(obj, need, principal)
+        except NotFound:
+            return 404
+        except Forbidden:
+            return 403
+        return 200
+
+
+def test_the_loader_answers_404_to_who_may_not_see_and_403_to_who_sees_but_may_not(app, world):
+    assessment, p = world["assessment"], world["principals"]
+    assert status_of(app, assessment, "view_history", p["ngo_admin"]) == 200
+    assert status_of(app, assessment, "view_history", p["member"]) == 403  # sees it
+    assert status_of(app, assessment, "view_history", p["funder"]) == 403
+    assert status_of(app, assessment, "view_history", p["other_ngo"]) == 404  # does not see it
+    assert status_of(app, assessment, "view_history", p["other_funder"]) == 404
+    assert status_of(app, None, "view_history", p["admin"]) == 404  # no such object
+
+
+def test_concealed_permissions_answer_404_even_to_who_sees_the_object(app, world):
+    """Reviewing, answering, editing a plan and managing a cycle did not reveal their pages
+    before the core existed; they still do not."""
+    assessment, cycle, p = world["assessment"], world["cycle"], world["principals"]
+    assert status_of(app, assessment, "review_assessment", p["member"]) == 404
+    assert status_of(app, assessment, "review_assessment", p["unassigned"]) == 404
+    assert status_of(app, assessment, "answer_assessment", p["funder"]) == 404
+    assert status_of(app, assessment, "edit_plan", p["evaluator"]) == 404
+    assert status_of(app, cycle, "manage_cycle", p["unassigned"]) == 404
+    assert status_of(app, assessment, "review_assessment", p["evaluator"]) == 200
+    assert status_of(app, cycle, "manage_cycle", p["admin"]) == 200
+
+
+def test_history_over_http_is_404_for_strangers_and_403_for_members(client, world, logged_in):
+    url = f"/assessments/{world['assessment'].id}/history"
+    logged_in(world["other_ngo"])
+    assert client.get(url).status_code == 404
+    client.post("/logout", data={"csrf_token": _token(client)})
+    logged_in(world["member"])
+    assert client.get(url).status_code == 403
+
+
+def _token(client):
+    html = client.get("/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# --- one read per request -------------------------------------------------------------------------
+
+
+def count_reads(app, client, url):
+    """How many selects of memberships, grants and assignments one GET of ``url`` makes."""
+    tables = {
+        "membership": Membership.__tablename__,
+        "access_grant": AccessGrant.__tablename__,
+        "cycle_evaluator": CycleEvaluator.__tablename__,
+    }
+    reads = dict.fromkeys(tables, 0)
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        for key, table in tables.items():
+            if re.search(rf"\bFROM \"?{table}\b", statement):
+                reads[key] += 1
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = client.get(url)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 200, url
+    return reads
+
+
+@pytest.mark.parametrize("who", ["ngo_admin", "funder", "evaluator", "admin"])
+def test_a_request_reads_a_persons_rights_once(app, client, world, logged_in, who):
+    """The scorecard asks the loader, the scope and the navigation: one read for all."""
+    logged_in(world[who])
+    reads = count_reads(app, client, f"/reports/assessments/{world['assessment'].id}")
+    assert reads["membership"] == 1
+    assert reads["cycle_evaluator"] == 1
+    assert reads["access_grant"] == (1 if who == "funder" else 0)
+
+
+def test_the_overview_reads_rights_once_however_many_links_it_checks(app, client, world, logged_in):
+    logged_in(world["ngo_admin"])
+    reads = count_reads(app, client, f"/assessments/{world['assessment'].id}")
+    assert reads == {"membership": 1, "access_grant": 0, "cycle_evaluator": 1}
+
+
+def test_outside_a_request_the_principal_is_anonymous_and_may_be_loaded_explicitly(session, world):
+    assert permissions.current_principal() is ANONYMOUS
+    assert not permissions.can("view_rubric")
+    admin = load_principal(session, world["admin"].id)
+    assert may(admin, "review_assessment", world["other"])
+
+
+# --- the scope ------------------------------------------------------------------------------------
+
+
+def visible_ids(session, principal):
+    query = select(Assessment.id).where(
+        visible_assessments(principal, Assessment.organization_id, Assessment.cycle_id)
+    )
+    return set(session.exec(query).all())
+
+
+def test_the_scope_selects_exactly_the_assessments_each_person_may_open(session, world):
+    everything = session.exec(select(Assessment)).all()
+    assert len(everything) == 2
+    for who in WHO:
+        principal = world["principals"][who]
+        expected = {a.id for a in everything if may(principal, "view_assessment", a)}
+        assert visible_ids(session, principal) == expected, who
+
+
+def test_the_scope_and_the_check_stay_in_step_when_evaluators_are_restricted(
+    session, world, monkeypatch
+):
+    """The later issue restricting evaluators to their cycles is one line in the core."""
+    monkeypatch.setattr(permissions, "SEES_EVERY_ASSESSMENT", frozenset({Role.ADMIN}))
+    evaluator = world["principals"]["evaluator"]
+    assert may(evaluator, "view_assessment", world["assessment"])
+    assert not may(evaluator, "view_assessment", world["other"])
+    assert visible_ids(session, evaluator) == {world["assessment"].id}
+    for who in WHO:
+        principal = world["principals"][who]
+        everything = session.exec(select(Assessment)).all()
+        expected = {a.id for a in everything if may(principal, "view_assessment", a)}
+        assert visible_ids(session, principal) == expected, who
+
+
+def test_lists_of_assessments_hold_only_what_their_viewer_may_open(session, world):
+    from surveys.queries import own_assessments, recent_assessments, shared_with_funder
+
+    for who in WHO:
+        principal = world["principals"][who]
+        allowed = visible_ids(session, principal)
+        for rows in (
+            own_assessments(session, principal),
+            recent_assessments(session, principal),
+            shared_with_funder(session, principal),
+            cycles.cycle_assessments(session, world["cycle"], viewer=principal),
+        ):
+            assert {row.id for row in rows} <= allowed, who
+    assert {r.id for r in recent_assessments(session, world["principals"]["funder"])} == {
+        world["assessment"].id
+    }
+
+
+def test_the_scorecard_query_has_no_scores_for_who_may_not_see_them(session, world):
+    from reports.queries import scorecard
+    from rubrics.services import rubric_of
+    from surveys.models import Score
+
+    assessment = world["assessment"]
+    version_id = session.get(AssessmentCycle, assessment.cycle_id).rubric_version_id
+    session.add(
+        Score(
+            assessment_id=assessment.id,
+            rubric_version_id=version_id,
+            level="overall",
+            code="quick-check",
+            score=50.0,
+            coverage=1.0,
+        )
+    )
+    session.commit()
+    from rubrics.models import RubricVersion
+
+    rubric = rubric_of(session.get(RubricVersion, version_id))
+
+    def card(who):
+        return scorecard(
+            session, assessment.id, version_id, rubric, "en", viewer=world["principals"][who]
+        )
+
+    assert card("funder").overall is not None
+    assert card("other_funder").overall is None
+    assert card("other_ngo").overall is None
+
+
+# --- routes declare what they need ----------------------------------------------------------------
+
+
+def undeclared_routes(app: Flask) -> list[str]:
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if access_of(app.view_functions[rule.endpoint]) is None
+    )
+
+
+def test_every_route_declares_its_permission_or_that_it_is_public(app):
+    assert undeclared_routes(app) == []
+    assert len(list(app.url_map.iter_rules())) > 30
+
+
+def test_a_route_that_declares_nothing_is_found(app):
+    @app.route("/undeclared")
+    def undeclared():
+        return "?"
+
+    @app.route("/declared")
+    @public
+    def declared():
+        return "ok"
+
+    assert undeclared_routes(app) == ["/undeclared"]
+
+
+def test_the_declarations_are_the_expected_ones(app):
+    def declared(endpoint):
+        return access_of(app.view_functions[endpoint])
+
+    assert declared("accounts.login").public
+    assert declared("static").public
+    assert declared("main.home").permission == "logged_in"
+    assert declared("surveys.page").permission == "answer_assessment"
+    assert declared("surveys.review_indicator").permission == "review_assessment"
+    assert declared("rubrics.publish").permission == "author_rubric"
+    assert declared("rubrics.version").permission == "view_rubric"
+
+
+def test_a_route_that_declares_an_object_permission_must_load_through_the_core(
+    app, client, world, logged_in
+):
+    @app.route("/forgetful")
+    @requires("view_assessment")
+    def forgetful():
+        return "never checked"
+
+    logged_in(world["admin"])
+    assert client.get("/forgetful").status_code == 500  # a programming error, never a 200
+
+
+def test_a_route_with_a_global_permission_sends_strangers_to_login_and_refuses_others(
+    app, client, world, logged_in
+):
+    @app.route("/staff-only")
+    @requires("view_cycles")
+    def staff_only():
+        return "staff"
+
+    assert client.get("/staff-only").status_code == 302  # to the login page
+    logged_in(world["member"])
+    assert client.get("/staff-only").status_code == 404
+
+
+# --- nobody else spells a role --------------------------------------------------------------------
+
+ROLE_SPELLINGS = re.compile(r"\bhas_role\b|\bRole\.(EVALUATOR|ADMIN)\b")
+MAY_SPELL_ROLES = {
+    "accounts/permissions.py",  # the core
+    "accounts/cli.py",  # creates people
+    "webapp/demo.py",  # the demo data creates people
+}
+
+
+def test_only_the_core_spells_roles():
+    offenders = []
+    for package in ("accounts", "rubrics", "surveys", "reports", "webapp", "evaluator"):
+        for path in sorted((ROOT / package).rglob("*")):
+            if path.suffix not in (".py", ".html"):
+                continue
+            relative = path.relative_to(ROOT).as_posix()
+            if relative in MAY_SPELL_ROLES:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if ROLE_SPELLINGS.search(line):
+                    offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
