@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, has_app_context, has_request_context, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
@@ -524,9 +524,3 @@ def users_who_may(name: str) -> sa.Select[Any]:
         .where(col(Membership.role).in_(sorted(wanted.roles)))
         .distinct()
     )
-
-
-def forget_principal() -> None:
-    """Read the principal again on its next use (after changing the person's own rights)."""
-    if has_app_context():
-        g.pop("_principal", None)
