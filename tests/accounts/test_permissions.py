@@ -477,3 +477,13 @@ def test_only_the_core_spells_roles():
                 if ROLE_SPELLINGS.search(line):
                     offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_role_based_permissions_are_held_by_exactly_their_declared_roles():
+    """``users_who_may`` lists holders from the declared roles: they must match the check."""
+    for name, entry in PERMISSIONS.items():
+        if entry.roles is None:
+            continue
+        for role in Role:
+            principal = permissions.Principal(user_id=1, roles=frozenset({role}))
+            assert may(principal, name) == (role in entry.roles), (name, role)
