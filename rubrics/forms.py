@@ -1094,11 +1094,15 @@ def describe_path(document: Mapping[str, Any], path: DocPath) -> str:
     return " > ".join(parts) or "(rubric)"
 
 
-def section_names(content: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(section, title) of every section of the structured editor, in order."""
+def section_names(content: Mapping[str, Any], language: str | None = None) -> list[tuple[str, str]]:
+    """(section, title) of every section of the structured editor, in order.
+
+    Domains are named in ``language`` (the page's) when they have a name in it.
+    """
     languages = [str(lang) for lang in content.get("languages", ["en"])]
     default = str(content.get("default_language", "en"))
-    order = [default, *[lang for lang in languages if lang != default]]
+    first = [language] if language else []
+    order = [*first, default, *[lang for lang in languages if lang not in (default, language)]]
     names = [("settings", "Settings")]
     for index, domain in enumerate(content.get("domains") or []):
         names.append((str(index), _label(domain, order, str(domain.get("id")))))

@@ -471,7 +471,7 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         version=version,
         form=form,
         blocks=editor.blocks,
-        sections=section_names(version.content),
+        sections=section_names(version.content, language),
         section=str(section),
         summary=summary,
         **_texts(language, rubric_now.default_language),
@@ -607,7 +607,7 @@ def edit_yaml(code: str, number: int) -> PageResult:
         version=version,
         form=form,
         problems=problems,
-        sections=section_names(version.content),
+        sections=section_names(version.content, _language(rubric_now)),
         **_texts(_language(rubric_now), rubric_now.default_language),
     ), status
 
