@@ -6,6 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from accounts.models import (
@@ -25,7 +26,11 @@ _DUMMY_HASH = _hasher.hash("not-a-password")
 
 
 class AccountError(ValueError):
-    """A request the account rules refuse; the message is safe to show."""
+    """A request the account rules refuse; the message is safe to show.
+
+    Messages are ``lazy_gettext`` strings: ``str(exc)`` is in the language of the request that
+    shows it, and in English outside a request (the CLI).
+    """
 
 
 def normalise_email(email: str) -> str:
@@ -37,11 +42,11 @@ def create_user(
 ) -> User:
     email = normalise_email(email)
     if "@" not in email:
-        raise AccountError(f"{email!r} is not an e-mail address")
+        raise AccountError(_l("%(email)s is not an e-mail address", email=repr(email)))
     if len(password) < 8:
-        raise AccountError("the password must have at least 8 characters")
+        raise AccountError(_l("the password must have at least 8 characters"))
     if session.exec(select(User).where(User.email == email)).first():
-        raise AccountError(f"a user with the e-mail {email} already exists")
+        raise AccountError(_l("a user with the e-mail %(email)s already exists", email=email))
     user = User(email=email, name=name, password_hash=_hasher.hash(password), locale=locale)
     session.add(user)
     session.flush()
@@ -68,9 +73,9 @@ def add_membership(
     session: Session, *, user: User, role: Role, organization: Organization | None = None
 ) -> Membership:
     if role in NGO_ROLES and (organization is None or organization.kind != "ngo"):
-        raise AccountError(f"role {role} needs an NGO")
+        raise AccountError(_l("role %(role)s needs an NGO", role=role))
     if role == Role.FUNDER and (organization is None or organization.kind != "funder"):
-        raise AccountError("role funder needs a funder organisation")
+        raise AccountError(_l("role funder needs a funder organisation"))
     membership = Membership(
         user_id=user.id,  # type: ignore[arg-type]
         organization_id=organization.id if organization else None,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
+from flask_babel import gettext
 
 # plotly.js ships inside the plotly package; the app serves that file (never a CDN).
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -45,10 +46,11 @@ def domain_bars(
     Domains without a score are drawn as an empty grey bar labelled "insufficient data".
     """
     shown = [0.0 if s is None else s for s in scores]
-    text = ["insufficient data" if s is None else f"{s:.0f}" for s in scores]
+    text = [gettext("insufficient data") if s is None else f"{s:.0f}" for s in scores]
     colours = [PALETTE["missing"] if s is None else PALETTE["score"] for s in scores]
+    score, share, none = gettext("score"), gettext("coverage"), gettext("n/a")
     hover = [  # plotly renders a few HTML tags in hover text: escape what people typed
-        f"{html.escape(label)}<br>score: {t}<br>coverage: {'n/a' if c is None else f'{c:.0%}'}"
+        f"{html.escape(label)}<br>{score}: {t}<br>{share}: {none if c is None else f'{c:.0%}'}"
         for label, t, c in zip(labels, text, coverage, strict=True)
     ]
     fig = go.Figure(
@@ -65,7 +67,11 @@ def domain_bars(
     )
     fig.update_layout(
         title=title or None,
-        xaxis={"range": [0, 101], "title": "score (0-100)", "tickvals": [0, 20, 40, 60, 80, 100]},
+        xaxis={
+            "range": [0, 101],
+            "title": gettext("score (0-100)"),
+            "tickvals": [0, 20, 40, 60, 80, 100],
+        },
         yaxis={"autorange": "reversed", "automargin": True},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
         height=80 + 48 * len(labels),

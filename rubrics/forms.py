@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -56,12 +58,12 @@ class UploadForm(FlaskForm):
     """A rubric file: YAML, or an XLSForm workbook."""
 
     file = FileField(
-        "Rubric file",
+        _l("Rubric file"),
         validators=[
-            FileRequired("Choose a file to upload."),
+            FileRequired(_l("Choose a file to upload.")),
             FileAllowed(
                 list(UPLOAD_EXTENSIONS),
-                "Upload a YAML file (.yaml, .yml) or an XLSForm workbook (.xlsx, .xls).",
+                _l("Upload a YAML file (.yaml, .yml) or an XLSForm workbook (.xlsx, .xls)."),
             ),
         ],
     )
@@ -71,8 +73,8 @@ class YamlEditForm(FlaskForm):
     """The whole draft as YAML, for people who prefer to write it."""
 
     text = TextAreaField(
-        "Rubric (YAML)",
-        validators=[InputRequired("The rubric cannot be empty.")],
+        _l("Rubric (YAML)"),
+        validators=[InputRequired(_l("The rubric cannot be empty."))],
         render_kw={"rows": 32, "spellcheck": "false", "autocapitalize": "off", "class": "code"},
     )
     lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
@@ -186,10 +188,16 @@ class SectionFormBase(FlaskForm):
         return valid and not self.errors
 
 
-_POLICY_RULES = {
-    "not_applicable": (("exclude", "left out of the score"), ("score", "scored as a fixed value")),
-    "dont_know": (("missing", "counted as unanswered"), ("score", "scored as a fixed value")),
-}
+def _policy_rules(rule: str) -> tuple[tuple[str, str], ...]:
+    """The choices of a missing-data rule: (code, what it does), in the request's language."""
+    if rule == "not_applicable":
+        return (("exclude", _("left out of the score")), ("score", _("scored as a fixed value")))
+    return (("missing", _("counted as unanswered")), ("score", _("scored as a fixed value")))
+
+
+def _type_name(kind: str) -> str:
+    """A question type's name in the request's language (the names are in unmarked.jinja)."""
+    return str(_(kind.replace("_", " ")))
 
 
 def _text(data: Any) -> Mapping[str, str]:
@@ -247,7 +255,7 @@ class SectionEditor:
                 block,
                 Slot(
                     name=f"{prefix}_{key}_{index}",
-                    label=f"{what} ({lang})",
+                    label=_("%(what)s (%(lang)s)", what=what, lang=lang),
                     kind="text",
                     path=path,
                     lang=lang,
@@ -257,10 +265,10 @@ class SectionEditor:
             )
 
     def _policy(self, block: Block, prefix: str, path: DocPath, *, rubric_level: bool) -> None:
-        inherit = "default" if rubric_level else "as the rubric says"
+        inherit = _("default") if rubric_level else _("as the rubric says")
         for flag, what in (
-            ("allow_not_applicable", "Offer “not applicable”"),
-            ("allow_dont_know", "Offer “don't know”"),
+            ("allow_not_applicable", _("Offer “not applicable”")),
+            ("allow_dont_know", _("Offer “don't know”")),
         ):
             self._add(
                 block,
@@ -270,17 +278,22 @@ class SectionEditor:
                     kind="tristate",
                     path=(*path, flag),
                     choices=(
-                        ("", f"{inherit} (no)" if rubric_level else inherit),
-                        ("yes", "yes"),
-                        ("no", "no"),
+                        ("", _("%(default)s (no)", default=inherit) if rubric_level else inherit),
+                        ("yes", _("yes")),
+                        ("no", _("no")),
                     ),
                 ),
             )
-        for rule, what in (
-            ("not_applicable", "“Not applicable” answers are"),
-            ("dont_know", "“Don't know” answers are"),
+        for rule, what, score_label in (
+            (
+                "not_applicable",
+                _("“Not applicable” answers are"),
+                _("“Not applicable” score (when scored)"),
+            ),
+            ("dont_know", _("“Don't know” answers are"), _("“Don't know” score (when scored)")),
         ):
-            default = _POLICY_RULES[rule][0][1]
+            rules = _policy_rules(rule)
+            default = rules[0][1]
             self._add(
                 block,
                 Slot(
@@ -288,15 +301,22 @@ class SectionEditor:
                     label=what,
                     kind="choice",
                     path=(*path, rule),
-                    choices=(("", f"{inherit} ({default})" if rubric_level else inherit),)
-                    + _POLICY_RULES[rule],
+                    choices=(
+                        (
+                            "",
+                            _("%(default)s (%(rule)s)", default=inherit, rule=default)
+                            if rubric_level
+                            else inherit,
+                        ),
+                        *rules,
+                    ),
                 ),
             )
             self._add(
                 block,
                 Slot(
                     name=f"{prefix}_{rule}_score",
-                    label=f"{what[:-4]} score (when scored)",
+                    label=score_label,
                     kind="optional_number",
                     path=(*path, f"{rule}_score"),
                 ),
@@ -306,7 +326,7 @@ class SectionEditor:
                 block,
                 Slot(
                     name=f"{prefix}_min_coverage",
-                    label="Minimum coverage (0 to 1) for a domain score",
+                    label=_("Minimum coverage (0 to 1) for a domain score"),
                     kind="optional_number",
                     path=(*path, "min_coverage"),
                 ),
@@ -314,20 +334,24 @@ class SectionEditor:
 
     def _settings(self) -> None:
         content = self.content
-        block = Block("settings", "Rubric settings", "settings")
+        block = Block("settings", _("Rubric settings"), "settings")
         self.blocks.append(block)
-        self._texts(block, "r", ("title",), "Title", required=True)
-        self._texts(block, "r", ("description",), "Description", multiline=True)
+        self._texts(block, "r", ("title",), _("Title"), required=True)
+        self._texts(block, "r", ("description",), _("Description"), multiline=True)
         self._add(
             block,
-            Slot(name="r_version", label="Your version label", kind="string", path=("version",)),
+            Slot(name="r_version", label=_("Your version label"), kind="string", path=("version",)),
         )
         scale = content.get("scale") or {}
         levels = scale.get("levels") or []
         if levels:
             scale_block = Block(
                 "scale",
-                f"Scale {scale.get('min', 1)} to {scale.get('max', 4)}: level names",
+                _(
+                    "Scale %(min)s to %(max)s: level names",
+                    min=scale.get("min", 1),
+                    max=scale.get("max", 4),
+                ),
                 "scale",
             )
             block.children.append(scale_block)
@@ -336,26 +360,28 @@ class SectionEditor:
                     scale_block,
                     f"s{index}",
                     ("scale", "levels", index, "label"),
-                    f"Level {level.get('level')}",
+                    _("Level %(level)s", level=level.get("level")),
                     required=True,
                 )
         bands_block = Block(
             "bands",
-            "Bands of the 0-100 score",
+            _("Bands of the 0-100 score"),
             "bands",
-            note="Bands must cover 0 to 100 without gaps or overlaps.",
+            note=_("Bands must cover 0 to 100 without gaps or overlaps."),
         )
         block.children.append(bands_block)
         for index, _band in enumerate(content.get("bands") or []):
-            band_block = Block("band", f"Band {index + 1}", f"band-{index}")
+            band_block = Block("band", _("Band %(number)s", number=index + 1), f"band-{index}")
             bands_block.children.append(band_block)
-            self._texts(band_block, f"b{index}", ("bands", index, "label"), "Name", required=True)
+            self._texts(
+                band_block, f"b{index}", ("bands", index, "label"), _("Name"), required=True
+            )
             for bound in ("min", "max"):
                 self._add(
                     band_block,
                     Slot(
                         name=f"b{index}_{bound}",
-                        label=f"From ({bound})" if bound == "min" else "To (max)",
+                        label=_("From (min)") if bound == "min" else _("To (max)"),
                         kind="number",
                         path=("bands", index, bound),
                     ),
@@ -364,25 +390,28 @@ class SectionEditor:
                 band_block,
                 Slot(
                     name=f"b{index}_remove",
-                    label="Remove this band",
+                    label=_("Remove this band"),
                     kind="remove",
                     path=("bands", index),
                 ),
             )
-        new_band = Block("band", "Add a band", "band-new")
+        new_band = Block("band", _("Add a band"), "band-new")
         bands_block.children.append(new_band)
         self._extra_fields["bnew_label"] = StringField(
-            f"Name ({self.default_language})", validators=[Optional(), Length(max=200)]
+            _("Name (%(lang)s)", lang=self.default_language),
+            validators=[Optional(), Length(max=200)],
         )
-        self._extra_fields["bnew_min"] = FloatField("From (min)", validators=[Optional()])
-        self._extra_fields["bnew_max"] = FloatField("To (max)", validators=[Optional()])
+        self._extra_fields["bnew_min"] = FloatField(_("From (min)"), validators=[Optional()])
+        self._extra_fields["bnew_max"] = FloatField(_("To (max)"), validators=[Optional()])
         new_band.fields.extend(["bnew_label", "bnew_min", "bnew_max"])
         policy_block = Block(
             "missing",
-            "Missing answers",
+            _("Missing answers"),
             "missing",
-            note="How “not applicable” and “don't know” are offered and scored; questions may "
-            "override this.",
+            note=_(
+                "How “not applicable” and “don't know” are offered and scored; questions may "
+                "override this."
+            ),
         )
         block.children.append(policy_block)
         self._policy(policy_block, "m", ("missing",), rubric_level=True)
@@ -394,24 +423,24 @@ class SectionEditor:
             raise IndexError(d)
         domain = domains[d]
         dpath: DocPath = ("domains", d)
-        block = Block("domain", f"Domain {domain.get('id')}", f"d{d}")
+        block = Block("domain", _("Domain %(id)s", id=domain.get("id")), f"d{d}")
         self.blocks.append(block)
-        self._texts(block, f"d{d}", (*dpath, "label"), "Name", required=True)
-        self._texts(block, f"d{d}", (*dpath, "guidance"), "Guidance", multiline=True)
+        self._texts(block, f"d{d}", (*dpath, "label"), _("Name"), required=True)
+        self._texts(block, f"d{d}", (*dpath, "guidance"), _("Guidance"), multiline=True)
         self._weight(block, f"d{d}", dpath)
         for i, indicator in enumerate(domain.get("indicators") or []):
             ipath: DocPath = (*dpath, "indicators", i)
             prefix = f"d{d}i{i}"
-            ind_block = Block("indicator", f"Indicator {indicator.get('id')}", prefix)
+            ind_block = Block("indicator", _("Indicator %(id)s", id=indicator.get("id")), prefix)
             block.children.append(ind_block)
-            self._texts(ind_block, prefix, (*ipath, "label"), "Name", required=True)
-            self._texts(ind_block, prefix, (*ipath, "guidance"), "Guidance", multiline=True)
+            self._texts(ind_block, prefix, (*ipath, "label"), _("Name"), required=True)
+            self._texts(ind_block, prefix, (*ipath, "guidance"), _("Guidance"), multiline=True)
             self._weight(ind_block, prefix, ipath)
             self._add(
                 ind_block,
                 Slot(
                     name=f"{prefix}_remove",
-                    label="Remove this indicator and its questions",
+                    label=_("Remove this indicator and its questions"),
                     kind="remove",
                     path=ipath,
                 ),
@@ -424,7 +453,7 @@ class SectionEditor:
             block,
             Slot(
                 name=f"d{d}_remove",
-                label="Remove this domain with its indicators and questions",
+                label=_("Remove this domain with its indicators and questions"),
                 kind="remove",
                 path=dpath,
             ),
@@ -433,7 +462,7 @@ class SectionEditor:
     def _weight(self, block: Block, prefix: str, path: DocPath) -> None:
         self._add(
             block,
-            Slot(name=f"{prefix}_weight", label="Weight", kind="number", path=(*path, "weight")),
+            Slot(name=f"{prefix}_weight", label=_("Weight"), kind="number", path=(*path, "weight")),
         )
 
     def _question(
@@ -441,24 +470,26 @@ class SectionEditor:
     ) -> None:
         kind = str(question.get("type"))
         block = Block(
-            "question", f"Question {question.get('id')} ({kind.replace('_', ' ')})", prefix
+            "question",
+            _("Question %(id)s (%(type)s)", id=question.get("id"), type=_type_name(kind)),
+            prefix,
         )
         parent.children.append(block)
-        self._texts(block, prefix, (*qpath, "label"), "Question", required=True, multiline=True)
-        self._texts(block, prefix, (*qpath, "hint"), "Hint")
-        self._texts(block, prefix, (*qpath, "guidance"), "Guidance", multiline=True)
+        self._texts(block, prefix, (*qpath, "label"), _("Question"), required=True, multiline=True)
+        self._texts(block, prefix, (*qpath, "hint"), _("Hint"))
+        self._texts(block, prefix, (*qpath, "guidance"), _("Guidance"), multiline=True)
         self._weight(block, prefix, qpath)
         self._add(
             block,
             Slot(
                 name=f"{prefix}_required",
-                label="Answer required",
+                label=_("Answer required"),
                 kind="tristate",
                 path=(*qpath, "required"),
                 choices=(
-                    ("", "default (required when scored)"),
-                    ("yes", "required"),
-                    ("no", "optional"),
+                    ("", _("default (required when scored)")),
+                    ("yes", _("required")),
+                    ("no", _("optional")),
                 ),
             ),
         )
@@ -466,7 +497,7 @@ class SectionEditor:
             block,
             Slot(
                 name=f"{prefix}_relevant",
-                label="Shown only when (relevance, e.g. ${Q1} = 'yes')",
+                label=_("Shown only when (relevance, e.g. ${Q1} = 'yes')"),
                 kind="string",
                 path=(*qpath, "relevant"),
             ),
@@ -474,62 +505,72 @@ class SectionEditor:
         if kind in CHOICE_TYPES:
             for o, option in enumerate(question.get("options") or []):
                 opath: DocPath = (*qpath, "options", o)
-                option_block = Block("option", f"Option {option.get('id')}", f"{prefix}o{o}")
+                option_block = Block(
+                    "option", _("Option %(id)s", id=option.get("id")), f"{prefix}o{o}"
+                )
                 block.children.append(option_block)
                 self._texts(
-                    option_block, f"{prefix}o{o}", (*opath, "label"), "Label", required=True
+                    option_block, f"{prefix}o{o}", (*opath, "label"), _("Label"), required=True
                 )
                 self._add(
                     option_block,
                     Slot(
                         name=f"{prefix}o{o}_score",
-                        label="Score (empty: not scored)",
+                        label=_("Score (empty: not scored)"),
                         kind="optional_number",
                         path=(*opath, "score"),
                     ),
                 )
         if kind == "maturity":
             for index, level in enumerate(question.get("levels") or []):
-                level_block = Block("level", f"Level {level.get('level')}", f"{prefix}l{index}")
+                level_block = Block(
+                    "level", _("Level %(level)s", level=level.get("level")), f"{prefix}l{index}"
+                )
                 block.children.append(level_block)
                 self._texts(
                     level_block,
                     f"{prefix}l{index}",
                     (*qpath, "levels", index, "descriptor"),
-                    "Descriptor",
+                    _("Descriptor"),
                     required=True,
                     multiline=True,
                 )
-        policy = Block("missing", "Missing answers (this question)", f"{prefix}-missing")
+        policy = Block("missing", _("Missing answers (this question)"), f"{prefix}-missing")
         block.children.append(policy)
         self._policy(policy, f"{prefix}m", (*qpath, "missing"), rubric_level=False)
         self._add(
             block,
-            Slot(name=f"{prefix}_remove", label="Remove this question", kind="remove", path=qpath),
+            Slot(
+                name=f"{prefix}_remove",
+                label=_("Remove this question"),
+                kind="remove",
+                path=qpath,
+            ),
         )
 
     def _new_question(self, parent: Block, d: int, i: int) -> None:
         prefix = f"d{d}i{i}new"
         block = Block(
-            "add", "Add a question", prefix, note="Fill in the new question after saving."
+            "add", _("Add a question"), prefix, note=_("Fill in the new question after saving.")
         )
         parent.children.append(block)
         names = (f"{prefix}_id", f"{prefix}_type", f"{prefix}_label")
         self._extra_fields[names[0]] = StringField(
-            "Id (letters, digits, _ . -)",
+            _("Id (letters, digits, _ . -)"),
             validators=[
                 Optional(),
-                Regexp(CODE_PATTERN, message="Not a valid id."),
+                Regexp(CODE_PATTERN, message=_("Not a valid id.")),
                 Length(max=64),
             ],
         )
         self._extra_fields[names[1]] = SelectField(
-            "Type",
-            choices=[SelectChoice(t, t.replace("_", " ")) for t in QUESTION_TYPES],
+            _("Type"),
+            choices=[SelectChoice(t, _type_name(t)) for t in QUESTION_TYPES],
             default="maturity",
         )
         self._extra_fields[names[2]] = StringField(
-            f"Question ({self.default_language})", validators=[Optional(), Length(max=TEXT_MAX)]
+            _("Question (%(lang)s)", lang=self.default_language),
+            validators=[Optional(), Length(max=TEXT_MAX)],
         )
         block.fields.extend(names)
         self.new_questions.append(NewQuestion(d, i, *names))
@@ -537,16 +578,16 @@ class SectionEditor:
     def _new_branch(self, branch: NewBranch, parent: Block | None = None) -> None:
         if branch.domain is None:
             title, note = (
-                "Add a domain",
-                (
+                _("Add a domain"),
+                _(
                     "A new domain starts with one indicator and one question: fill them in after "
                     "saving."
                 ),
             )
         else:
             title, note = (
-                "Add an indicator",
-                ("A new indicator starts with one question: fill it in after saving."),
+                _("Add an indicator"),
+                _("A new indicator starts with one question: fill it in after saving."),
             )
         block = Block("add", title, branch.prefix, note=note)
         if parent is None:
@@ -555,14 +596,18 @@ class SectionEditor:
             parent.children.append(block)
         default = self.default_language
         labels = {
-            "id": f"Id of the {branch.what} (letters, digits, _ . -)",
-            "label": f"Name ({default})",
-            "weight": "Weight",
-            "iid": "Id of its first indicator",
-            "ilabel": f"Name of its first indicator ({default})",
-            "qid": "Id of its first question",
-            "qtype": "Type of its first question",
-            "qlabel": f"Its first question ({default})",
+            "id": (
+                _("Id of the domain (letters, digits, _ . -)")
+                if branch.domain is None
+                else _("Id of the indicator (letters, digits, _ . -)")
+            ),
+            "label": _("Name (%(lang)s)", lang=default),
+            "weight": _("Weight"),
+            "iid": _("Id of its first indicator"),
+            "ilabel": _("Name of its first indicator (%(lang)s)", lang=default),
+            "qid": _("Id of its first question"),
+            "qtype": _("Type of its first question"),
+            "qlabel": _("Its first question (%(lang)s)", lang=default),
         }
         for part in branch.parts:
             name, label = branch.name(part), labels[part]
@@ -571,7 +616,7 @@ class SectionEditor:
             elif part == "qtype":
                 self._extra_fields[name] = SelectField(
                     label,
-                    choices=[SelectChoice(t, t.replace("_", " ")) for t in QUESTION_TYPES],
+                    choices=[SelectChoice(t, _type_name(t)) for t in QUESTION_TYPES],
                     default="maturity",
                 )
             elif part in ("id", "iid", "qid"):
@@ -579,7 +624,7 @@ class SectionEditor:
                     label,
                     validators=[
                         Optional(),
-                        Regexp(CODE_PATTERN, message="Not a valid id."),
+                        Regexp(CODE_PATTERN, message=_("Not a valid id.")),
                         Length(max=64),
                     ],
                 )
@@ -610,7 +655,13 @@ class SectionEditor:
         def unused(form: Any, bound: Any) -> None:
             code = (bound.data or "").strip()
             if code in used:
-                raise ValidationError(f"The id {code!r} is already used (at {used[code]}).")
+                raise ValidationError(
+                    _(
+                        "The id %(code)s is already used (at %(where)s).",
+                        code=repr(code),
+                        where=used[code],
+                    )
+                )
 
         for new in self.new_questions:
             validators[f"validate_{new.id_field}"] = unused
@@ -716,7 +767,7 @@ class SectionEditor:
                 )
             )
         document["bands"] = [band for _, band in kept]
-        for new_index, (old_index, _) in enumerate(kept):
+        for new_index, (old_index, _band) in enumerate(kept):
             applied.moves[("bands", new_index)] = (
                 ("bands", old_index) if old_index >= 0 else ("new-band",)
             )
@@ -751,7 +802,7 @@ class SectionEditor:
             indicator["questions"] = [question for _, question in kept_questions]
             kept_indicators.append(indicator)
             applied.moves[("domains", d, "indicators", new_i)] = ("domains", d, "indicators", i)
-            for new_k, (old_path, _) in enumerate(kept_questions):
+            for new_k, (old_path, _question) in enumerate(kept_questions):
                 applied.moves[("domains", d, "indicators", new_i, "questions", new_k)] = old_path
         domain["indicators"] = kept_indicators
 
@@ -898,12 +949,18 @@ def _branch_check(branch: NewBranch) -> Callable[[Any], None]:
         if not filled["id"]:
             if any(filled.values()):
                 form[names["id"]].errors.append(
-                    f"Give the new {branch.what} an id, or empty its fields."
+                    _("Give the new domain an id, or empty its fields.")
+                    if branch.domain is None
+                    else _("Give the new indicator an id, or empty its fields.")
                 )
             return
         for part, name in names.items():
             if not filled[part]:
-                form[name].errors.append(f"Needed to add the {branch.what}.")
+                form[name].errors.append(
+                    _("Needed to add the domain.")
+                    if branch.domain is None
+                    else _("Needed to add the indicator.")
+                )
 
     return check
 
@@ -912,8 +969,10 @@ def _last_domain_check(count: int) -> Any:
     def check(form: Any, bound: Any) -> None:
         if bound.data and count <= 1:
             raise ValidationError(
-                "This is the only domain: a rubric needs at least one. Add another domain "
-                "(in the settings) before removing this one."
+                _(
+                    "This is the only domain: a rubric needs at least one. Add another domain "
+                    "(in the settings) before removing this one."
+                )
             )
 
     return check
@@ -922,14 +981,14 @@ def _last_domain_check(count: int) -> Any:
 def _build_field(slot: Slot) -> Any:
     if slot.kind == "text":
         validators: list[Any] = [
-            InputRequired("Needed in this language.") if slot.required else Optional(),
+            InputRequired(_("Needed in this language.")) if slot.required else Optional(),
             Length(max=TEXT_MAX),
         ]
         cls = TextAreaField if slot.multiline else StringField
         render = {"rows": 2} if slot.multiline else {}
         return cls(slot.label, validators=validators, render_kw=render)
     if slot.kind == "number":
-        return FloatField(slot.label, validators=[InputRequired("A number is needed.")])
+        return FloatField(slot.label, validators=[InputRequired(_("A number is needed."))])
     if slot.kind == "optional_number":
         return FloatField(slot.label, validators=[Optional()])
     if slot.kind == "string":
@@ -1035,11 +1094,15 @@ def describe_path(document: Mapping[str, Any], path: DocPath) -> str:
     return " > ".join(parts) or "(rubric)"
 
 
-def section_names(content: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(section, title) of every section of the structured editor, in order."""
+def section_names(content: Mapping[str, Any], language: str | None = None) -> list[tuple[str, str]]:
+    """(section, title) of every section of the structured editor, in order.
+
+    Domains are named in ``language`` (the page's) when they have a name in it.
+    """
     languages = [str(lang) for lang in content.get("languages", ["en"])]
     default = str(content.get("default_language", "en"))
-    order = [default, *[lang for lang in languages if lang != default]]
+    first = [language] if language else []
+    order = [*first, default, *[lang for lang in languages if lang not in (default, language)]]
     names = [("settings", "Settings")]
     for index, domain in enumerate(content.get("domains") or []):
         names.append((str(index), _label(domain, order, str(domain.get("id")))))

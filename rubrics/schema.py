@@ -241,6 +241,10 @@ def localize(value: Mapping[str, str] | None, language: str | None, default: str
 Path = tuple[str | int, ...]
 
 
+# Problem messages stay English on purpose: they are for rubric authors and the CLI
+# (``FILE:LINE: path: message``, the form compilers and linters use), they quote the file's own
+# English keywords (``not_applicable``, ``levels``), and this module is pure (no Flask-Babel, see
+# the import-linter contract). The editor's own interface around them is translated.
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a rubric: where (a path into the document) and what."""

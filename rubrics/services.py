@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import yaml
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
@@ -36,7 +37,11 @@ from rubrics.signals import version_published
 
 
 class VersionError(ValueError):
-    """An operation the version rules refuse (e.g. editing a published version)."""
+    """An operation the version rules refuse (e.g. editing a published version).
+
+    Messages a person can meet are ``lazy_gettext`` strings (in the request's language); the
+    flush guards' messages stay English: only a bug reaches them, and they go to the log.
+    """
 
 
 class StaleVersionError(VersionError):
@@ -237,7 +242,13 @@ def _compare_and_bump(
 ) -> None:
     """One UPDATE that succeeds only on the draft at revision ``expected``; bumps the revision."""
     if version.status != VersionStatus.DRAFT:
-        raise VersionError(f"version {version.number} is {version.status} and cannot be changed")
+        raise VersionError(
+            _l(
+                "version %(number)s is %(status)s and cannot be changed",
+                number=version.number,
+                status=_l(version.status),
+            )
+        )
     session.flush()
     table = RubricVersion.__table__  # type: ignore[attr-defined]
     result = session.exec(
@@ -253,7 +264,11 @@ def _compare_and_bump(
     if result.rowcount != 1:
         if version.status != VersionStatus.DRAFT:
             raise VersionError(
-                f"version {version.number} is {version.status} and cannot be changed"
+                _l(
+                    "version %(number)s is %(status)s and cannot be changed",
+                    number=version.number,
+                    status=_l(version.status),
+                )
             )
         raise StaleVersionError(version, expected)
 
@@ -271,10 +286,22 @@ def update_draft(
     when someone saved since, :class:`StaleVersionError` is raised and nothing is written.
     """
     if version.status != VersionStatus.DRAFT:
-        raise VersionError(f"version {version.number} is {version.status} and cannot be changed")
+        raise VersionError(
+            _l(
+                "version %(number)s is %(status)s and cannot be changed",
+                number=version.number,
+                status=_l(version.status),
+            )
+        )
     record = session.get(RubricRecord, version.rubric_id)
     if record is not None and rubric.id != record.code:
-        raise VersionError(f"the rubric id must stay {record.code!r}, not {rubric.id!r}")
+        raise VersionError(
+            _l(
+                "the rubric id must stay %(code)s, not %(new)s",
+                code=repr(record.code),
+                new=repr(rubric.id),
+            )
+        )
     content = content_of(rubric)
     expected = version.lock_version if expected_lock is None else expected_lock
     _compare_and_bump(
@@ -293,7 +320,13 @@ def publish(
     :data:`rubrics.signals.version_published` (sender: the session) once the version is frozen.
     """
     if version.status != VersionStatus.DRAFT:
-        raise VersionError(f"version {version.number} is {version.status}, not a draft")
+        raise VersionError(
+            _l(
+                "version %(number)s is %(status)s, not a draft",
+                number=version.number,
+                status=_l(version.status),
+            )
+        )
     rubric = rubric_of(version)  # raises RubricError: never publish what does not validate
     expected = version.lock_version if expected_lock is None else expected_lock
     _compare_and_bump(
@@ -313,7 +346,13 @@ def publish(
 def delete_draft(session: Session, version: RubricVersion) -> None:
     """Discard a draft nobody depends on (published versions are kept forever)."""
     if version.status != VersionStatus.DRAFT:
-        raise VersionError(f"version {version.number} is {version.status}; only drafts go")
+        raise VersionError(
+            _l(
+                "version %(number)s is %(status)s; only drafts go",
+                number=version.number,
+                status=_l(version.status),
+            )
+        )
     dependants = session.exec(
         select(RubricVersion).where(RubricVersion.based_on_id == version.id)
     ).all()

@@ -28,7 +28,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
@@ -70,7 +70,7 @@ def _rubric_value(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return str(gettext("yes") if value else gettext("no"))
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str):
@@ -106,9 +106,14 @@ def _version_url(version: RubricVersion, code: str, **kwargs: Any) -> str:
 def _not_a_draft(code: str, version: RubricVersion) -> tuple[str, int]:
     return _refuse(
         409,
-        "This version cannot be changed",
-        f"Version {version.number} of {code} is {version.status}: published versions never "
-        "change. Start a new draft from it to make changes.",
+        gettext("This version cannot be changed"),
+        gettext(
+            "Version %(number)s of %(code)s is %(status)s: published versions never change. "
+            "Start a new draft from it to make changes.",
+            number=version.number,
+            code=code,
+            status=gettext(version.status.replace("_", " ")),
+        ),
     )
 
 
@@ -138,7 +143,12 @@ def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str],
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            return None, "yaml", [f"{name}:{line}: (rubric): not UTF-8 text"], []
+            return (
+                None,
+                "yaml",
+                [gettext("%(name)s:%(line)s: (rubric): not UTF-8 text", name=name, line=line)],
+                [],
+            )
         try:
             return load_rubric_text(text, source=name), "yaml", [], []
         except RubricFileError as exc:
@@ -153,7 +163,7 @@ def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str],
         return None, "xlsform", [f"{name}: {p.dotted}: {p.message}" for p in exc.problems], []
     except Exception:  # a damaged workbook must give a message, never a 500
         log.exception("XLSForm import of %s failed", name)
-        return None, "xlsform", [f"{name}: the workbook could not be read"], []
+        return None, "xlsform", [gettext("%(name)s: the workbook could not be read", name=name)], []
     return result.rubric, "xlsform", [], [f"{name}: {line}" for line in result.report]
 
 
@@ -179,7 +189,9 @@ def upload() -> PageResult:
     name = _upload_name(storage.filename or "")
     data = storage.stream.read(limit + 1)
     if len(data) > limit:
-        problem = f"{name}: the file is larger than {limit // 1024} KiB"
+        problem = gettext(
+            "%(name)s: the file is larger than %(size)s KiB", name=name, size=limit // 1024
+        )
         return render_template(
             "rubrics/upload.html", form=form, problems=[problem], limit=limit
         ), 413
@@ -197,8 +209,20 @@ def upload() -> PageResult:
         dbsession().commit()
     except IntegrityError:
         dbsession().rollback()
-        return _refuse(409, "Please try again", "Someone stored a version at the same moment.")
-    flash(f"{name} is stored as draft version {version.number} of {rubric.id}.", "success")
+        return _refuse(
+            409,
+            gettext("Please try again"),
+            gettext("Someone stored a version at the same moment."),
+        )
+    flash(
+        gettext(
+            "%(name)s is stored as draft version %(number)s of %(code)s.",
+            name=name,
+            number=version.number,
+            code=rubric.id,
+        ),
+        "success",
+    )
     for line in report[:50]:
         flash(line, "info")
     return redirect(_version_url(version, rubric.id))
@@ -247,7 +271,11 @@ def download(code: str, number: int, fmt: str) -> PageResult:
             body = export_xlsform(services.rubric_of(version))
         except Exception:  # a clear page, never a traceback
             log.exception("XLSForm export of %s v%s failed", code, number)
-            return _refuse(409, "Cannot export", "This version could not be written as an XLSForm.")
+            return _refuse(
+                409,
+                gettext("Cannot export"),
+                gettext("This version could not be written as an XLSForm."),
+            )
         mimetype = XLSX_MIMETYPE
     else:
         abort(404)
@@ -268,8 +296,19 @@ def start_draft(code: str, number: int) -> PageResult:
         dbsession().commit()
     except IntegrityError:
         dbsession().rollback()
-        return _refuse(409, "Please try again", "Someone stored a version at the same moment.")
-    flash(f"Draft version {draft.number} started from version {number}.", "success")
+        return _refuse(
+            409,
+            gettext("Please try again"),
+            gettext("Someone stored a version at the same moment."),
+        )
+    flash(
+        gettext(
+            "Draft version %(draft)s started from version %(number)s.",
+            draft=draft.number,
+            number=number,
+        ),
+        "success",
+    )
     return redirect(_version_url(draft, code))
 
 
@@ -283,7 +322,10 @@ def delete(code: str, number: int) -> PageResult:
         return _not_a_draft(code, version)
     services.delete_draft(dbsession(), version)
     dbsession().commit()
-    flash(f"Draft version {number} of {code} was discarded.", "success")
+    flash(
+        gettext("Draft version %(number)s of %(code)s was discarded.", number=number, code=code),
+        "success",
+    )
     return redirect(url_for("rubrics.index"))
 
 
@@ -340,9 +382,11 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         if request.method == "POST" and stale and ActionForm().validate():
             return _refuse(
                 409,
-                "This domain was removed",
-                "The draft was changed after you opened this page and this domain is no longer "
-                "in it: nothing was saved.",
+                gettext("This domain was removed"),
+                gettext(
+                    "The draft was changed after you opened this page and this domain is no "
+                    "longer in it: nothing was saved."
+                ),
             )
         abort(404)
     form_class = editor.form_class()
@@ -384,7 +428,7 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         version=version,
         form=form,
         blocks=editor.blocks,
-        sections=section_names(version.content),
+        sections=section_names(version.content, language),
         section=str(section),
         summary=summary,
         **_texts(language, rubric_now.default_language),
@@ -397,9 +441,9 @@ def _after_save(
     """Back to the page saved (post/redirect/get), or to where a removed or added domain went."""
     if editor.removes_domain(form):
         domain = editor.content["domains"][int(editor.section)]
-        flash(f"Domain {domain.get('id')} was removed.", "success")
+        flash(gettext("Domain %(id)s was removed.", id=domain.get("id")), "success")
         return redirect(url_for("rubrics.edit", code=code, number=number))
-    flash("Saved.", "success")
+    flash(gettext("Saved."), "success")
     if editor.section == "settings" and len(rubric.domains) > domains_before:
         index = len(rubric.domains) - 1
         return redirect(url_for("rubrics.edit", code=code, number=number, index=index))
@@ -494,8 +538,13 @@ def edit_yaml(code: str, number: int) -> PageResult:
                 return _conflict(record, version, text, rubric)
             if rubric is not None and rubric.id != record.code:
                 problems = [
-                    f"{source}:{_line_of_id(text)}: id: must stay {record.code!r} (upload the "
-                    "file instead to start another rubric)"
+                    gettext(
+                        "%(source)s:%(line)s: id: must stay %(code)s (upload the file instead "
+                        "to start another rubric)",
+                        source=source,
+                        line=_line_of_id(text),
+                        code=repr(record.code),
+                    )
                 ]
             elif rubric is not None:
                 try:
@@ -507,7 +556,7 @@ def edit_yaml(code: str, number: int) -> PageResult:
                     dbsession().refresh(version)
                     return _conflict(record, version, text, rubric)
                 dbsession().commit()
-                flash("Saved.", "success")
+                flash(gettext("Saved."), "success")
                 return redirect(request.path)
     rubric_now = services.rubric_of(version)
     return render_template(
@@ -516,7 +565,7 @@ def edit_yaml(code: str, number: int) -> PageResult:
         version=version,
         form=form,
         problems=problems,
-        sections=section_names(version.content),
+        sections=section_names(version.content, _language(rubric_now)),
         **_texts(_language(rubric_now), rubric_now.default_language),
     ), status
 
@@ -546,13 +595,22 @@ def publish(code: str, number: int) -> PageResult:
             dbsession().rollback()
             dbsession().refresh(version)
             flash(
-                "The draft was changed after you reviewed it. Review the changes below again.",
+                gettext(
+                    "The draft was changed after you reviewed it. Review the changes below again."
+                ),
                 "error",
             )
             status = 409
         else:
             dbsession().commit()
-            flash(f"Version {number} of {code} is published. It can no longer change.", "success")
+            flash(
+                gettext(
+                    "Version %(number)s of %(code)s is published. It can no longer change.",
+                    number=number,
+                    code=code,
+                ),
+                "success",
+            )
             return redirect(_version_url(version, code))
     rubric = services.rubric_of(version)
     base = services.previous_published(dbsession(), version)

@@ -134,7 +134,7 @@ def cycle_new() -> Response | str | tuple[str, int]:
             _add_errors(form, exc.errors)
         except sa.exc.IntegrityError:  # the same code, opened by someone else meanwhile
             session.rollback()
-            _add_errors(form, {"code": ["This code is already used by another cycle."]})
+            _add_errors(form, {"code": [_("This code is already used by another cycle.")]})
         else:
             flash(_("Cycle %(name)s is open.", name=cycle.name), "success")
             return redirect(url_for("surveys.cycle_detail", cycle_id=cycle.id))
@@ -208,7 +208,7 @@ def cycle_add_organizations(cycle_id: int) -> Response | tuple[str, int]:
             )
             return redirect(url_for("surveys.cycle_detail", cycle_id=cycle_id))
     elif form.is_submitted() and not form.errors:
-        form.organizations.errors = ["Choose at least one NGO to add."]
+        form.organizations.errors = [_("Choose at least one NGO to add.")]
     return _detail(cycle, add_form=form), 422
 
 
@@ -232,7 +232,7 @@ def cycle_assign_evaluators(cycle_id: int) -> Response | tuple[str, int]:
             flash(_("Evaluators assigned."), "success")
             return redirect(url_for("surveys.cycle_detail", cycle_id=cycle_id))
     elif form.is_submitted() and not form.errors:
-        form.evaluators.errors = ["Choose at least one evaluator to assign."]
+        form.evaluators.errors = [_("Choose at least one evaluator to assign.")]
     return _detail(cycle, assign_form=form), 422
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from accounts import permissions
@@ -30,7 +31,7 @@ class CycleError(services.AssessmentError):
 
     def __init__(self, errors: FieldErrors) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items()))
 
 
 # --- opening a cycle ------------------------------------------------------------------------------
@@ -55,35 +56,35 @@ def check_cycle(
         errors.setdefault(name, []).append(message)
 
     if not code:
-        add("code", "Give the cycle a code.")
+        add("code", _l("Give the cycle a code."))
     elif len(code) > 64 or not re.match(CODE_PATTERN, code):
         add(
             "code",
-            "Use at most 64 letters, digits, '_', '.' or '-', starting with a letter.",
+            _l("Use at most 64 letters, digits, '_', '.' or '-', starting with a letter."),
         )
     elif session.exec(
         select(AssessmentCycle.id).where(sa.func.lower(AssessmentCycle.code) == code.lower())
     ).first():
-        add("code", f"The code {code} is already used by another cycle.")
+        add("code", _l("The code %(code)s is already used by another cycle.", code=code))
     if not name.strip():
-        add("name", "Give the cycle a name.")
+        add("name", _l("Give the cycle a name."))
     if version is None:
-        add("version", "Choose a rubric version.")
+        add("version", _l("Choose a rubric version."))
     elif version.status != VersionStatus.PUBLISHED:
-        add("version", "Only a published rubric version can be used in a cycle.")
+        add("version", _l("Only a published rubric version can be used in a cycle."))
     if not organizations:
-        add("organizations", "Choose at least one NGO.")
+        add("organizations", _l("Choose at least one NGO."))
     for org in organizations:
         if org.kind != OrgKind.NGO:
-            add("organizations", f"{org.name} is not an NGO.")
+            add("organizations", _l("%(name)s is not an NGO.", name=org.name))
     if opens_on and closes_on and closes_on < opens_on:
-        add("closes_on", "The closing date must be on or after the opening date.")
+        add("closes_on", _l("The closing date must be on or after the opening date."))
     eligible = may_review_cycles(session, [u.id for u in evaluators if u.id is not None])
     for user in evaluators:
         if user.id not in eligible:
-            add("evaluators", f"{user.name} is not an evaluator.")
+            add("evaluators", _l("%(name)s is not an evaluator.", name=user.name))
     if not 0 <= target_score <= 100:
-        add("target_score", "The target is a score between 0 and 100.")
+        add("target_score", _l("The target is a score between 0 and 100."))
     return errors
 
 
@@ -145,7 +146,9 @@ def add_organizations(
     added = []
     for org in organizations:
         if org.kind != OrgKind.NGO:
-            errors.setdefault("organizations", []).append(f"{org.name} is not an NGO.")
+            errors.setdefault("organizations", []).append(
+                _l("%(name)s is not an NGO.", name=org.name)
+            )
         elif org.id not in present:
             assessment = Assessment(cycle_id=cycle.id, organization_id=org.id)  # type: ignore[arg-type]
             session.add(assessment)
@@ -168,7 +171,9 @@ def assign_evaluators(
     eligible = may_review_cycles(session, [u.id for u in users if u.id is not None])
     for user in users:
         if user.id not in eligible:
-            errors.setdefault("evaluators", []).append(f"{user.name} is not an evaluator.")
+            errors.setdefault("evaluators", []).append(
+                _l("%(name)s is not an evaluator.", name=user.name)
+            )
         elif user.id not in present:
             row = CycleEvaluator(
                 cycle_id=cycle.id,  # type: ignore[arg-type]
@@ -199,7 +204,7 @@ def set_target(
     session: Session, cycle: AssessmentCycle, target_score: float, *, by: User | None = None
 ) -> CycleSettings:
     if not 0 <= target_score <= 100:
-        raise CycleError({"target_score": ["The target is a score between 0 and 100."]})
+        raise CycleError({"target_score": [_l("The target is a score between 0 and 100.")]})
     settings = session.get(CycleSettings, cycle.id)
     if settings is None:
         settings = CycleSettings(cycle_id=cycle.id)  # type: ignore[arg-type]

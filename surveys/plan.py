@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from accounts.models import User, utcnow
@@ -28,9 +29,9 @@ from surveys.review_models import OPEN_ACTIONS, ActionStatus, ImprovementAction
 TEXT_MAX = 2000
 OWNER_MAX = 200
 STATUS_LABELS = {
-    ActionStatus.PLANNED: "Planned",
-    ActionStatus.IN_PROGRESS: "In progress",
-    ActionStatus.DONE: "Done",
+    ActionStatus.PLANNED: _l("Planned"),
+    ActionStatus.IN_PROGRESS: _l("In progress"),
+    ActionStatus.DONE: _l("Done"),
 }
 
 
@@ -39,7 +40,7 @@ class PlanError(services.AssessmentError):
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         self.errors = errors
-        super().__init__("; ".join(" ".join(v) for v in errors.values()))
+        super().__init__("; ".join(" ".join(map(str, v)) for v in errors.values()))
 
 
 class PlanConflict(services.AssessmentError):
@@ -160,13 +161,13 @@ def find_action(
 def _check(text: str, owner: str | None, status: str, due_on: date | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not text.strip():
-        errors["text"] = ["Say what will be done."]
+        errors["text"] = [_l("Say what will be done.")]
     elif len(text) > TEXT_MAX:
-        errors["text"] = [f"Keep it under {TEXT_MAX} characters."]
+        errors["text"] = [_l("Keep it under %(max)s characters.", max=TEXT_MAX)]
     if owner and len(owner) > OWNER_MAX:
-        errors["owner"] = [f"Keep it under {OWNER_MAX} characters."]
+        errors["owner"] = [_l("Keep it under %(max)s characters.", max=OWNER_MAX)]
     if status not in set(ActionStatus):
-        errors["status"] = ["Choose planned, in progress or done."]
+        errors["status"] = [_l("Choose planned, in progress or done.")]
     return errors
 
 
@@ -187,7 +188,10 @@ def add_action(
     plan = plan_for(session, assessment, rubric, rubric.default_language)
     if indicator_id not in {i.id for i in plan.indicators}:
         errors["indicator_id"] = [
-            "Actions can be added to indicators below the target, once the assessment is scored."
+            _l(
+                "Actions can be added to indicators below the target, once the assessment is "
+                "scored."
+            )
         ]
     if errors:
         raise PlanError(errors)
@@ -229,8 +233,10 @@ def update_action(
         return False
     if base_version != action.lock_version:
         raise PlanConflict(
-            "Someone else changed this action while you were editing it; nothing was "
-            "overwritten. Here it is as it is now."
+            _l(
+                "Someone else changed this action while you were editing it; nothing was "
+                "overwritten. Here it is as it is now."
+            )
         )
     action.text, action.owner, action.due_on, action.status = new
     action.updated_by_id = by.id if by else None

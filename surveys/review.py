@@ -31,6 +31,9 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlmodel import Session, col, select
 
 from accounts.models import User, utcnow
@@ -63,8 +66,13 @@ class TransitionError(services.AssessmentError):
     """A status change the workflow does not allow; the message is safe to show."""
 
 
-def _label(status: str) -> str:
-    return status.replace("_", " ")
+def _label(status: str) -> LazyString:
+    """A status in words, in the language of the request that shows it (see unmarked.jinja)."""
+    return _l(status.replace("_", " "))
+
+
+def _labels(statuses: list[Status]) -> LazyString:
+    return LazyString(lambda: ", ".join(gettext(s.replace("_", " ")) for s in statuses))
 
 
 def allowed_from(status: str) -> list[Status]:
@@ -77,12 +85,17 @@ def check_transition(current: str, to: Status) -> None:
         return
     nexts = allowed_from(current)
     then = (
-        "From there it can become: " + ", ".join(_label(s) for s in nexts) + "."
+        _l("From there it can become: %(statuses)s.", statuses=_labels(nexts))
         if nexts
-        else "That is a final status."
+        else _l("That is a final status.")
     )
     raise TransitionError(
-        f"This assessment is {_label(current)}; it cannot become {_label(to)}. {then}"
+        _l(
+            "This assessment is %(current)s; it cannot become %(to)s. %(then)s",
+            current=_label(current),
+            to=_label(to),
+            then=then,
+        )
     )
 
 
@@ -103,9 +116,9 @@ def transition(
     check_transition(current, to)
     reason = (reason or "").strip() or None
     if (Status(current), to) in NEEDS_REASON and not reason:
-        raise TransitionError("Say why, so that the NGO knows what to change.")
+        raise TransitionError(_l("Say why, so that the NGO knows what to change."))
     if reason and len(reason) > REASON_MAX:
-        raise TransitionError(f"Keep the reasons under {REASON_MAX} characters.")
+        raise TransitionError(_l("Keep the reasons under %(max)s characters.", max=REASON_MAX))
     guarded = session.execute(
         sa.update(Assessment)
         .where(col(Assessment.id) == assessment.id, col(Assessment.status) == current)
@@ -115,7 +128,10 @@ def transition(
     if cast(sa.CursorResult[Any], guarded).rowcount != 1:
         session.refresh(assessment)
         raise TransitionError(
-            f"Someone changed this assessment meanwhile: it is now {_label(assessment.status)}."
+            _l(
+                "Someone changed this assessment meanwhile: it is now %(status)s.",
+                status=_label(assessment.status),
+            )
         )
     session.refresh(assessment, ["lock_version"])
     services.change_status(session, assessment, to, by=by, reason=reason)
@@ -211,13 +227,16 @@ def save_indicator_review(
     """
     if assessment.status != Status.IN_REVIEW:
         raise TransitionError(
-            f"This assessment is {_label(assessment.status)}: ratings can be verified only while "
-            "it is in review."
+            _l(
+                "This assessment is %(status)s: ratings can be verified only while it is in "
+                "review.",
+                status=_label(assessment.status),
+            )
         )
     _, rubric = services.rubric_for(session, assessment)
     indicator = find_indicator(rubric, indicator_id)
     if indicator is None:
-        raise services.AssessmentError(f"The rubric has no indicator {indicator_id}.")
+        raise services.AssessmentError(_l("The rubric has no indicator %(id)s.", id=indicator_id))
     assessment_id: int = assessment.id  # type: ignore[assignment]
     rated = {q.id for q in rated_questions(indicator)}
     values = {qid: v for qid, v in values.items() if qid in rated}
@@ -235,7 +254,7 @@ def save_indicator_review(
 
     note = (note or "").strip() or None
     if note and len(note) > NOTE_MAX:
-        raise services.AssessmentError(f"Keep the note under {NOTE_MAX} characters.")
+        raise services.AssessmentError(_l("Keep the note under %(max)s characters.", max=NOTE_MAX))
     review = indicator_reviews(session, assessment_id).get(indicator_id)
     agreed = _agrees(session, assessment_id, indicator)
     result = IndicatorSaveResult(answers, review)  # type: ignore[arg-type]

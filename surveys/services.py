@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from accounts.models import Organization, User, utcnow
@@ -36,7 +37,11 @@ MISSING_CODES = (NOT_APPLICABLE, DONT_KNOW)  # a tuple: answers may be lists (un
 
 
 class AssessmentError(ValueError):
-    """An operation the workflow refuses; the message is safe to show."""
+    """An operation the workflow refuses; the message is safe to show.
+
+    Messages (here and in the subclasses of cycles, review and plan) are ``lazy_gettext``
+    strings: ``str(exc)`` is in the language of the request that shows it, English elsewhere.
+    """
 
 
 # --- cycles -------------------------------------------------------------------------------------
@@ -54,7 +59,7 @@ def open_cycle(
     by: User | None = None,
 ) -> AssessmentCycle:
     if version.status != VersionStatus.PUBLISHED:
-        raise AssessmentError("a cycle needs a published rubric version")
+        raise AssessmentError(_l("a cycle needs a published rubric version"))
     cycle = AssessmentCycle(
         code=code,
         name=name,
@@ -67,7 +72,7 @@ def open_cycle(
     session.flush()
     for org in organizations:
         if org.kind != "ngo":
-            raise AssessmentError(f"{org.name} is not an NGO")
+            raise AssessmentError(_l("%(name)s is not an NGO", name=org.name))
         session.add(Assessment(cycle_id=cycle.id, organization_id=org.id))  # type: ignore[arg-type]
     session.flush()
     return cycle
@@ -141,7 +146,12 @@ def save_answers(
     A post equal to what is stored is a no-op (double clicks and retries store one change).
     """
     if source == Source.SELF and assessment.status not in EDITABLE:
-        raise AssessmentError(f"this assessment is {assessment.status} and cannot be changed")
+        raise AssessmentError(
+            _l(
+                "this assessment is %(status)s and cannot be changed",
+                status=_l(assessment.status.replace("_", " ")),
+            )
+        )
     comments = comments or {}
     stored = answers_of(session, assessment.id, source)  # type: ignore[arg-type]
     result = SaveResult()
@@ -325,7 +335,12 @@ def change_status(
 def submit(session: Session, assessment: Assessment, *, by: User | None) -> list[Missing]:
     """Submit if complete; else return what is missing (and change nothing)."""
     if assessment.status not in EDITABLE:
-        raise AssessmentError(f"this assessment is already {assessment.status}")
+        raise AssessmentError(
+            _l(
+                "this assessment is already %(status)s",
+                status=_l(assessment.status.replace("_", " ")),
+            )
+        )
     _, rubric = rubric_for(session, assessment)
     missing = missing_answers(rubric, values_of(answers_of(session, assessment.id)))  # type: ignore[arg-type]
     if missing:

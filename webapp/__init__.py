@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
-from flask_babel import get_locale
+from flask import Flask, has_request_context, request, session
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -72,11 +72,13 @@ def _load_instance_secret(app: Flask) -> None:
 
 def _percent(share: float | None) -> str:
     """0.875 -> "88%"; None (nothing applicable) -> "n/a"."""
-    return "n/a" if share is None else f"{share * 100:.0f}%"
+    return str(gettext("n/a")) if share is None else f"{share * 100:.0f}%"
 
 
 def _select_locale() -> str | None:
     languages: list[str] = ["en", "el"]
+    if not has_request_context():  # the CLI: services' lazy messages are read in English
+        return None
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in languages:
         return str(chosen)
