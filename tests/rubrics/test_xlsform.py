@@ -235,9 +235,10 @@ def test_yes_no_choices_make_a_yes_no_question() -> None:
 def test_widgets_keep_the_answerable_types_and_report_the_rest() -> None:
     result = _import("widgets.xls")
     assert _types(result.rubric) == Counter(
-        {"multiple": 7, "yes_no": 5, "single": 5, "number": 2, "text": 2}
+        {"multiple": 7, "yes_no": 5, "single": 5, "number": 2, "text": 2, "date": 1}
     )
-    for kind in ("date", "time", "geopoint", "barcode", "image", "audio", "video", "dateTime"):
+    assert not _lines(result.report, "type 'date' is not supported")  # a question type now
+    for kind in ("time", "geopoint", "barcode", "image", "audio", "video", "dateTime"):
         assert _lines(result.report, f"type '{kind}' is not supported, skipped"), kind
     assert _lines(result.report, "'my_output' is read-only, skipped")
 
