@@ -370,8 +370,8 @@ def test_multiple_number_and_text_questions_offer_na_and_dont_know_beside_the_an
     url = f"/assessments/{assessment.id}/page/0"
     html, data = page_form(client, url)
     for qid in ("services", "staff", "notes"):
-        assert f'name="m_{qid}" type="radio" value="__na__"' in html
-        assert f'name="m_{qid}" type="radio" value="__dk__"' in html
+        assert f'name="m_{qid}" type="checkbox" value="__na__"' in html
+        assert f'name="m_{qid}" type="checkbox" value="__dk__"' in html
     response = client.post(
         url,
         data={**data, "m_services": "__na__", "m_staff": "__dk__", "q_notes": "None yet"},
