@@ -50,6 +50,15 @@ def _missing_choices(question: Question, rubric: Rubric) -> list[SelectChoice]:
     return choices
 
 
+def _undo_choices(question: Question, rubric: Rubric) -> list[SelectChoice]:
+    """Where "not applicable" and "don't know" are radio buttons among the answers, one more
+    that takes them back to no answer (a radio button cannot be unselected, even without
+    JavaScript); another answer replaces them too."""
+    if not _missing_choices(question, rubric):
+        return []
+    return [SelectChoice("", _l("No answer yet"), render_kw={"class": "clear"})]
+
+
 def missing_field(question: Question, rubric: Rubric, language: str) -> Any:
     """ "Not applicable" and "don't know" beside an input of its own: tick boxes, so that a
     choice made by mistake can be undone by unticking it (a lone radio button cannot)."""
@@ -71,7 +80,7 @@ def maturity_field(question: Question, rubric: Rubric, language: str) -> Any:
     ]
     return RadioField(
         rubric.text(question.label, language),
-        choices=choices + _missing_choices(question, rubric),
+        choices=choices + _missing_choices(question, rubric) + _undo_choices(question, rubric),
         validators=[Optional()],
     )
 
@@ -80,7 +89,7 @@ def single_field(question: Question, rubric: Rubric, language: str) -> Any:
     choices = [SelectChoice(o.id, rubric.text(o.label, language)) for o in question.options]
     return RadioField(
         rubric.text(question.label, language),
-        choices=choices + _missing_choices(question, rubric),
+        choices=choices + _missing_choices(question, rubric) + _undo_choices(question, rubric),
         validators=[Optional()],
     )
 
