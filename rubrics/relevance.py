@@ -394,7 +394,7 @@ class _Compiler:
                     "selected() takes a choice question and an option id: selected(${q}, 'id')"
                 )
             index = self.option_index(ref, _option_text(option.value))
-            if ref.question.type == "multiple":
+            if TYPES[ref.question.type].engine_kind == "multiple":
                 return _Expr(("bit", ref.column, index), "bool")
             return _Expr(("eq", ("col", ref.column), ("const", float(index))), "bool")
         if name == "count-selected" and len(args) == 1:
@@ -403,7 +403,7 @@ class _Compiler:
                 raise RelevanceError(
                     "count-selected() takes a choice question: count-selected(${q})"
                 )
-            if ref.question.type == "multiple":
+            if TYPES[ref.question.type].engine_kind == "multiple":
                 return _Expr(("popcount", ref.column), "num")
             return _Expr(("not", ("blank", ref.column)), "num")
         raise RelevanceError(f"{name}() cannot take these arguments")
@@ -431,10 +431,11 @@ class _Compiler:
         if behaviour == "number":
             return ("col", value.column)
         name = f"${{{question.id}}}"
-        if behaviour == "date":
+        if behaviour == "constant":
             raise RelevanceError(
-                f"{name} is a date question: compare it with a date ({name} >= '2024-01-31' "
-                "or date('2024-01-31')), not with a number or another question"
+                f"{name} is a {question.type} question: compare it with "
+                f"{TYPES[question.type].relevance_hint} ({name} >= "
+                f"{TYPES[question.type].relevance_example}), not with a number or another question"
             )
         if behaviour == "choice":
             hint = f"compare it with an option id ({name} = 'id') or use selected()"
@@ -456,7 +457,7 @@ class _Compiler:
         )
 
     def blank(self, ref: _Ref) -> Tree:
-        if ref.question.type == "multiple":  # an empty selection is '' too
+        if TYPES[ref.question.type].engine_kind == "multiple":  # an empty selection is '' too
             return ("or", ("blank", ref.column), ("eq", ("col", ref.column), ("const", 0.0)))
         return ("blank", ref.column)
 
@@ -484,15 +485,15 @@ class _Compiler:
             return test if op == "=" else ("not", test)
         kind = question.type
         behaviour = TYPES[kind].relevance
-        if behaviour == "date":
+        if behaviour == "constant":
             try:
-                day = TYPES[kind].relevance_constant(constant)
+                code = TYPES[kind].relevance_constant(constant)
             except ValueError:
                 raise RelevanceError(
-                    f"{name} is a date question: compare it with a date such as '2024-01-31', "
-                    f"not {_option_text(constant)!r}"
+                    f"{name} is a {kind} question: compare it with {TYPES[kind].relevance_hint} "
+                    f"such as {TYPES[kind].relevance_example}, not {_option_text(constant)!r}"
                 ) from None
-            return (_OPS[op], ("col", ref.column), ("const", day))
+            return (_OPS[op], ("col", ref.column), ("const", code))
         if behaviour == "blank":
             raise RelevanceError(
                 f"{name} is a {kind} question: only whether it is blank is "
@@ -505,7 +506,7 @@ class _Compiler:
                     "(or use selected() / count-selected())"
                 )
             text = _option_text(constant)
-            if kind == "multiple":
+            if TYPES[kind].engine_kind == "multiple":
                 mask = sum(1 << self.option_index(ref, part) for part in set(text.split()))
                 code = float(mask)
             else:
@@ -516,7 +517,7 @@ class _Compiler:
                 f"{name} is a {kind} question: compare it with a number, not {constant!r}"
             )
         number = self.number(_Const(constant))
-        if kind == "maturity" and equality:
+        if TYPES[kind].has_levels and equality:
             scale = self.rubric.scale
             level = number[1]
             if not (float(level).is_integer() and scale.min <= level <= scale.max):

@@ -36,7 +36,7 @@ NOT_APPLICABLE_VALUE = "__na__"
 DONT_KNOW_VALUE = "__dk__"
 """The web-form value of a "don't know" answer."""
 
-RelevanceKind = Literal["number", "choice", "blank", "date"]
+RelevanceKind = Literal["number", "choice", "blank", "constant"]
 Issue = tuple[tuple[str | int, ...], str]
 """A problem of one question: a path below the question, and a message."""
 
@@ -97,7 +97,10 @@ class QuestionType:
     has_levels: ClassVar[bool] = False
     has_number_scoring: ClassVar[bool] = False
     relevance: ClassVar[RelevanceKind] = "blank"
-    """How it compares in relevance: as a number, an option id, a date, or only as blank."""
+    """How it compares in relevance: as a number, with an option id, with a constant of its
+    own kind (read by :meth:`relevance_constant`, such as a date), or only as blank."""
+    relevance_hint: ClassVar[str] = "a number"
+    relevance_example: ClassVar[str] = "2"
     xlsform_type: ClassVar[str]
     """The XLSForm type written on export."""
     xlsform_types: ClassVar[frozenset[str]] = frozenset()
@@ -120,8 +123,8 @@ class QuestionType:
         return math.nan if empty else 1.0
 
     def relevance_constant(self, constant: float | str) -> float:
-        """A constant of a relevance comparison as this type's engine number (``date`` and
-        ``number`` types). Raises ValueError."""
+        """A constant of a relevance comparison as this type's engine number (for the types
+        whose :attr:`relevance` is ``"constant"``). Raises ValueError."""
         return as_float(constant)
 
     def display(self, question: Question, rubric: Rubric, value: object, language: str) -> str:
@@ -354,7 +357,9 @@ class DateType(QuestionType):
 
     name = "date"
     engine_kind = "number"  # unscored: a number without number scoring
-    relevance = "date"
+    relevance = "constant"
+    relevance_hint = "a date"
+    relevance_example = "'2024-01-31' or date('2024-01-31')"
     xlsform_type = "date"
     xlsform_types = frozenset({"date"})
     relevance_functions: ClassVar[Mapping[str, Callable[[str], str]]] = {"date": _date_constant}

@@ -162,7 +162,8 @@ class FormType:
     missing_apart: bool = False
     """Whether "not applicable" and "don't know" are a field of their own (else choices)."""
     partial: Literal["choices", "input", "none"] = "input"
-    """How the page shows the field: a list of choices, one input, or nothing."""
+    """How the page shows the field: a list of choices, one input, or nothing (the template
+    ``surveys/fields/<partial>.html``)."""
 
 
 FORM_TYPES: dict[str, FormType] = {
@@ -183,6 +184,11 @@ FIELD_BUILDERS: dict[str, FieldBuilder] = {
 def has_missing_field(question: Question, rubric: Rubric) -> bool:
     """Types whose N/A and don't-know choices need a field of their own."""
     return FORM_TYPES[question.type].missing_apart and bool(_missing_choices(question, rubric))
+
+
+def field_template(question: Question) -> str:
+    """The template partial that shows ``question`` on the questionnaire page."""
+    return f"surveys/fields/{FORM_TYPES[question.type].partial}.html"
 
 
 def build_field(question: Question, rubric: Rubric, language: str) -> Field | None:

@@ -15,6 +15,7 @@ from wtforms.validators import Length, Optional
 from rubrics.schema import Domain, Question, Rubric
 from rubrics.types import DONT_KNOW_VALUE as DONT_KNOW
 from rubrics.types import NOT_APPLICABLE_VALUE as NOT_APPLICABLE
+from rubrics.types import TYPES
 from surveys.evidence import ACCEPT
 from surveys.fields import (
     FORM_TYPES,
@@ -156,7 +157,7 @@ def read_answers(form: ResponseFormBase, rubric: Rubric, domain: Domain) -> Page
 def choice_parts(question: Question, rubric: Rubric, language: str) -> dict[str, tuple[str, str]]:
     """For a maturity question: choice value -> (level name, descriptor), so that the page can
     show the level descriptor as text of its own under the level's name."""
-    if question.type != "maturity":
+    if not TYPES[question.type].has_levels:
         return {}
     names = {lv.level: rubric.text(lv.label, language) for lv in rubric.scale.levels}
     return {

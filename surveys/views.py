@@ -41,6 +41,7 @@ from rubrics.relevance import parse_relevance, references
 from rubrics.schema import Domain, Question, Rubric
 from surveys import evidence, review, services
 from surveys.access import can_see_history, load_assessment, load_assessment_history
+from surveys.fields import field_template
 from surveys.forms import (
     REMOVE_EVIDENCE,
     ResponseFormBase,
@@ -57,6 +58,7 @@ from surveys.models import EDITABLE, Assessment, AssessmentCycle, PendingSave
 from webapp.extensions import csrf, dbsession, login_manager
 
 bp = Blueprint("surveys", __name__, template_folder="templates")
+bp.add_app_template_global(field_template)  # page.html: each question type's partial
 
 RESUME_SALT = "surveys.resume"
 RESUME_MAX_AGE = 14 * 24 * 3600  # a page may stay open for days; older pages are not replayed
