@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from pyxform.xls2xform import convert
 
 from rubrics.loader import load_rubric, load_rubric_text
+from rubrics.relevance import evaluate_relevance
 from rubrics.schema import Rubric, parse_rubric
 from rubrics.xlsform import ImportResult, XLSFormError, export_xlsform, import_xlsform
 from rubrics.xlsform_cli import export_command, import_command
@@ -241,6 +242,20 @@ def test_widgets_keep_the_answerable_types_and_report_the_rest() -> None:
     for kind in ("time", "geopoint", "barcode", "image", "audio", "video", "dateTime"):
         assert _lines(result.report, f"type '{kind}' is not supported, skipped"), kind
     assert _lines(result.report, "'my_output' is read-only, skipped")
+
+
+def test_a_date_question_and_relevance_on_it_import_from_xlsform() -> None:
+    result = _import_rows(
+        [
+            ("type", "name", "label", "relevant"),
+            ("date", "start", "When did the programme start?", None),
+            ("text", "lessons", "What have you learnt?", "${start} >= date('2024-01-01')"),
+        ]
+    )
+    rubric = result.rubric
+    assert rubric.question("start").type == "date"
+    assert evaluate_relevance(rubric, {"start": "2024-01-01"})["lessons"] is True
+    assert evaluate_relevance(rubric, {"start": "2023-12-31"})["lessons"] is False
 
 
 # --- synthetic forms ---------------------------------------------------------------------------

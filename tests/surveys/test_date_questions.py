@@ -132,6 +132,7 @@ def test_display_gives_the_iso_date_and_markers_for_the_rest(rubric):
 def test_a_date_question_goes_to_xlsform_and_back(rubric):
     data = export_xlsform(rubric)
     back = import_xlsform(data, filename="dated.xlsx").rubric
+    assert back == rubric  # the date question, its label and the relevance on it
     question = back.question("founded")
     assert question.type == "date"
     assert question.label == {"en": "When was the organisation registered?"}
