@@ -21,9 +21,13 @@ from surveys.fields import (
     FORM_TYPES,
     build_field,
     display_answer,
+    field_template,
     has_missing_field,
     missing_field,
 )
+
+
+__all__ = ["field_template"]  # re-exported for the page's view, beside the other helpers
 
 
 class ResponseFormBase(FlaskForm):

@@ -41,7 +41,6 @@ from rubrics.relevance import parse_relevance, references
 from rubrics.schema import Domain, Question, Rubric
 from surveys import evidence, review, services
 from surveys.access import can_see_history, load_assessment, load_assessment_history
-from surveys.fields import field_template
 from surveys.forms import (
     REMOVE_EVIDENCE,
     ResponseFormBase,
@@ -49,6 +48,7 @@ from surveys.forms import (
     choice_name,
     choice_parts,
     display_value,
+    field_template,
     file_name,
     form_data,
     read_answers,
