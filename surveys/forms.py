@@ -21,13 +21,10 @@ from surveys.fields import (
     FORM_TYPES,
     build_field,
     display_answer,
-    field_template,
     has_missing_field,
     missing_field,
 )
-
-
-__all__ = ["field_template"]  # re-exported for the page's view, beside the other helpers
+from surveys.fields import field_template as field_template  # for the page's view
 
 
 class ResponseFormBase(FlaskForm):
