@@ -97,12 +97,20 @@ _TEXT_LIST, _SCALE_LIST, _BANDS_LIST = "rubric:text", "rubric:scale", "rubric:ba
 _GENERAL = "General"
 
 _SELECT_ONE, _SELECT_MULTIPLE = "select one", "select all that apply"  # pyxform's internal names
-# Which of our types an XLSForm type may be declared as with the rubric_type column (the first
-# is the default, but for select one, which looks at the choices).
-_COMPATIBLE: dict[str, list[str]] = {}
-for _name, _kind in TYPES.items():
-    for _xtype in sorted(_kind.xlsform_types):
-        _COMPATIBLE.setdefault(_xtype, []).append(_name)
+
+
+def _compatible() -> dict[str, list[str]]:
+    """Which of our types each XLSForm type may be declared as with the rubric_type column, from
+    the type registry (the first is the default, but for select one, which looks at the
+    choices)."""
+    found: dict[str, list[str]] = {}
+    for name, kind in TYPES.items():
+        for xtype in sorted(kind.xlsform_types):
+            found.setdefault(xtype, []).append(name)
+    return found
+
+
+_COMPATIBLE = _compatible()
 
 # Missing-data policy fields and their (shorter) column names.
 _POLICY_COLUMNS = {
