@@ -34,18 +34,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
-from rubrics.schema import CHOICE_TYPES, CODE_PATTERN, QuestionType
+from rubrics.schema import CHOICE_TYPES, CODE_PATTERN
+from rubrics.types import TYPES
 
 UPLOAD_EXTENSIONS = ("yaml", "yml", "xlsx", "xls")
-QUESTION_TYPES: tuple[QuestionType, ...] = (
-    "maturity",
-    "single",
-    "yes_no",
-    "multiple",
-    "number",
-    "text",
-    "evidence",
-)
+QUESTION_TYPES: tuple[str, ...] = tuple(TYPES)  # the registry's order (rubrics.types)
 TEXT_MAX = 5000
 
 DocPath = tuple[str | int, ...]

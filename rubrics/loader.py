@@ -36,7 +36,6 @@ from evaluator.spec import (
 )
 from rubrics.relevance import compile_relevance
 from rubrics.schema import (
-    CHOICE_TYPES,
     DEFAULT_MISSING,
     Problem,
     Question,
@@ -44,11 +43,9 @@ from rubrics.schema import (
     RubricError,
     parse_rubric,
 )
-
-NOT_APPLICABLE_VALUE = "__na__"
-"""The web-form value of a "not applicable" answer."""
-DONT_KNOW_VALUE = "__dk__"
-"""The web-form value of a "don't know" answer."""
+from rubrics.types import DONT_KNOW_VALUE as DONT_KNOW_VALUE
+from rubrics.types import NOT_APPLICABLE_VALUE as NOT_APPLICABLE_VALUE
+from rubrics.types import TYPES
 
 SCHEMA_FILE = Path(__file__).with_name("rubric.schema.json")
 
@@ -243,28 +240,8 @@ def write_json_schema(path: str | Path = SCHEMA_FILE) -> None:
 # --- answers ------------------------------------------------------------------------------------
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _as_float(value: object) -> float:
-    if _is_number(value):
-        number = float(value)  # type: ignore[arg-type]
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a number") from None
-    else:
-        raise ValueError(f"{value!r} is not a number")
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
-
-
 def _encode(rubric: Rubric, question: Question, value: object) -> float:
     """One web-form value as the engine's number (NaN: blank). Raises ValueError."""
-    kind = question.type
     if value is None or (isinstance(value, str) and not value.strip()):
         return math.nan
     if isinstance(value, str) and value in (NOT_APPLICABLE_VALUE, DONT_KNOW_VALUE):
@@ -276,36 +253,7 @@ def _encode(rubric: Rubric, question: Question, value: object) -> float:
         if not policy.allow_dont_know:
             raise ValueError("'don't know' is not offered for this question")
         return math.inf
-    if kind in ("text", "evidence"):
-        empty = isinstance(value, Sequence | Mapping | set) and not value
-        return math.nan if empty else 1.0
-    if kind == "maturity":
-        level = _as_float(value)
-        scale = rubric.scale
-        if not (level.is_integer() and scale.min <= level <= scale.max):
-            raise ValueError(f"{value!r} is not a level of the scale {scale.min}..{scale.max}")
-        return level
-    if kind == "number":
-        return _as_float(value)
-    ids = [option.id for option in question.options]
-    if kind == "multiple":
-        if isinstance(value, str):
-            chosen: list[object] = list(value.split())
-        elif isinstance(value, Sequence | set | frozenset):
-            chosen = list(value)
-        else:
-            raise ValueError(f"{value!r} is not a list of option ids")
-        mask = 0
-        for option in chosen:
-            text = str(option) if _is_number(option) or isinstance(option, str) else None
-            if text not in ids:
-                raise ValueError(f"{option!r} is not an option (options: {', '.join(ids)})")
-            mask |= 1 << ids.index(text)
-        return float(mask)
-    text = str(value) if _is_number(value) or isinstance(value, str) else None
-    if text not in ids:
-        raise ValueError(f"{value!r} is not an option (options: {', '.join(ids)})")
-    return float(ids.index(text))
+    return TYPES[question.type].encode(question, rubric, value)
 
 
 def encode_answers(
@@ -389,11 +337,12 @@ def _compile(rubric: Rubric) -> ScoringSpec:
     number_method = np.full(n_q, NUMBER_NONE)
     policies = [rubric.policy(q) for q in questions]
     for j, question in enumerate(questions):
-        if question.type in CHOICE_TYPES:
+        kind = TYPES[question.type]
+        if kind.has_options:
             option_scores[j, : len(question.options)] = [_score(o.score) for o in question.options]
         bands = np.zeros((0, 3))
         scoring = question.number
-        if question.type == "number" and scoring is not None:
+        if kind.has_number_scoring and scoring is not None:
             if scoring.method == "bands":
                 number_method[j] = NUMBER_BANDS
                 ordered = sorted(scoring.bands, key=lambda band: band.min)
@@ -412,7 +361,7 @@ def _compile(rubric: Rubric) -> ScoringSpec:
         question_ids=tuple(q.id for q in questions),
         indicator_ids=tuple(indicator_ids),
         domain_ids=tuple(d.id for d in rubric.domains),
-        kinds=np.array([KIND_CODES[q.type] for q in questions]),
+        kinds=np.array([KIND_CODES[TYPES[q.type].engine_kind] for q in questions]),
         scored=np.array([q.scored for q in questions], dtype=bool),
         question_weights=np.array([q.weight for q in questions]),
         indicator_weights=np.array(indicator_weights),
@@ -421,7 +370,7 @@ def _compile(rubric: Rubric) -> ScoringSpec:
         indicator_domain=np.array(indicator_domain),
         scale_min=rubric.scale.min,
         scale_max=rubric.scale.max,
-        n_options=np.array([len(q.options) if q.type in CHOICE_TYPES else 0 for q in questions]),
+        n_options=np.array([len(q.options) if TYPES[q.type].has_options else 0 for q in questions]),
         option_scores=option_scores,
         combine=np.array([COMBINE_NAMES.index(q.combine) for q in questions]),
         cap=np.array([_score(q.cap) for q in questions]),

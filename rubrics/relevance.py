@@ -45,6 +45,9 @@ The rules, close to XLSForm's:
   ``selected()`` / ``count-selected()`` look inside a selection.
 * ``maturity`` and ``number`` questions compare as numbers (a quoted number is a number).
 * Of a ``text`` or ``evidence`` answer only blankness is known: ``${t} != ''``.
+* ``date`` questions compare with a date: ``${start} >= '2024-01-31'`` or
+  ``${start} >= date('2024-01-31')`` (``date()`` is folded into the string when parsing).
+  ``today()`` is not supported: a rubric's relevance must not change with the day it is read.
 * A bare ``${q}`` is not a condition (in XPath it would be always true): write ``${q} != ''``.
 
 :func:`evaluate_relevance` evaluates one response's web values with the engine itself, so the
@@ -59,7 +62,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rubrics.schema import CHOICE_TYPES, CODE_PATTERN, Question, Rubric
+from rubrics.schema import CODE_PATTERN, Question, Rubric
+from rubrics.types import RELEVANCE_FUNCTIONS, TYPES
 
 Tree = tuple[Any, ...]
 """A parse tree node (or, after JSON, a list)."""
@@ -236,6 +240,8 @@ class _Parser:
         raise self.error(f"expected a value, found {self.describe(token)}", token)
 
     def parse_call(self, name: _Token) -> Tree:
+        if name.text in RELEVANCE_FUNCTIONS:
+            return self.parse_constant_call(name)
         if name.text not in FUNCTIONS:
             supported = ", ".join(f"{f}()" for f in FUNCTIONS)
             raise self.error(f"unsupported function {name.text}(); supported: {supported}", name)
@@ -253,6 +259,20 @@ class _Parser:
         if name.text == "not":
             return ("not", args[0])
         return ("call", name.text, *args)
+
+    def parse_constant_call(self, name: _Token) -> Tree:
+        """A function of the question types that stands for a constant, such as
+        ``date('2024-01-01')``: folded into the constant (a string), so that neither the
+        compiler nor the page's script need know it."""
+        self.expect("(")
+        token = self.take()
+        if token.kind != "str":
+            raise self.error(f"{name.text}() takes one quoted value", token)
+        self.expect(")")
+        try:
+            return ("str", RELEVANCE_FUNCTIONS[name.text](token.text))
+        except ValueError as exc:
+            raise self.error(f"{name.text}(): {exc}", token) from None
 
 
 def parse_relevance(text: str) -> Tree:
@@ -367,23 +387,23 @@ class _Compiler:
             ref, option = args
             if not (
                 isinstance(ref, _Ref)
-                and ref.question.type in CHOICE_TYPES
+                and TYPES[ref.question.type].relevance == "choice"
                 and isinstance(option, _Const)
             ):
                 raise RelevanceError(
                     "selected() takes a choice question and an option id: selected(${q}, 'id')"
                 )
             index = self.option_index(ref, _option_text(option.value))
-            if ref.question.type == "multiple":
+            if TYPES[ref.question.type].engine_kind == "multiple":
                 return _Expr(("bit", ref.column, index), "bool")
             return _Expr(("eq", ("col", ref.column), ("const", float(index))), "bool")
         if name == "count-selected" and len(args) == 1:
             ref = args[0]
-            if not (isinstance(ref, _Ref) and ref.question.type in CHOICE_TYPES):
+            if not (isinstance(ref, _Ref) and TYPES[ref.question.type].relevance == "choice"):
                 raise RelevanceError(
                     "count-selected() takes a choice question: count-selected(${q})"
                 )
-            if ref.question.type == "multiple":
+            if TYPES[ref.question.type].engine_kind == "multiple":
                 return _Expr(("popcount", ref.column), "num")
             return _Expr(("not", ("blank", ref.column)), "num")
         raise RelevanceError(f"{name}() cannot take these arguments")
@@ -407,10 +427,17 @@ class _Compiler:
             except ValueError:
                 raise RelevanceError(f"{value.value!r} is not a number") from None
         question = value.question
-        if question.type in ("maturity", "number"):
+        behaviour = TYPES[question.type].relevance
+        if behaviour == "number":
             return ("col", value.column)
         name = f"${{{question.id}}}"
-        if question.type in CHOICE_TYPES:
+        if behaviour == "constant":
+            raise RelevanceError(
+                f"{name} is a {question.type} question: compare it with "
+                f"{TYPES[question.type].relevance_hint} ({name} >= "
+                f"{TYPES[question.type].relevance_example}), not with a number or another question"
+            )
+        if behaviour == "choice":
             hint = f"compare it with an option id ({name} = 'id') or use selected()"
         else:
             hint = f"only whether it is blank is known: {name} != ''"
@@ -430,7 +457,7 @@ class _Compiler:
         )
 
     def blank(self, ref: _Ref) -> Tree:
-        if ref.question.type == "multiple":  # an empty selection is '' too
+        if TYPES[ref.question.type].engine_kind == "multiple":  # an empty selection is '' too
             return ("or", ("blank", ref.column), ("eq", ("col", ref.column), ("const", 0.0)))
         return ("blank", ref.column)
 
@@ -457,19 +484,29 @@ class _Compiler:
             test = self.blank(ref)
             return test if op == "=" else ("not", test)
         kind = question.type
-        if kind in ("text", "evidence"):
+        behaviour = TYPES[kind].relevance
+        if behaviour == "constant":
+            try:
+                code = TYPES[kind].relevance_constant(constant)
+            except ValueError:
+                raise RelevanceError(
+                    f"{name} is a {kind} question: compare it with {TYPES[kind].relevance_hint} "
+                    f"such as {TYPES[kind].relevance_example}, not {_option_text(constant)!r}"
+                ) from None
+            return (_OPS[op], ("col", ref.column), ("const", code))
+        if behaviour == "blank":
             raise RelevanceError(
                 f"{name} is a {kind} question: only whether it is blank is "
                 f"known ({name} = '' or {name} != '')"
             )
-        if kind in CHOICE_TYPES:
+        if behaviour == "choice":
             if not equality:
                 raise RelevanceError(
                     f"{name} is a {kind} question: compare it with = or != "
                     "(or use selected() / count-selected())"
                 )
             text = _option_text(constant)
-            if kind == "multiple":
+            if TYPES[kind].engine_kind == "multiple":
                 mask = sum(1 << self.option_index(ref, part) for part in set(text.split()))
                 code = float(mask)
             else:
@@ -480,7 +517,7 @@ class _Compiler:
                 f"{name} is a {kind} question: compare it with a number, not {constant!r}"
             )
         number = self.number(_Const(constant))
-        if kind == "maturity" and equality:
+        if TYPES[kind].has_levels and equality:
             scale = self.rubric.scale
             level = number[1]
             if not (float(level).is_integer() and scale.min <= level <= scale.max):

@@ -16,6 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from rubrics.types import CHOICE_TYPES as CHOICE_TYPES
+from rubrics.types import SCORED_TYPES as SCORED_TYPES
+from rubrics.types import TYPES, QuestionTypeName, check_question_type
+
 CODE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN, min_length=1, max_length=64)]
 """A stable identifier: used in exports, in relevance expressions and across versions."""
@@ -34,9 +38,7 @@ Text = Annotated[
 ]
 """Text in one or several languages: ``{"en": "...", "el": "..."}``; a plain string is accepted."""
 
-QuestionType = Literal["maturity", "single", "yes_no", "multiple", "number", "text", "evidence"]
-SCORED_TYPES: frozenset[str] = frozenset({"maturity", "single", "yes_no", "multiple", "number"})
-CHOICE_TYPES: frozenset[str] = frozenset({"single", "yes_no", "multiple"})
+QuestionType = QuestionTypeName  # the registry's names (rubrics.types)
 
 
 class _Model(BaseModel):
@@ -148,11 +150,7 @@ class Question(_Model):
 
     @property
     def scored(self) -> bool:
-        return (
-            self.type in SCORED_TYPES
-            and (self.type not in CHOICE_TYPES or any(o.score is not None for o in self.options))
-            and (self.type != "number" or self.number is not None)
-        )
+        return TYPES[self.type].scored(self)
 
     @property
     def is_required(self) -> bool:
@@ -424,68 +422,13 @@ def _check_policy(policy: MissingPolicy, path: Path, rubric: Rubric) -> list[Pro
 def _check_question(question: Question, path: Path, rubric: Rubric) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
-    scale = rubric.scale
     _check_weight(question.weight, path, add)
     if question.missing is not None:
         if question.missing.min_coverage is not None:
             add(Problem((*path, "missing", "min_coverage"), "is set per rubric, not per question"))
         problems.extend(_check_policy(question.missing, (*path, "missing"), rubric))
 
-    def in_scale(value: float, where: Path) -> None:
-        if not scale.min <= value <= scale.max:
-            add(Problem(where, f"score {value:g} is outside the scale {scale.min}..{scale.max}"))
-
-    kind = question.type
-    if kind == "maturity":
-        got = sorted(lv.level for lv in question.levels)
-        if got != list(range(scale.min, scale.max + 1)):
-            add(
-                Problem(
-                    (*path, "levels"),
-                    f"needs one descriptor for each level {scale.min}..{scale.max}, got {got}",
-                )
-            )
-    elif question.levels:
-        add(Problem((*path, "levels"), f"only maturity questions have levels, not {kind}"))
-
-    if kind in CHOICE_TYPES:
-        if len(question.options) < (1 if kind == "multiple" else 2):
-            add(Problem((*path, "options"), f"a {kind} question needs options"))
-        if kind == "multiple" and len(question.options) > 52:
-            add(Problem((*path, "options"), "at most 52 options"))
-        option_ids: set[str] = set()
-        for o, option in enumerate(question.options):
-            if option.id in option_ids:
-                add(Problem((*path, "options", o, "id"), f"duplicate option id {option.id!r}"))
-            option_ids.add(option.id)
-            if option.score is not None:
-                in_scale(option.score, (*path, "options", o, "score"))
-        scored = [o.score is not None for o in question.options]
-        if any(scored) and not all(scored):
-            add(Problem((*path, "options"), "score every option or none"))
-        if question.cap is not None:
-            in_scale(question.cap, (*path, "cap"))
-    elif question.options:
-        add(Problem((*path, "options"), f"only choice questions have options, not {kind}"))
-
-    if kind == "number" and question.number is not None:
-        number = question.number
-        npath = (*path, "number")
-        if number.method == "bands":
-            if not number.bands:
-                add(Problem((*npath, "bands"), "at least one band is needed"))
-            bands = sorted(number.bands, key=lambda b: b.min)
-            for b, band in enumerate(number.bands):
-                if band.min > band.max:
-                    add(
-                        Problem((*npath, "bands", b), f"min {band.min:g} is above max {band.max:g}")
-                    )
-                in_scale(band.score, (*npath, "bands", b, "score"))
-            for lower, upper in pairwise(bands):
-                if upper.min <= lower.max:
-                    add(Problem((*npath, "bands"), f"bands overlap at {upper.min:g}"))
-        elif number.low is None or number.high is None or number.low >= number.high:
-            add(Problem(npath, "linear scoring needs low < high"))
-    elif question.number is not None:
-        add(Problem((*path, "number"), f"only number questions have number scoring, not {kind}"))
+    problems.extend(
+        Problem(where, message) for where, message in check_question_type(question, rubric, path)
+    )
     return problems

@@ -69,6 +69,7 @@ from rubrics.schema import (
     RubricError,
     parse_rubric,
 )
+from rubrics.types import TYPES
 
 __all__ = ["ImportResult", "XLSFormError", "export_xlsform", "import_xlsform"]
 
@@ -96,26 +97,20 @@ _TEXT_LIST, _SCALE_LIST, _BANDS_LIST = "rubric:text", "rubric:scale", "rubric:ba
 _GENERAL = "General"
 
 _SELECT_ONE, _SELECT_MULTIPLE = "select one", "select all that apply"  # pyxform's internal names
-_NUMBER_TYPES = frozenset({"integer", "int", "decimal"})
-_TEXT_TYPES = frozenset({"text", "string"})
-_EVIDENCE_TYPES = frozenset({"file"})
-# Which of our types an XLSForm type may be declared as with the rubric_type column.
-_COMPATIBLE = {
-    _SELECT_ONE: {"single", "yes_no", "maturity"},
-    _SELECT_MULTIPLE: {"multiple"},
-    **{t: {"number"} for t in _NUMBER_TYPES},
-    **{t: {"text"} for t in _TEXT_TYPES},
-    **{t: {"evidence"} for t in _EVIDENCE_TYPES},
-}
-_XLSFORM_TYPE = {
-    "maturity": "select_one",
-    "single": "select_one",
-    "yes_no": "select_one",
-    "multiple": "select_multiple",
-    "number": "decimal",
-    "text": "text",
-    "evidence": "file",
-}
+
+
+def _compatible() -> dict[str, list[str]]:
+    """Which of our types each XLSForm type may be declared as with the rubric_type column, from
+    the type registry (the first is the default, but for select one, which looks at the
+    choices)."""
+    found: dict[str, list[str]] = {}
+    for name, kind in TYPES.items():
+        for xtype in sorted(kind.xlsform_types):
+            found.setdefault(xtype, []).append(name)
+    return found
+
+
+_COMPATIBLE = _compatible()
 
 # Missing-data policy fields and their (shorter) column names.
 _POLICY_COLUMNS = {
@@ -474,7 +469,7 @@ class _Importer:
         if element.get("media"):
             self.note(row, "media (images, audio, video) are not supported, ignored")
         pending = _Pending(row, name, fields, self.relevance(groups, element))
-        if kind in ("single", "yes_no", "multiple", "maturity") and not self.choices(
+        if (TYPES[kind].has_options or TYPES[kind].has_levels) and not self.choices(
             pending, element
         ):
             return
@@ -484,7 +479,7 @@ class _Importer:
         elif combine is not None:
             self.note(row, f"combine '{combine}' is not one of sum, max, mean: ignored")
         self.number_fields(fields, columns, row, "cap")
-        if kind == "number":
+        if TYPES[kind].has_number_scoring:
             self.number_scoring(fields, columns, row)
         policy = self.policy(columns, row)
         if policy:
@@ -512,7 +507,7 @@ class _Importer:
             return "yes_no" if names == ["no", "yes"] else "single"
         if xtype == _SELECT_MULTIPLE:
             return "multiple"
-        return next(iter(_COMPATIBLE[xtype]))
+        return _COMPATIBLE[xtype][0]
 
     def choices(self, pending: _Pending, element: Mapping[str, Any]) -> bool:
         """Options (or maturity levels) from the question's choices; False if none can be."""
@@ -1217,7 +1212,7 @@ def _language_header(code: str) -> str:
 
 
 def _question_row(question: Question, domain: str, indicator: str, texts: Any) -> dict[str, Any]:
-    kind = _XLSFORM_TYPE[question.type]
+    kind = TYPES[question.type].xlsform_type
     row: dict[str, Any] = {
         "type": f"{kind} {question.id}" if kind.startswith("select") else kind,
         "name": question.id,

@@ -12,11 +12,19 @@ from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from rubrics.loader import DONT_KNOW_VALUE as DONT_KNOW
-from rubrics.loader import NOT_APPLICABLE_VALUE as NOT_APPLICABLE
 from rubrics.schema import Domain, Question, Rubric
+from rubrics.types import DONT_KNOW_VALUE as DONT_KNOW
+from rubrics.types import NOT_APPLICABLE_VALUE as NOT_APPLICABLE
+from rubrics.types import TYPES
 from surveys.evidence import ACCEPT
-from surveys.fields import build_field, has_missing_field, missing_field
+from surveys.fields import (
+    FORM_TYPES,
+    build_field,
+    display_answer,
+    has_missing_field,
+    missing_field,
+)
+from surveys.fields import field_template as field_template  # for the page's view
 
 
 class ResponseFormBase(FlaskForm):
@@ -84,11 +92,12 @@ def form_data(rubric: Rubric, domain: Domain, answers: Mapping[str, Any]) -> dic
             data[version_name(question)] = str(answer.version) if answer else ""
             data[comment_name(question)] = (answer.comment or "") if answer else ""
             if value in (NOT_APPLICABLE, DONT_KNOW) and has_missing_field(question, rubric):
-                data[missing_name(question)] = value
+                data[missing_name(question)] = [value]
                 value = None
-            if question.type in {"maturity"} and value is not None:
-                value = str(value)
-            data[value_name(question)] = value
+            elif value in (NOT_APPLICABLE, DONT_KNOW):
+                data[value_name(question)] = value
+                continue
+            data[value_name(question)] = FORM_TYPES[question.type].load(value)
     return data
 
 
@@ -126,20 +135,22 @@ def read_answers(form: ResponseFormBase, rubric: Rubric, domain: Domain) -> Page
             if errors:
                 out.errors[question.id] = errors
                 continue
-            value = field.data
-            if question.type == "maturity" and value not in (None, "", NOT_APPLICABLE, DONT_KNOW):
-                value = int(value)
-            if question.type == "multiple":
-                value = list(value or [])
-            if missing is not None and missing.data:
+            value = FORM_TYPES[question.type].read(field.data)
+            ticked = [code for code in (missing.data or []) if code] if missing else []
+            if len(ticked) > 1:
+                out.errors[question.id] = [
+                    _l('Choose either "not applicable" or "don\'t know", not both.')
+                ]
+                continue
+            if ticked:
                 if value not in (None, "", []):
                     out.errors[question.id] = [
                         _l('Choose either an answer or "not applicable", not both.')
-                        if missing.data == NOT_APPLICABLE
+                        if ticked[0] == NOT_APPLICABLE
                         else _l('Choose either an answer or "don\'t know", not both.')
                     ]
                     continue
-                value = missing.data
+                value = ticked[0]
             out.values[question.id] = None if value in ("", []) else value
     return out
 
@@ -147,7 +158,7 @@ def read_answers(form: ResponseFormBase, rubric: Rubric, domain: Domain) -> Page
 def choice_parts(question: Question, rubric: Rubric, language: str) -> dict[str, tuple[str, str]]:
     """For a maturity question: choice value -> (level name, descriptor), so that the page can
     show the level descriptor as text of its own under the level's name."""
-    if question.type != "maturity":
+    if not TYPES[question.type].has_levels:
         return {}
     names = {lv.level: rubric.text(lv.label, language) for lv in rubric.scale.levels}
     return {
@@ -160,22 +171,5 @@ def choice_parts(question: Question, rubric: Rubric, language: str) -> dict[str,
 
 
 def display_value(question: Question, rubric: Rubric, language: str, value: Any) -> str:
-    """A stored answer as people read it: option labels, level names, "Not applicable"..."""
-    if value is None or value == "" or value == []:
-        return str(_l("(blank)"))
-    if value == NOT_APPLICABLE:
-        return str(_l("Not applicable"))
-    if value == DONT_KNOW:
-        return str(_l("Don't know"))
-    if question.type == "maturity":
-        parts = choice_parts(question, rubric, language).get(str(value))
-        return f"{value} · {parts[0]}" if parts else str(value)
-    if question.type in ("single", "yes_no", "multiple"):
-        labels = {o.id: rubric.text(o.label, language) for o in question.options}
-        chosen = value if isinstance(value, list) else [value]
-        return ", ".join(labels.get(str(v), str(v)) for v in chosen)
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    """A stored answer as people read it (see :func:`surveys.fields.display_answer`)."""
+    return display_answer(question, rubric, language, value)

@@ -40,6 +40,7 @@ from accounts.models import User, utcnow
 from rubrics.schema import Indicator, Question, Rubric
 from surveys import services
 from surveys.evidence import live_evidence
+from surveys.fields import display_answer
 from surveys.models import Assessment, Score, Source, Status, StatusChange
 from surveys.review_models import IndicatorReview
 
@@ -318,36 +319,13 @@ def indicator_reviews(session: Session, assessment_id: int) -> dict[str, Indicat
 
 # --- what people see ------------------------------------------------------------------------------
 
-NOT_APPLICABLE_TEXT = "Not applicable"
-DONT_KNOW_TEXT = "Don't know"
-
 
 def describe(rubric: Rubric, question: Question, value: Any, language: str) -> str | None:
-    """An answer as people read it ("Established: The policy is signed by all staff", an
-    option's label, a number); None when there is no answer."""
+    """An answer as people read it (:func:`surveys.fields.display_answer`); None when there is
+    no answer."""
     if services.is_blank(value):
         return None
-    if value == services.NOT_APPLICABLE:
-        return NOT_APPLICABLE_TEXT
-    if value == services.DONT_KNOW:
-        return DONT_KNOW_TEXT
-    if question.type == "maturity":
-        names = {lv.level: rubric.text(lv.label, language) for lv in rubric.scale.levels}
-        descriptors = {lv.level: rubric.text(lv.descriptor, language) for lv in question.levels}
-        try:
-            level = int(value)
-        except (TypeError, ValueError):
-            return str(value)
-        name = names.get(level, f"Level {level}")
-        descriptor = descriptors.get(level)
-        return f"{name}: {descriptor}" if descriptor else name
-    if question.type in {"single", "yes_no", "multiple"}:
-        labels = {o.id: rubric.text(o.label, language) for o in question.options}
-        chosen = value if isinstance(value, list) else [value]
-        return "; ".join(labels.get(str(v), str(v)) for v in chosen)
-    if question.type == "number" and isinstance(value, int | float):
-        return f"{value:g}"
-    return str(value)
+    return display_answer(question, rubric, language, value)
 
 
 @dataclass(frozen=True)

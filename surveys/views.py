@@ -50,6 +50,7 @@ from surveys.forms import (
     choice_name,
     choice_parts,
     display_value,
+    field_template,
     file_name,
     form_data,
     read_answers,
@@ -59,6 +60,7 @@ from surveys.models import EDITABLE, Assessment, AssessmentCycle, PendingSave
 from webapp.extensions import csrf, dbsession, login_manager
 
 bp = Blueprint("surveys", __name__, template_folder="templates")
+bp.add_app_template_global(field_template)  # page.html: each question type's partial
 
 RESUME_SALT = "surveys.resume"
 RESUME_MAX_AGE = 14 * 24 * 3600  # a page may stay open for days; older pages are not replayed

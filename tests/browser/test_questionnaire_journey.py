@@ -40,7 +40,7 @@ def answer_what_is_shown(page: Page) -> None:
         boxes = page.locator("form.questionnaire .question:not([hidden])")
         for i in range(boxes.count()):
             box = boxes.nth(i)
-            radios = box.locator("input[type=radio][name^='q_']:not([value^='__'])")
+            radios = box.locator("input[type=radio][name^='q_']:not([value^='__']):not([value=''])")
             checkboxes = box.locator("input[type=checkbox][name^='q_']")
             number = box.locator("input[inputmode=decimal][name^='q_']")
             if radios.count():

@@ -123,7 +123,7 @@ def test_an_evaluator_verifies_two_indicators_and_the_ngo_sees_the_verified_rati
     expect(page.get_by_role("heading", level=1)).to_have_text("Policy")
     policy = page.locator("#q-SG1_policy")
     expect(policy.locator(".own")).to_have_text(
-        "Established: The policy is signed by all staff and volunteers."
+        "3 · Established: The policy is signed by all staff and volunteers."
     )
     policy.get_by_label("Initial: No written policy.").check()
     page.get_by_label("Note on this indicator").fill("Only an unsigned draft was shown.")
@@ -145,9 +145,9 @@ def test_an_evaluator_verifies_two_indicators_and_the_ngo_sees_the_verified_rati
     page.goto(f"{live_server}/assessments/{assessment_id}/verification")
     policy_row = page.locator("#indicator-SG1").get_by_role("row", name=re.compile("policy"))
     expect(policy_row.locator("td").first).to_have_text(
-        "Established: The policy is signed by all staff and volunteers."
+        "3 · Established: The policy is signed by all staff and volunteers."
     )
-    expect(policy_row.locator("td.verified")).to_contain_text("Initial: No written policy.")
+    expect(policy_row.locator("td.verified")).to_contain_text("1 · Initial: No written policy.")
     expect(page.locator("#indicator-SG1 .note")).to_contain_text("Only an unsigned draft")
     expect(page.locator("#indicator-SG2 .note")).to_contain_text("Record checks missing")
     expect(page.locator(".verified-overall")).to_have_text(re.compile(r"^\d+(\.\d)?"))

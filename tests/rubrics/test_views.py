@@ -639,6 +639,18 @@ def test_the_structured_editor_adds_and_removes_questions(author, draft, session
     assert "Question RS1_reports" in page  # now editable like the others
 
 
+def test_the_structured_editor_adds_a_question_of_any_registered_type(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/domain/2"  # RS
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d2i0new_id="RS1_since", d2i0new_type="date", d2i0new_label="Since when?")
+    response = author.post(url, data=fields)
+    assert response.status_code == 302, html.unescape(text_of(response))
+    session.expire_all()
+    added = services.rubric_of(session.get(RubricVersion, draft.id)).question("RS1_since")
+    assert added.type == "date"
+    assert not added.scored
+
+
 def test_the_structured_editor_removes_an_indicator_with_its_questions(author, draft, session):
     url = "/rubrics/quick-check/2/edit/domain/0"
     fields = form_fields(text_of(author.get(url)))

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from pyxform.xls2xform import convert
 
 from rubrics.loader import load_rubric, load_rubric_text
+from rubrics.relevance import evaluate_relevance
 from rubrics.schema import Rubric, parse_rubric
 from rubrics.xlsform import ImportResult, XLSFormError, export_xlsform, import_xlsform
 from rubrics.xlsform_cli import export_command, import_command
@@ -235,11 +236,26 @@ def test_yes_no_choices_make_a_yes_no_question() -> None:
 def test_widgets_keep_the_answerable_types_and_report_the_rest() -> None:
     result = _import("widgets.xls")
     assert _types(result.rubric) == Counter(
-        {"multiple": 7, "yes_no": 5, "single": 5, "number": 2, "text": 2}
+        {"multiple": 7, "yes_no": 5, "single": 5, "number": 2, "text": 2, "date": 1}
     )
-    for kind in ("date", "time", "geopoint", "barcode", "image", "audio", "video", "dateTime"):
+    assert not _lines(result.report, "type 'date' is not supported")  # a question type now
+    for kind in ("time", "geopoint", "barcode", "image", "audio", "video", "dateTime"):
         assert _lines(result.report, f"type '{kind}' is not supported, skipped"), kind
     assert _lines(result.report, "'my_output' is read-only, skipped")
+
+
+def test_a_date_question_and_relevance_on_it_import_from_xlsform() -> None:
+    result = _import_rows(
+        [
+            ("type", "name", "label", "relevant"),
+            ("date", "start", "When did the programme start?", None),
+            ("text", "lessons", "What have you learnt?", "${start} >= date('2024-01-01')"),
+        ]
+    )
+    rubric = result.rubric
+    assert rubric.question("start").type == "date"
+    assert evaluate_relevance(rubric, {"start": "2024-01-01"})["lessons"] is True
+    assert evaluate_relevance(rubric, {"start": "2023-12-31"})["lessons"] is False
 
 
 # --- synthetic forms ---------------------------------------------------------------------------

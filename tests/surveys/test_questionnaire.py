@@ -370,8 +370,8 @@ def test_multiple_number_and_text_questions_offer_na_and_dont_know_beside_the_an
     url = f"/assessments/{assessment.id}/page/0"
     html, data = page_form(client, url)
     for qid in ("services", "staff", "notes"):
-        assert f'name="m_{qid}" type="radio" value="__na__"' in html
-        assert f'name="m_{qid}" type="radio" value="__dk__"' in html
+        assert f'name="m_{qid}" type="checkbox" value="__na__"' in html
+        assert f'name="m_{qid}" type="checkbox" value="__dk__"' in html
     response = client.post(
         url,
         data={**data, "m_services": "__na__", "m_staff": "__dk__", "q_notes": "None yet"},
@@ -411,6 +411,76 @@ def test_an_answer_and_na_together_are_refused_naming_the_question(
     assert 'value="4"' in html  # what was typed is shown again
     stored = services.values_of(services.answers_of(session, assessment.id))
     assert stored == {"services": ["shelter", "legal"]}
+
+
+def test_dont_know_ticked_by_mistake_is_undone_by_unticking_it(
+    client, session, missing_paths, logged_in
+):
+    user, assessment = missing_paths
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    _, data = page_form(client, url)
+    client.post(url, data={**data, "m_staff": "__dk__", "action": "save"})
+    assert services.values_of(services.answers_of(session, assessment.id)) == {"staff": "__dk__"}
+    html, data = page_form(client, url)
+    assert re.search(r'checked id="m_staff-1"|id="m_staff-1"[^>]*checked', html)
+    # Unticked, the box is not posted at all: the number alone is the answer.
+    response = client.post(url, data={**data, "q_staff": "4", "action": "save"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert services.values_of(services.answers_of(session, assessment.id)) == {"staff": 4.0}
+    html = client.get(url).get_data(as_text=True)
+    assert not re.search(r'checked id="m_staff-1"|id="m_staff-1"[^>]*checked', html)
+
+
+def test_a_number_with_dont_know_still_ticked_asks_for_one_of_them(
+    client, session, missing_paths, logged_in
+):
+    user, assessment = missing_paths
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    _, data = page_form(client, url)
+    response = client.post(
+        url, data={**data, "q_staff": "4", "m_staff": "__dk__", "action": "save"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r"Choose either an answer or (&#34;|&quot;|\")don(&#39;|')t know", html)
+    assert 'value="4"' in html
+    assert re.search(r'checked id="m_staff-1"|id="m_staff-1"[^>]*checked', html)  # to untick
+
+
+def test_na_and_dont_know_ticked_together_are_refused(client, session, missing_paths, logged_in):
+    user, assessment = missing_paths
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/0"
+    _, data = page_form(client, url)
+    response = client.post(url, data={**data, "m_notes": ["__na__", "__dk__"], "action": "save"})
+    assert response.status_code == 422
+    assert re.search(
+        r"Choose either (&#34;|&quot;|\")not applicable(&#34;|&quot;|\") or",
+        response.get_data(as_text=True),
+    )
+    assert services.values_of(services.answers_of(session, assessment.id)) == {}
+
+
+def test_na_among_the_choices_can_be_taken_back_to_no_answer(client, session, ngo, logged_in):
+    _, user, assessment = ngo
+    logged_in(user)
+    url = f"/assessments/{assessment.id}/page/1"
+    html, data = page_form(client, url)
+    assert re.search(r'name="q_SV2_shelter" type="radio" value=""', html)  # "No answer yet"
+    assert "No answer yet" in html
+    client.post(url, data={**data, "q_SV2_shelter": "__na__", "action": "save"})
+    assert services.values_of(services.answers_of(session, assessment.id)) == {
+        "SV2_shelter": "__na__"
+    }
+    _, data = page_form(client, url)
+    response = client.post(url, data={**data, "q_SV2_shelter": "", "action": "save"})
+    assert response.status_code == 302
+    session.expire_all()
+    stored = services.values_of(services.answers_of(session, assessment.id))
+    assert services.is_blank(stored.get("SV2_shelter"))
 
 
 # --- relevance without the page's script ------------------------------------------------------

@@ -111,7 +111,15 @@
       return op === "!=" ? !equal : equal;
     }
     var a = num(left), b = num(right);
-    if (isNaN(a) || isNaN(b)) { return false; }
+    if (isNaN(a) || isNaN(b)) {
+      // Two texts are ordered only for dates (YYYY-MM-DD, the one kind of text the server lets
+      // a rubric order), which sort as text; anything else compares false, like NaN.
+      if (typeof left !== "string" || typeof right !== "string" || blank(left) || blank(right)) {
+        return false;
+      }
+      a = left;
+      b = right;
+    }
     switch (op) {
       case "<": return a < b;
       case "<=": return a <= b;
