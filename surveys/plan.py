@@ -17,6 +17,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from accounts.concurrency import StaleWrite, compare_and_set
 from accounts.models import User, utcnow
 from rubrics.schema import Rubric
 from surveys import services
@@ -42,8 +43,9 @@ class PlanError(services.AssessmentError):
         super().__init__("; ".join(" ".join(v) for v in errors.values()))
 
 
-class PlanConflict(services.AssessmentError):
-    """The action was changed by someone else since the page was loaded."""
+class PlanConflict(StaleWrite):
+    """The action was changed by someone else since the page was loaded (``current`` is the
+    action as it is now)."""
 
 
 @dataclass(frozen=True)
@@ -227,14 +229,23 @@ def update_action(
     new = (text.strip(), (owner or "").strip() or None, due_on, status)
     if new == (action.text, action.owner, action.due_on, action.status):
         return False
-    if base_version != action.lock_version:
+    text, owner, due_on, status = new
+    written = {
+        "text": text,
+        "owner": owner,
+        "due_on": due_on,
+        "status": status,
+        "updated_by_id": by.id if by else None,
+        "updated_at": utcnow(),
+    }
+    try:
+        compare_and_set(session, action, seen=base_version, values=written, version="lock_version")
+    except StaleWrite as lost:
         raise PlanConflict(
-            "Someone else changed this action while you were editing it; nothing was "
-            "overwritten. Here it is as it is now."
-        )
-    action.text, action.owner, action.due_on, action.status = new
-    action.updated_by_id = by.id if by else None
-    action.updated_at = utcnow()
-    action.lock_version += 1
-    session.flush()
+            lost.current,
+            yours=written,
+            seen=base_version,
+            message="Someone else changed this action while you were editing it; nothing was "
+            "overwritten. Here it is as it is now.",
+        ) from None
     return True

@@ -33,6 +33,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from accounts.concurrency import StaleWrite, compare_and_set, insert_once
 from accounts.models import User, utcnow
 from rubrics.schema import Indicator, Question, Rubric
 from surveys import services
@@ -239,29 +240,38 @@ def save_indicator_review(
     review = indicator_reviews(session, assessment_id).get(indicator_id)
     agreed = _agrees(session, assessment_id, indicator)
     result = IndicatorSaveResult(answers, review)  # type: ignore[arg-type]
-    if review is None:
-        review = IndicatorReview(
-            assessment_id=assessment_id,
-            indicator_id=indicator_id,
-            note=note,
-            agreed=agreed,
-            reviewed_by_id=by.id if by else None,
-        )
-        session.add(review)
-        result.saved_note = note is not None
-    else:
-        stale = review.version != note_version and review.note != note
-        if stale:
-            result.note_conflict = review.note or ""
+    written: dict[str, Any] = {
+        "note": note,
+        "agreed": agreed,
+        "reviewed_by_id": by.id if by else None,
+        "reviewed_at": utcnow(),
+    }
+    try:
+        if review is None:
+            review = IndicatorReview(
+                assessment_id=assessment_id, indicator_id=indicator_id, **written
+            )
+            insert_once(
+                session, review, key={"assessment_id": assessment_id, "indicator_id": indicator_id}
+            )
+            result.saved_note = note is not None
+        elif review.version != note_version and review.note != note:
+            raise StaleWrite(review, yours=written, seen=note_version)
         elif review.note != note or review.agreed != agreed or answers.saved:
-            result.saved_note = review.note != note
-            review.note = note
-            review.agreed = agreed
-            review.reviewed_by_id = by.id if by else None
-            review.reviewed_at = utcnow()
-            review.version += 1
-    if result.note_conflict is not None and review.agreed != agreed:
-        review.agreed = agreed  # the ratings were saved: keep the flag true to them
+            saved_note = review.note != note
+            compare_and_set(session, review, seen=review.version, values=written)
+            result.saved_note = saved_note
+    except StaleWrite as lost:
+        review = lost.current
+        if review is None:  # pragma: no cover - reviews are never deleted
+            raise
+        if review.note != note:
+            result.note_conflict = review.note or ""
+        if review.agreed != agreed:  # the ratings were saved: keep the flag true to them
+            try:
+                compare_and_set(session, review, seen=review.version, values={"agreed": agreed})
+            except StaleWrite as again:
+                review = again.current  # a third save meanwhile computed the flag itself
     result.review = review
     session.flush()
     return result
