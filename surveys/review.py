@@ -277,6 +277,67 @@ def save_indicator_review(
     return result
 
 
+@dataclass
+class IndicatorPageOutcome:
+    """What saving a posted indicator review page did: ``errors`` per question (and ``note``),
+    the conflicts in ``saved``, and the versions the page should now be based on."""
+
+    saved: IndicatorSaveResult
+    errors: dict[str, list[str]]
+    base_versions: dict[str, int]  # the verified answers' versions now, by question id
+    note_version: int
+
+    @property
+    def conflicts(self) -> dict[str, services.Conflict]:
+        return {c.question_id: c for c in self.saved.answers.conflicts}
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.saved.conflicts
+
+
+def save_indicator_page(
+    session: Session,
+    assessment: Assessment,
+    indicator_id: str,
+    *,
+    values: Mapping[str, Any],
+    base_versions: Mapping[str, int | None],
+    errors: Mapping[str, list[str]],
+    note: str | None,
+    note_errors: list[str],
+    note_version: int | None,
+    by: User | None,
+) -> IndicatorPageOutcome:
+    """Save a posted indicator review page: the valid ratings, and the note unless it is
+    invalid (then the stored note stays). Flushes; the caller commits."""
+    assessment_id: int = assessment.id  # type: ignore[assignment]
+    if note_errors:  # an invalid note is not saved; the ratings are
+        stored = indicator_reviews(session, assessment_id).get(indicator_id)
+        note = stored.note if stored else None
+        note_version = stored.version if stored else None
+    saved = save_indicator_review(
+        session,
+        assessment,
+        indicator_id,
+        values=values,
+        base_versions=base_versions,
+        note=note,
+        note_version=note_version,
+        by=by,
+    )
+    found = {qid: list(messages) for qid, messages in errors.items()}
+    if note_errors:
+        found["note"] = list(note_errors)
+    verified = services.answers_of(session, assessment_id, Source.VERIFIED)
+    return IndicatorPageOutcome(
+        saved,
+        found,
+        {qid: answer.version for qid, answer in verified.items()},
+        saved.review.version,
+    )
+
+
 def _agrees(session: Session, assessment_id: int, indicator: Indicator) -> bool:
     own = services.values_of(services.answers_of(session, assessment_id, Source.SELF))
     verified = effective_verified(session, assessment_id)
