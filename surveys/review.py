@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -107,18 +107,19 @@ def transition(
         raise TransitionError("Say why, so that the NGO knows what to change.")
     if reason and len(reason) > REASON_MAX:
         raise TransitionError(f"Keep the reasons under {REASON_MAX} characters.")
-    guarded = session.execute(
-        sa.update(Assessment)
-        .where(col(Assessment.id) == assessment.id, col(Assessment.status) == current)
-        .values(lock_version=Assessment.lock_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if cast(sa.CursorResult[Any], guarded).rowcount != 1:
-        session.refresh(assessment)
+    try:
+        compare_and_set(
+            session,
+            assessment,
+            seen=assessment.lock_version,
+            values={},
+            version="lock_version",
+            where=(col(Assessment.status) == current,),
+        )
+    except StaleWrite:
         raise TransitionError(
             f"Someone changed this assessment meanwhile: it is now {_label(assessment.status)}."
-        )
-    session.refresh(assessment, ["lock_version"])
+        ) from None
     services.change_status(session, assessment, to, by=by, reason=reason)
 
 
