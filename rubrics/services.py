@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col, select
 
+from accounts.concurrency import StaleWrite, compare_and_set
 from accounts.models import User, utcnow
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
@@ -44,13 +45,17 @@ class VersionError(ValueError):
     """
 
 
-class StaleVersionError(VersionError):
-    """A save based on an outdated copy of a draft: someone else saved in between."""
+class StaleVersionError(VersionError, StaleWrite):
+    """A save based on an outdated copy of a draft: someone else saved in between (the
+    compare-and-set of :mod:`accounts.concurrency` lost; ``current`` is the draft as it is)."""
 
     def __init__(self, version: RubricVersion, expected: int) -> None:
-        super().__init__(
-            f"version {version.number} was changed by someone else "
-            f"(you edited revision {expected}, it is now at {version.lock_version})"
+        StaleWrite.__init__(
+            self,
+            version,
+            seen=expected,
+            message=f"version {version.number} was changed by someone else "
+            f"(you edited revision {expected}, it is now at {version.lock_version})",
         )
         self.expected = expected
 
@@ -249,19 +254,16 @@ def _compare_and_bump(
                 status=_l(version.status),
             )
         )
-    session.flush()
-    table = RubricVersion.__table__  # type: ignore[attr-defined]
-    result = session.exec(
-        sa.update(table)
-        .where(
-            table.c.id == version.id,
-            table.c.lock_version == expected,
-            table.c.status == VersionStatus.DRAFT.value,
+    try:
+        compare_and_set(
+            session,
+            version,
+            seen=expected,
+            values=values,
+            version="lock_version",
+            where=(col(RubricVersion.status) == VersionStatus.DRAFT.value,),
         )
-        .values(lock_version=expected + 1, **values)
-    )
-    session.refresh(version)
-    if result.rowcount != 1:
+    except StaleWrite:
         if version.status != VersionStatus.DRAFT:
             raise VersionError(
                 _l(
@@ -269,8 +271,8 @@ def _compare_and_bump(
                     number=version.number,
                     status=_l(version.status),
                 )
-            )
-        raise StaleVersionError(version, expected)
+            ) from None
+        raise StaleVersionError(version, expected) from None
 
 
 def update_draft(

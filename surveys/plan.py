@@ -18,6 +18,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
+from accounts.concurrency import StaleWrite, compare_and_set
 from accounts.models import User, utcnow
 from rubrics.schema import Rubric
 from surveys import services
@@ -43,8 +44,9 @@ class PlanError(services.AssessmentError):
         super().__init__("; ".join(" ".join(map(str, v)) for v in errors.values()))
 
 
-class PlanConflict(services.AssessmentError):
-    """The action was changed by someone else since the page was loaded."""
+class PlanConflict(StaleWrite):
+    """The action was changed by someone else since the page was loaded (``current`` is the
+    action as it is now)."""
 
 
 @dataclass(frozen=True)
@@ -231,16 +233,25 @@ def update_action(
     new = (text.strip(), (owner or "").strip() or None, due_on, status)
     if new == (action.text, action.owner, action.due_on, action.status):
         return False
-    if base_version != action.lock_version:
+    text, owner, due_on, status = new
+    written = {
+        "text": text,
+        "owner": owner,
+        "due_on": due_on,
+        "status": status,
+        "updated_by_id": by.id if by else None,
+        "updated_at": utcnow(),
+    }
+    try:
+        compare_and_set(session, action, seen=base_version, values=written, version="lock_version")
+    except StaleWrite as lost:
         raise PlanConflict(
-            _l(
+            lost.current,
+            yours=written,
+            seen=base_version,
+            message=_l(
                 "Someone else changed this action while you were editing it; nothing was "
                 "overwritten. Here it is as it is now."
-            )
-        )
-    action.text, action.owner, action.due_on, action.status = new
-    action.updated_by_id = by.id if by else None
-    action.updated_at = utcnow()
-    action.lock_version += 1
-    session.flush()
+            ),
+        ) from None
     return True

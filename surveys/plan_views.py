@@ -203,8 +203,20 @@ def plan_update_action(assessment_id: int, action_id: int) -> Response | tuple[s
             )
         except plan.PlanConflict as exc:
             session.rollback()
-            flash(str(exc), "error")
-            return _render(assessment, status=409)
+            # Theirs is shown in the plan; yours stays in the open form, based on theirs, so
+            # that saving it again keeps yours and leaving it keeps theirs.
+            current = exc.current
+            form.lock_version.data = str(current.lock_version) if current is not None else ""
+            form.form_errors.append(str(exc))
+            flash(
+                _(
+                    "Someone else changed this action while you were editing it; nothing was "
+                    "overwritten. Theirs is shown; yours is kept in the form: save it again "
+                    "to keep yours."
+                ),
+                "error",
+            )
+            return _render(assessment, edit_forms={action_id: form}, status=409)
         except plan.PlanError as exc:
             session.rollback()
             _add_errors(form, exc.errors)

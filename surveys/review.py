@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -36,6 +36,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlmodel import Session, col, select
 
+from accounts.concurrency import StaleWrite, compare_and_set, insert_once
 from accounts.models import User, utcnow
 from rubrics.schema import Indicator, Question, Rubric
 from surveys import services
@@ -120,21 +121,22 @@ def transition(
         raise TransitionError(_l("Say why, so that the NGO knows what to change."))
     if reason and len(reason) > REASON_MAX:
         raise TransitionError(_l("Keep the reasons under %(max)s characters.", max=REASON_MAX))
-    guarded = session.execute(
-        sa.update(Assessment)
-        .where(col(Assessment.id) == assessment.id, col(Assessment.status) == current)
-        .values(lock_version=Assessment.lock_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if cast(sa.CursorResult[Any], guarded).rowcount != 1:
-        session.refresh(assessment)
+    try:
+        compare_and_set(
+            session,
+            assessment,
+            seen=assessment.lock_version,
+            values={},
+            version="lock_version",
+            where=(col(Assessment.status) == current,),
+        )
+    except StaleWrite:
         raise TransitionError(
             _l(
                 "Someone changed this assessment meanwhile: it is now %(status)s.",
                 status=_label(assessment.status),
             )
-        )
-    session.refresh(assessment, ["lock_version"])
+        ) from None
     services.change_status(session, assessment, to, by=by, reason=reason)
 
 
@@ -259,32 +261,102 @@ def save_indicator_review(
     review = indicator_reviews(session, assessment_id).get(indicator_id)
     agreed = _agrees(session, assessment_id, indicator)
     result = IndicatorSaveResult(answers, review)  # type: ignore[arg-type]
-    if review is None:
-        review = IndicatorReview(
-            assessment_id=assessment_id,
-            indicator_id=indicator_id,
-            note=note,
-            agreed=agreed,
-            reviewed_by_id=by.id if by else None,
-        )
-        session.add(review)
-        result.saved_note = note is not None
-    else:
-        stale = review.version != note_version and review.note != note
-        if stale:
-            result.note_conflict = review.note or ""
+    written: dict[str, Any] = {
+        "note": note,
+        "agreed": agreed,
+        "reviewed_by_id": by.id if by else None,
+        "reviewed_at": utcnow(),
+    }
+    try:
+        if review is None:
+            review = IndicatorReview(
+                assessment_id=assessment_id, indicator_id=indicator_id, **written
+            )
+            insert_once(
+                session, review, key={"assessment_id": assessment_id, "indicator_id": indicator_id}
+            )
+            result.saved_note = note is not None
+        elif review.version != note_version and review.note != note:
+            raise StaleWrite(review, yours=written, seen=note_version)
         elif review.note != note or review.agreed != agreed or answers.saved:
-            result.saved_note = review.note != note
-            review.note = note
-            review.agreed = agreed
-            review.reviewed_by_id = by.id if by else None
-            review.reviewed_at = utcnow()
-            review.version += 1
-    if result.note_conflict is not None and review.agreed != agreed:
-        review.agreed = agreed  # the ratings were saved: keep the flag true to them
+            saved_note = review.note != note
+            compare_and_set(session, review, seen=review.version, values=written)
+            result.saved_note = saved_note
+    except StaleWrite as lost:
+        review = lost.current
+        if review is None:  # pragma: no cover - reviews are never deleted
+            raise
+        if review.note != note:
+            result.note_conflict = review.note or ""
+        if review.agreed != agreed:  # the ratings were saved: keep the flag true to them
+            try:
+                compare_and_set(session, review, seen=review.version, values={"agreed": agreed})
+            except StaleWrite as again:
+                review = again.current  # a third save meanwhile computed the flag itself
     result.review = review
     session.flush()
     return result
+
+
+@dataclass
+class IndicatorPageOutcome:
+    """What saving a posted indicator review page did: ``errors`` per question (and ``note``),
+    the conflicts in ``saved``, and the versions the page should now be based on."""
+
+    saved: IndicatorSaveResult
+    errors: dict[str, list[str]]
+    base_versions: dict[str, int]  # the verified answers' versions now, by question id
+    note_version: int
+
+    @property
+    def conflicts(self) -> dict[str, services.Conflict]:
+        return {c.question_id: c for c in self.saved.answers.conflicts}
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.saved.conflicts
+
+
+def save_indicator_page(
+    session: Session,
+    assessment: Assessment,
+    indicator_id: str,
+    *,
+    values: Mapping[str, Any],
+    base_versions: Mapping[str, int | None],
+    errors: Mapping[str, list[str]],
+    note: str | None,
+    note_errors: list[str],
+    note_version: int | None,
+    by: User | None,
+) -> IndicatorPageOutcome:
+    """Save a posted indicator review page: the valid ratings, and the note unless it is
+    invalid (then the stored note stays). Flushes; the caller commits."""
+    assessment_id: int = assessment.id  # type: ignore[assignment]
+    if note_errors:  # an invalid note is not saved; the ratings are
+        stored = indicator_reviews(session, assessment_id).get(indicator_id)
+        note = stored.note if stored else None
+        note_version = stored.version if stored else None
+    saved = save_indicator_review(
+        session,
+        assessment,
+        indicator_id,
+        values=values,
+        base_versions=base_versions,
+        note=note,
+        note_version=note_version,
+        by=by,
+    )
+    found = {qid: list(messages) for qid, messages in errors.items()}
+    if note_errors:
+        found["note"] = list(note_errors)
+    verified = services.answers_of(session, assessment_id, Source.VERIFIED)
+    return IndicatorPageOutcome(
+        saved,
+        found,
+        {qid: answer.version for qid, answer in verified.items()},
+        saved.review.version,
+    )
 
 
 def _agrees(session: Session, assessment_id: int, indicator: Indicator) -> bool:

@@ -216,40 +216,35 @@ def review_indicator(assessment_id: int, indicator_id: str) -> Response | str | 
         form = form_class()
         form.validate()
         posted = read_answers(form, rubric, domain)
-        stored = review.indicator_reviews(session, assessment_id).get(indicator_id)
         raw = form.note_version.data or ""
-        keep_note = bool(form.note.errors)  # an invalid note is not saved; the ratings are
-        result = review.save_indicator_review(
+        outcome = review.save_indicator_page(
             session,
             assessment,
             indicator_id,
             values=posted.values,
             base_versions=posted.base_versions,
-            note=(stored.note if stored else None) if keep_note else form.note.data,
-            note_version=(stored.version if stored else None)
-            if keep_note
-            else (int(raw) if raw.isdigit() else None),
+            errors=posted.errors,
+            note=form.note.data,
+            note_errors=list(form.note.errors),
+            note_version=int(raw) if raw.isdigit() else None,
             by=current_user,
         )
         session.commit()
-        errors = dict(posted.errors)
-        if form.note.errors:
-            errors["note"] = list(form.note.errors)
-        if not errors and not result.conflicts:
+        if outcome.ok:
             flash(
                 _("Saved your review of %(name)s.", name=rubric.text(indicator.label, language)),
                 "success",
             )
             return redirect(_after_indicator(assessment_id, rubric, indicator_id))
         # Stay on the page: rebase on what is stored now, keep what was posted.
-        verified = services.answers_of(session, assessment_id, Source.VERIFIED)
-        for qid, answer in verified.items():
+        for qid, version in outcome.base_versions.items():
             field = form._fields.get(f"v_{qid}")
             if field is not None:
-                field.data = str(answer.version)
-        form.note_version.data = str(result.review.version)
-        conflicts = {c.question_id: c for c in result.answers.conflicts}
-        note_conflict = result.note_conflict
+                field.data = str(version)
+        form.note_version.data = str(outcome.note_version)
+        errors = outcome.errors
+        conflicts = outcome.conflicts
+        note_conflict = outcome.saved.note_conflict
         status = 422 if errors else 409
     else:
         form = form_class(data=_initial_data(assessment_id, rubric, domain, indicator_id))

@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
+from accounts.concurrency import StaleWrite, compare_and_set, insert_once
 from accounts.models import Organization, User, utcnow
 from rubrics.loader import DONT_KNOW_VALUE, NOT_APPLICABLE_VALUE
 from rubrics.models import RubricVersion, VersionStatus
@@ -169,35 +170,48 @@ def save_answers(
             continue
         base = base_versions.get(qid)
         current_version = answer.version if answer else None
-        if current_version != base:
+        written: dict[str, Any] = {
+            "value": new_value,
+            "comment": new_comment,
+            "updated_by_id": user.id if user else None,
+            "updated_at": now,
+        }
+        try:
+            if current_version != base:  # stale already: no need to try
+                raise StaleWrite(answer, yours=written, seen=base)
+            if answer is None:
+                answer = Answer(
+                    assessment_id=assessment.id,  # type: ignore[arg-type]
+                    source=source,
+                    question_id=qid,
+                    **written,
+                )
+                insert_once(
+                    session,
+                    answer,
+                    key={"assessment_id": assessment.id, "source": source, "question_id": qid},
+                )
+            else:
+                compare_and_set(session, answer, seen=base, values=written)
+        except StaleWrite as lost:
+            theirs: Answer | None = lost.current
+            their_value = theirs.value if theirs else None
+            their_comment = theirs.comment if theirs else None
+            if _same(new_value, their_value) and new_comment == their_comment:
+                result.unchanged.append(qid)  # someone stored the same meanwhile
+                continue
             result.conflicts.append(
                 Conflict(
                     qid,
                     new_value,
-                    current_value,
-                    current_version or 0,
-                    answer.updated_by_id if answer else None,
+                    their_value,
+                    theirs.version if theirs else 0,
+                    theirs.updated_by_id if theirs else None,
                     new_comment,
-                    current_comment,
+                    their_comment,
                 )
             )
             continue
-        if answer is None:
-            answer = Answer(
-                assessment_id=assessment.id,  # type: ignore[arg-type]
-                source=source,
-                question_id=qid,
-                value=new_value,
-                comment=new_comment,
-                updated_by_id=user.id if user else None,
-            )
-            session.add(answer)
-        else:
-            answer.value = new_value
-            answer.comment = new_comment
-            answer.version += 1
-            answer.updated_by_id = user.id if user else None
-            answer.updated_at = now
         session.add(
             AnswerRevision(
                 assessment_id=assessment.id,  # type: ignore[arg-type]

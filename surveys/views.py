@@ -8,7 +8,7 @@ expired is shown again with everything as it was, and every change is kept in th
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -41,7 +41,7 @@ from accounts.models import Organization, User, utcnow
 from accounts.permissions import requires
 from rubrics.relevance import parse_relevance, references
 from rubrics.schema import Domain, Question, Rubric
-from surveys import evidence, review, services
+from surveys import evidence, page_save, review, services
 from surveys.access import load_assessment, load_evidence
 from surveys.forms import (
     REMOVE_EVIDENCE,
@@ -184,17 +184,6 @@ def _page_context(assessment: Assessment, page: int) -> PageContext:
     return PageContext(assessment, cycle, rubric, page, domain, language, form_class)
 
 
-@dataclass
-class SaveOutcome:
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    conflicts: dict[str, services.Conflict] = field(default_factory=dict)
-    newly_shown: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.conflicts
-
-
 @csrf.exempt  # checked below, so that an expired session or token loses nothing
 @bp.route("/<int:assessment_id>/page/<int:page>", methods=["GET", "POST"])
 @requires("answer_assessment")
@@ -229,13 +218,17 @@ def page(assessment_id: int, page: int) -> Response | str | tuple[str, int]:
 
     form = ctx.form_class()
     outcome = _save_posted(ctx, form, request.form, request.files)
+    dbsession().commit()
     if outcome.ok and not outcome.newly_shown:
         return _after_save(ctx)
     return _render_outcome(ctx, form, outcome)
 
 
 def _render_outcome(
-    ctx: PageContext, form: ResponseFormBase, outcome: SaveOutcome, notice: str | None = None
+    ctx: PageContext,
+    form: ResponseFormBase,
+    outcome: page_save.PageSaveOutcome,
+    notice: str | None = None,
 ) -> tuple[str, int] | str:
     if outcome.ok:  # saved, and questions the page did not show before now apply
         notice = _(
@@ -243,9 +236,12 @@ def _render_outcome(
             "please answer them too."
         )
         return _render_page(ctx, form, notice=notice, shown=outcome.newly_shown)
-    status = 409 if outcome.conflicts and not outcome.errors else 422
+    errors = {qid: list(messages) for qid, messages in outcome.errors.items()}
+    for qid, refused in outcome.rejected.items():
+        errors.setdefault(qid, []).extend(_evidence_message(exc) for exc in refused)
+    status = 422 if outcome.invalid else 409
     return _render_page(
-        ctx, form, errors=outcome.errors, conflicts=outcome.conflicts, notice=notice, status=status
+        ctx, form, errors=errors, conflicts=outcome.conflicts, notice=notice, status=status
     )
 
 
@@ -258,89 +254,45 @@ def _save_posted(
     form: ResponseFormBase,
     formdata: MultiDict[str, str],
     files: MultiDict[str, Any],
-) -> SaveOutcome:
-    """Save a posted page (answers, comments, evidence) and commit; errors and conflicts are
-    returned, and the form's version fields are rebased so that saving again works."""
-    session = dbsession()
-    assessment, rubric = ctx.assessment, ctx.rubric
-    page_ids = {q.id for q in ctx.questions}
-    stored_before = services.values_of(services.answers_of(session, assessment.id))  # type: ignore[arg-type]
-    shown_before = services.relevant_questions(rubric, stored_before)
-
+) -> page_save.PageSaveOutcome:
+    """Read the posted page and save it (the caller commits); the form's version fields are
+    rebased on the outcome, so that saving again works."""
     form.validate()
-    posted = read_answers(form, rubric, ctx.domain)
-    take_theirs = {q.id for q in ctx.questions if formdata.get(choice_name(q)) == "theirs"}
-    result = services.save_page(
-        session,
-        assessment,
-        rubric,
-        values=posted.values,
-        comments=posted.comments,
-        base_versions=posted.base_versions,
-        user=current_user,
-        take_theirs=take_theirs,
+    answers = read_answers(form, ctx.rubric, ctx.domain)
+    posted = page_save.PostedPage(
+        values=answers.values,
+        comments=answers.comments,
+        base_versions=answers.base_versions,
+        errors=answers.errors,
+        take_theirs=frozenset(
+            q.id for q in ctx.questions if formdata.get(choice_name(q)) == "theirs"
+        ),
+        remove_evidence=[int(raw) for raw in formdata.getlist(REMOVE_EVIDENCE) if raw.isdigit()],
+        uploads={
+            q.id: [
+                evidence.Upload(upload.filename, upload.stream)
+                for upload in files.getlist(file_name(q))
+                if getattr(upload, "filename", None)
+            ]
+            for q in ctx.questions
+        },
+        watch_shown=formdata.get("js") != "1" and formdata.get("action") != "later",
     )
-    outcome = SaveOutcome(errors=dict(posted.errors))
-    outcome.conflicts = {c.question_id: c for c in result.conflicts}
-    stored = services.answers_of(session, assessment.id)  # type: ignore[arg-type]
-    after_page = {qid: answer.version for qid, answer in stored.items()}  # a snapshot
-    rebased = dict(posted.base_versions)
-    for qid in [*result.saved, *outcome.conflicts, *(set(result.unchanged) & set(posted.values))]:
-        rebased[qid] = after_page.get(qid)
-
-    # Evidence: removals ticked on the page, then the files posted for shown questions.
-    changed: set[str] = set()
-    for raw in formdata.getlist(REMOVE_EVIDENCE):
-        item = evidence.find_evidence(session, assessment.id, int(raw)) if raw.isdigit() else None  # type: ignore[arg-type]
-        if item is not None and item.question_id in page_ids:
-            evidence.delete_evidence(session, item, user=current_user)
-            changed.add(item.question_id)
-    shown = services.relevant_questions(rubric, services.values_of(stored))
-    limit = evidence.max_bytes(current_app.config)
-    for question in ctx.questions:
-        if not shown.get(question.id, True):
-            continue
-        for upload in files.getlist(f"f_{question.id}"):
-            if not getattr(upload, "filename", None):
-                continue
-            try:
-                evidence.store_evidence(
-                    session,
-                    assessment,
-                    question_id=question.id,
-                    upload=evidence.Upload(upload.filename, upload.stream),
-                    folder=_upload_folder(),
-                    limit=limit,
-                    user=current_user,
-                )
-            except evidence.EvidenceError as exc:
-                outcome.errors.setdefault(question.id, []).append(_evidence_message(exc))
-            else:
-                changed.add(question.id)
-    evidence.sync_answers(session, assessment, rubric, changed, user=current_user)
-    session.commit()
-
-    final = services.answers_of(session, assessment.id)  # type: ignore[arg-type]
-    for qid in changed:  # rebase on the files' own change unless a colleague's came first
-        if rebased.get(qid) == after_page.get(qid):
-            rebased[qid] = final[qid].version if qid in final else None
+    outcome = page_save.save_posted_page(
+        dbsession(),
+        ctx.assessment,
+        ctx.rubric,
+        ctx.questions,
+        posted,
+        user=current_user,
+        folder=_upload_folder(),
+        limit=evidence.max_bytes(current_app.config),
+    )
     for question in ctx.questions:
         version_field = form._fields.get(version_name(question))
         if version_field is not None:
-            base = rebased.get(question.id)
+            base = outcome.base_versions.get(question.id)
             version_field.data = "" if base is None else str(base)
-
-    if formdata.get("js") != "1" and formdata.get("action") != "later":
-        # Without the page's script, questions hidden when the page was shown stayed hidden:
-        # if answers on this page now show some, stay so that they can be answered.
-        now_shown = services.relevant_questions(rubric, services.values_of(final))
-        outcome.newly_shown = [
-            q.id
-            for q in ctx.questions
-            if now_shown.get(q.id, True)
-            and not shown_before.get(q.id, True)
-            and services.is_blank(services.values_of(final).get(q.id))
-        ]
     return outcome
 
 
@@ -527,13 +479,14 @@ def replay() -> Response | str | tuple[str, int]:
     )
     if row is None:
         return redirect(url_for("main.home"))
-    dbsession().delete(row)
-    dbsession().commit()
+    dbsession().delete(row)  # replayed once, whatever happens next
     if row.user_id != current_user.id:  # kept for someone else: never replayed
+        dbsession().commit()
         return redirect(url_for("main.home"))
     assessment = load_assessment(row.assessment_id, need="answer_assessment")
     ctx = _page_context(assessment, row.page)
     if assessment.status not in EDITABLE:
+        dbsession().commit()
         flash(
             _(
                 "This assessment was submitted while you were logged out: "
@@ -545,6 +498,7 @@ def replay() -> Response | str | tuple[str, int]:
     formdata: MultiDict[str, str] = MultiDict([(str(k), str(v)) for k, v in row.form or []])
     form = ctx.form_class(formdata=formdata, meta={"csrf": False})
     outcome = _save_posted(ctx, form, formdata, MultiDict())
+    dbsession().commit()
     message = _("Your answers from before you were logged out are saved.")
     if kept.get("files"):
         message += " " + _("Files you had chosen then were not kept: please attach them again.")

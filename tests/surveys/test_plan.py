@@ -3,6 +3,7 @@ the next cycle, the summary on the scorecard, and who may change what."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -247,6 +248,28 @@ def test_a_stale_edit_of_an_action_is_a_conflict_and_overwrites_nothing(
     assert "Someone else changed this action" in response.get_data(as_text=True)
     session.expire_all()
     assert session.exec(select(ImprovementAction)).one().owner == "Mo"
+
+
+def test_a_stale_edit_keeps_yours_in_the_form_and_saving_it_again_keeps_yours(
+    client, session, world, logged_in, csrf
+):
+    assessment = submit(session, world, world["new_cycle"]("c1"))
+    logged_in(world["ngo"])
+    add(client, csrf, assessment, "SV1", text="Write care plans")
+    stale = session.exec(select(ImprovementAction)).one()
+    assert edit(client, csrf, assessment, stale, owner="Mo").status_code == 302
+    response = edit(client, csrf, assessment, stale, owner="Ana")  # based on version 1
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Write care plans · Mo" in html  # theirs, as stored
+    prefix = f"action{stale.id}-"
+    assert re.search(rf'name="{prefix}owner"[^>]*value="Ana"', html)  # yours, kept
+    assert re.search(rf'name="{prefix}lock_version"[^>]*value="2"', html)  # based on theirs
+    session.expire_all()
+    current = session.exec(select(ImprovementAction)).one()
+    assert edit(client, csrf, assessment, current, owner="Ana").status_code == 302  # keep mine
+    session.expire_all()
+    assert session.exec(select(ImprovementAction)).one().owner == "Ana"
 
 
 # --- the next cycle ------------------------------------------------------------------------------
