@@ -14,9 +14,20 @@ Objects are taken through small protocols (anything with an ``organization_id`` 
 that module tells the core where they are with :func:`register_assignments`.
 
 Pages use :func:`requires` / :func:`public` (every route declares one, a test checks), and load
-their objects through :func:`load` / :func:`authorize`: 404 for whoever may not see the object,
-403 for whoever sees it but may not do this (404 too where the permission is ``conceal``-ed:
-those refusals did not reveal that the page exists before this module, and still do not).
+their objects through :func:`load` / :func:`authorize`. A refusal is answered the same way
+everywhere:
+
+- 404 to whoever may not see the object (or when there is none): the answer does not say
+  whether it exists;
+- 403 to whoever sees the object but may not do this (a funder who opens the questionnaire of an
+  assessment it may read, an NGO member who opens the review of their own assessment): hiding
+  what they can already see would only make the refusal look like a broken link;
+- 403 to a logged-in person who lacks the role a permission about nothing in particular needs
+  (``author_rubric``, ``open_cycles``, ...), checked before any object is looked up, so the answer
+  is the same whether the object exists or not; the login page to whoever is not logged in.
+
+No permission is concealed behind a 404 where its object is seen: the 403 page names neither the
+object nor the missing right, so it tells the person nothing they could not already read.
 
 Adding a role or a permission touches this module and its tests only.
 """
@@ -27,7 +38,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, has_request_context, request
@@ -197,7 +208,6 @@ class Permission:
     check: Callable[..., bool]
     on: str | None  # the kind of object it is about; None: about nothing in particular
     seen_with: str | None = None  # the permission that shows the object (refused: 404)
-    conceal: bool = False  # refused although the object is seen: 404 rather than 403
     roles: frozenset[str] | None = None  # held by exactly these roles (lets users_who_may list)
     doc: str = ""
 
@@ -216,7 +226,6 @@ def _register(
     on: str | None = None,
     *,
     seen_with: str | None = None,
-    conceal: bool = False,
     roles: Iterable[str] | None = None,
 ) -> Callable[[F], F]:
     def decorate(check: F) -> F:
@@ -225,7 +234,6 @@ def _register(
             check,
             on,
             seen_with,
-            conceal,
             frozenset(roles) if roles is not None else None,
             (check.__doc__ or "").strip(),
         )
@@ -243,25 +251,25 @@ def logged_in(principal: Principal) -> bool:
     return principal.is_authenticated
 
 
-@_register(roles={Role.ADMIN}, conceal=True)
+@_register(roles={Role.ADMIN})
 def administer(principal: Principal) -> bool:
     """Run the platform: every cycle, every review."""
     return Role.ADMIN in principal.roles
 
 
-@_register(roles=STAFF, conceal=True)
+@_register(roles=STAFF)
 def view_network(principal: Principal) -> bool:
     """See the list of the network's assessments (evaluators and admins)."""
     return principal._holds(STAFF)
 
 
-@_register(roles=STAFF, conceal=True)
+@_register(roles=STAFF)
 def view_cycles(principal: Principal) -> bool:
     """See the assessment cycles (evaluators and admins)."""
     return principal._holds(STAFF)
 
 
-@_register(roles=STAFF, conceal=True)
+@_register(roles=STAFF)
 def open_cycles(principal: Principal) -> bool:
     """Open a new assessment cycle."""
     return principal._holds(STAFF)
@@ -273,13 +281,13 @@ def be_cycle_evaluator(principal: Principal) -> bool:
     return Role.EVALUATOR in principal.roles
 
 
-@_register(roles=STAFF, conceal=True)
+@_register(roles=STAFF)
 def view_rubric(principal: Principal, version: Identified | None = None) -> bool:
     """Read rubric versions: their pages, files, differences and questionnaire preview."""
     return principal._holds(STAFF)
 
 
-@_register(roles=STAFF, seen_with="view_rubric", conceal=True)
+@_register(roles=STAFF, seen_with="view_rubric")
 def author_rubric(principal: Principal, version: Identified | None = None) -> bool:
     """Upload, edit, publish and discard rubric versions."""
     return principal._holds(STAFF)
@@ -295,7 +303,7 @@ def view_scores_of(principal: Principal, ngo_id: int) -> bool:
     return found.everything or ngo_id in found.organizations
 
 
-@_register("organization")
+@_register("organization", seen_with="view_scores_of")
 def grant_access(principal: Principal, ngo_id: int) -> bool:
     """Grant or revoke a funder's access to an NGO's results: the consent is the NGO's own."""
     return ngo_id in principal.ngo_admin_of
@@ -315,7 +323,7 @@ def view_assessment(principal: Principal, assessment: InCycle) -> bool:
     )
 
 
-@_register("assessment", seen_with="view_assessment", conceal=True)
+@_register("assessment", seen_with="view_assessment")
 def answer_assessment(principal: Principal, assessment: OfOrganization) -> bool:
     """Fill in and submit the questionnaire: the NGO's own members."""
     return assessment.organization_id in principal.ngos
@@ -328,7 +336,7 @@ def view_history(principal: Principal, assessment: OfOrganization) -> bool:
     return assessment.organization_id in principal.ngo_admin_of or principal._holds(STAFF)
 
 
-@_register("assessment", seen_with="view_assessment", conceal=True)
+@_register("assessment", seen_with="view_assessment")
 def review_assessment(principal: Principal, assessment: InCycle) -> bool:
     """Verify an assessment: admins, and the evaluators assigned to its cycle."""
     return Role.ADMIN in principal.roles or (
@@ -342,7 +350,7 @@ def view_plan(principal: Principal, assessment: InCycle) -> bool:
     return view_assessment(principal, assessment)
 
 
-@_register("assessment", seen_with="view_plan", conceal=True)
+@_register("assessment", seen_with="view_plan")
 def edit_plan(principal: Principal, assessment: OfOrganization) -> bool:
     """Add and change the plan's actions: the NGO's own members."""
     return assessment.organization_id in principal.ngos
@@ -357,7 +365,7 @@ def view_cycle(principal: Principal, cycle: Identified) -> bool:
     return view_cycles(principal)
 
 
-@_register("cycle", seen_with="view_cycle", conceal=True)
+@_register("cycle", seen_with="view_cycle")
 def manage_cycle(principal: Principal, cycle: Identified) -> bool:
     """Change a cycle (NGOs, evaluators, target): admins, and the evaluators assigned to it."""
     return Role.ADMIN in principal.roles or (
@@ -397,23 +405,39 @@ def can_in_template(name: str, obj: Any = None) -> bool:
 
 def authorize(obj: T | None, need: str, principal: Principal | None = None) -> T:
     """``obj`` if the principal may ``need`` it; else 404 to whoever may not see it (or when it
-    does not exist), 403 to whoever sees it but may not do this (404 if ``conceal``)."""
+    does not exist), 403 to whoever sees it but may not do this. A permission about nothing in
+    particular (``author_rubric``) is checked first: refused, 403 (the login page when not logged
+    in) whether the object exists or not."""
     wanted = permission(need)
     who = principal if principal is not None else current_principal()
     if has_request_context():
         g.setdefault("_authorized", set()).add(need)
-    if obj is None:
-        abort(404)
     chain = []
     seen: str | None = wanted.seen_with
     while seen is not None:  # e.g. edit_plan: seen with view_plan, seen with view_assessment
         chain.append(permission(seen))
         seen = chain[-1].seen_with
-    if not all(p.allows(who, obj) for p in reversed(chain)):
+    if wanted.on is None:
+        if not all(p.allows(who) for p in (*chain, wanted)):
+            _refuse_for_want_of_a_role(who)
+        if obj is None:
+            abort(404)
+        return obj
+    if obj is None or not all(p.allows(who, obj) for p in reversed(chain)):
         abort(404)
     if not wanted.allows(who, obj):
-        abort(404 if wanted.conceal or not chain else 403)
+        abort(403 if chain else 404)  # without a chain, the permission is the one that shows it
     return obj
+
+
+def _refuse_for_want_of_a_role(who: Principal) -> NoReturn:
+    """The login page to whoever is not logged in (they may hold the role once they are); 403
+    to whoever is (the page says they may not, not why)."""
+    if not who.is_authenticated and has_request_context():
+        from webapp.extensions import login_manager
+
+        abort(login_manager.unauthorized())
+    abort(403)
 
 
 def load(model: type[T], ident: Any, *, need: str) -> T:
@@ -456,7 +480,7 @@ def requires(name: str) -> Callable[[F], F]:
     """Declare the permission a route needs (recorded on the view function).
 
     A permission about nothing in particular is checked here: not logged in, the login page;
-    refused, 404 (or 403 if the permission is not ``conceal``-ed). A permission about an object
+    logged in but refused, 403. A permission about an object
     is checked by the loader the view calls (:func:`load`, :func:`authorize`); a view that
     returns without having called one is a programming error, raised in debug and testing.
     """
@@ -468,11 +492,7 @@ def requires(name: str) -> Callable[[F], F]:
             who = current_principal()
             if wanted.on is None:
                 if not wanted.allows(who):
-                    if not who.is_authenticated:
-                        from webapp.extensions import login_manager
-
-                        return login_manager.unauthorized()
-                    abort(404 if wanted.conceal else 403)
+                    _refuse_for_want_of_a_role(who)
                 return view(*args, **kwargs)
             result = view(*args, **kwargs)
             if who.is_authenticated and name not in g.get("_authorized", set()):

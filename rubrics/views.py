@@ -1,7 +1,8 @@
 """The evaluators' rubric editor: versions, upload, download, edit drafts, diff, publish.
 
-Only evaluators and admins reach these pages (each route's ``@requires``); everyone else
-gets 404, as for any page they may not see. Views are thin: they parse the request, call
+Only evaluators and admins reach these pages (each route's ``@requires``); anyone else logged
+in gets 403 (before any rubric is looked up, so it says nothing of which exist), and whoever is
+not logged in the login page. Views are thin: they parse the request, call
 :mod:`rubrics.services`, and render or redirect (post/redirect/get). Every page works without
 JavaScript and every form carries a CSRF token.
 """

@@ -1,6 +1,6 @@
 """The loaders of assessments, cycles and evidence: thin wrappers over the permissions core
-(:mod:`accounts.permissions`), which decides; 404 for those who may not see the object, 403 (or
-404, where the core conceals it) for those who see it but may not do this."""
+(:mod:`accounts.permissions`), which decides: 404 for those who may not see the object,
+403 for those who see it but may not do this."""
 
 from __future__ import annotations
 

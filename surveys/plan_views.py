@@ -73,7 +73,8 @@ def _language(rubric: Rubric) -> str:
 
 
 def load_plan(assessment_id: int, *, edit: bool = False) -> Assessment:
-    """The assessment if the current user may see its plan (``edit``: change it), else 404."""
+    """The assessment if the current user may see its plan (``edit``: change it); else 404 if
+    they may not see it, 403 if they see it but may not change it."""
     return load_assessment(assessment_id, need="edit_plan" if edit else "view_plan")
 
 

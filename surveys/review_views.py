@@ -79,7 +79,8 @@ def _review_form_class(rubric: Rubric, domain: Domain, language: str) -> type[Re
 
 def load_for_review(assessment_id: int) -> tuple[Assessment, AssessmentCycle, Rubric]:
     """The assessment if the current user may review it (an evaluator assigned to its cycle, or
-    an admin), else 404: NGOs, funders and other evaluators do not learn that it exists."""
+    an admin); else 403 to whoever sees the assessment (its NGO, a funder it granted access,
+    other evaluators), 404 to whoever does not (they do not learn that it exists)."""
     assessment = load_assessment(assessment_id, need="review_assessment")
     cycle, rubric = services.rubric_for(dbsession(), assessment)
     return assessment, cycle, rubric

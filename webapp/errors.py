@@ -20,7 +20,14 @@ MESSAGES = {
         _l("The request could not be understood. Please go back and try again."),
     ),
     401: (_l("Please log in"), _l("You need to log in to see this page.")),
-    403: (_l("Not allowed"), _l("Your account does not have access to this page.")),
+    # The same words for every refusal: they name neither the object nor the missing right.
+    403: (
+        _l("You do not have access to this"),
+        _l(
+            "Your account may not open this page or do this. If you think it should, ask an "
+            "administrator of your organisation or of the platform."
+        ),
+    ),
     404: (_l("Not found"), _l("There is no page at this address, or you have no access to it.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
     409: (_l("Conflict"), _l("Someone else changed this at the same time.")),

@@ -224,17 +224,42 @@ def test_the_loader_answers_404_to_who_may_not_see_and_403_to_who_sees_but_may_n
     assert status_of(app, None, "view_history", p["admin"]) == 404  # no such object
 
 
-def test_concealed_permissions_answer_404_even_to_who_sees_the_object(app, world):
-    """Reviewing, answering, editing a plan and managing a cycle did not reveal their pages
-    before the core existed; they still do not."""
+def test_who_sees_the_object_is_refused_with_403_not_404(app, world):
+    """Reviewing, answering, editing a plan and managing a cycle: whoever sees the object is told
+    they may not (403); whoever does not see it learns nothing (404)."""
     assessment, cycle, p = world["assessment"], world["cycle"], world["principals"]
-    assert status_of(app, assessment, "review_assessment", p["member"]) == 404
-    assert status_of(app, assessment, "review_assessment", p["unassigned"]) == 404
-    assert status_of(app, assessment, "answer_assessment", p["funder"]) == 404
-    assert status_of(app, assessment, "edit_plan", p["evaluator"]) == 404
-    assert status_of(app, cycle, "manage_cycle", p["unassigned"]) == 404
+    assert status_of(app, assessment, "review_assessment", p["member"]) == 403
+    assert status_of(app, assessment, "review_assessment", p["unassigned"]) == 403
+    assert status_of(app, assessment, "answer_assessment", p["funder"]) == 403
+    assert status_of(app, assessment, "edit_plan", p["evaluator"]) == 403
+    assert status_of(app, cycle, "manage_cycle", p["unassigned"]) == 403
+    assert status_of(app, assessment, "review_assessment", p["other_ngo"]) == 404
+    assert status_of(app, assessment, "answer_assessment", p["other_funder"]) == 404
+    assert status_of(app, assessment, "edit_plan", p["other_ngo"]) == 404
+    assert status_of(app, cycle, "manage_cycle", p["member"]) == 404
     assert status_of(app, assessment, "review_assessment", p["evaluator"]) == 200
     assert status_of(app, cycle, "manage_cycle", p["admin"]) == 200
+
+
+def test_granting_access_is_refused_to_who_sees_the_ngo_and_hidden_from_others(app, world):
+    ngo, p = world["ngo_a"].id, world["principals"]
+    assert status_of(app, ngo, "grant_access", p["ngo_admin"]) == 200
+    assert status_of(app, ngo, "grant_access", p["member"]) == 403
+    assert status_of(app, ngo, "grant_access", p["funder"]) == 403
+    assert status_of(app, ngo, "grant_access", p["other_ngo"]) == 404
+    assert status_of(app, ngo, "grant_access", p["other_funder"]) == 404
+
+
+def test_a_role_permission_is_refused_with_403_whether_the_object_exists_or_not(app, world):
+    """``author_rubric`` is about a role: the refusal must not tell an outsider which rubrics
+    exist, so it comes before the object is looked at."""
+    p, version = world["principals"], object()
+    for who in ("member", "funder"):
+        assert status_of(app, version, "author_rubric", p[who]) == 403
+        assert status_of(app, None, "author_rubric", p[who]) == 403
+        assert status_of(app, None, "view_rubric", p[who]) == 403
+    assert status_of(app, version, "author_rubric", p["evaluator"]) == 200
+    assert status_of(app, None, "author_rubric", p["evaluator"]) == 404  # no such rubric
 
 
 def test_history_over_http_is_404_for_strangers_and_403_for_members(client, world, logged_in):
@@ -244,6 +269,177 @@ def test_history_over_http_is_404_for_strangers_and_403_for_members(client, worl
     client.post("/logout", data={"csrf_token": _token(client)})
     logged_in(world["member"])
     assert client.get(url).status_code == 403
+
+
+# --- 404 versus 403 over HTTP, per resource ------------------------------------------------------
+
+
+@pytest.fixture
+def as_(app, world):
+    """A fresh client for one person of the world (``"anonymous"``: nobody logged in)."""
+
+    def client_of(who):
+        client = app.test_client()
+        if who != "anonymous":
+            with client.session_transaction() as browser_session:
+                browser_session["_user_id"] = str(world[who].id)
+                browser_session["_fresh"] = True
+        return client
+
+    return client_of
+
+
+def request_as(as_, who, method, url):
+    client = as_(who)
+    if method == "GET":
+        return client.get(url)
+    data = {} if who == "anonymous" else {"csrf_token": _token(client)}
+    return client.post(url, data=data)
+
+
+def refusals(world, urls):
+    """(person, method, url, expected status) for each refused person of ``urls``: a mapping
+    of (method, url) to the people who get 403 (they see the object) and 404 (they do not)."""
+    for (method, url), (forbidden, hidden) in urls.items():
+        for who in forbidden:
+            yield who, method, url, 403
+        for who in hidden:
+            yield who, method, url, 404
+
+
+def test_an_assessment_is_hidden_from_who_may_not_see_it_and_refused_to_who_does(as_, world):
+    base = f"/assessments/{world['assessment'].id}"
+    strangers = ("other_ngo", "other_funder")
+    urls = {
+        # answering: the NGO's own members only; the funder and evaluators see the assessment
+        ("GET", f"{base}/resume"): (("funder", "evaluator", "unassigned", "admin"), strangers),
+        ("GET", f"{base}/page/1"): (("funder", "evaluator", "admin"), strangers),
+        ("POST", f"{base}/submit"): (("funder", "evaluator"), strangers),
+        # the history: not the NGO's plain members, nor funders
+        ("GET", f"{base}/history"): (("member", "funder"), strangers),
+        # reviewing: the assigned evaluator and admins; the NGO itself is refused, not hidden
+        ("GET", f"{base}/review"): (("member", "ngo_admin", "funder", "unassigned"), strangers),
+        ("POST", f"{base}/review/start"): (("member", "funder", "unassigned"), strangers),
+        # the plan: seen by all who see the assessment, changed by the NGO's members
+        ("GET", f"{base}/plan"): ((), strangers),
+        ("POST", f"{base}/plan/indicators/SG1/actions"): (
+            ("funder", "evaluator", "admin"),
+            strangers,
+        ),
+        # seeing it at all
+        ("GET", base): ((), strangers),
+        ("GET", f"/reports/assessments/{world['assessment'].id}"): ((), strangers),
+    }
+    for who, method, url, status in refusals(world, urls):
+        assert request_as(as_, who, method, url).status_code == status, (who, method, url)
+
+
+def test_who_may_do_it_gets_past_the_loader(as_, world):
+    base = f"/assessments/{world['assessment'].id}"
+    for who, url in (
+        ("member", f"{base}/page/1"),
+        ("ngo_admin", f"{base}/history"),
+        ("funder", f"{base}/plan"),
+        ("funder", f"/reports/assessments/{world['assessment'].id}"),
+        ("evaluator", f"/assessments/cycles/{world['cycle'].id}"),
+    ):
+        assert request_as(as_, who, "GET", url).status_code == 200, (who, url)
+
+
+def test_a_cycle_is_hidden_from_who_may_not_see_it_and_refused_to_who_does(as_, world):
+    base = f"/assessments/cycles/{world['cycle'].id}"
+    ngo_side = ("member", "ngo_admin", "other_ngo", "funder", "other_funder")
+    urls = {
+        ("GET", base): ((), ngo_side),
+        ("POST", f"{base}/target"): (("unassigned",), ngo_side),
+        ("POST", f"{base}/evaluators"): (("unassigned",), ngo_side),
+        ("POST", f"{base}/organizations"): (("unassigned",), ngo_side),
+    }
+    for who, method, url, status in refusals(world, urls):
+        assert request_as(as_, who, method, url).status_code == status, (who, method, url)
+    assert request_as(
+        as_, "unassigned", "POST", "/assessments/cycles/999999/target"
+    ).status_code == (404)
+
+
+def test_a_missing_object_and_a_hidden_one_get_the_same_answer(as_, world):
+    """A 404 says nothing of whether the object exists: same status, same page."""
+    hidden = request_as(as_, "other_ngo", "GET", f"/assessments/{world['assessment'].id}/review")
+    missing = request_as(as_, "other_ngo", "GET", "/assessments/999999/review")
+    assert hidden.status_code == missing.status_code == 404
+
+    def page(response):  # the form tokens and the language switcher's way back aside
+        text = response.get_data(as_text=True)
+        return re.sub(r'name="(csrf_token|next)" value="[^"]*"', "", text)
+
+    assert page(hidden) == page(missing)
+
+
+def global_routes(app, holder_of_none):
+    """(method, url) of every route whose permission is about nothing in particular and is not
+    held by ``holder_of_none``, its arguments filled with values no object has."""
+    for rule in app.url_map.iter_rules():
+        access = access_of(app.view_functions[rule.endpoint])
+        if access is None or access.public or PERMISSIONS[access.permission].on is not None:
+            continue
+        if may(holder_of_none, access.permission):
+            continue
+        built = rule.build(dict.fromkeys(rule.arguments, 999999), append_unknown=False)
+        assert built is not None, rule.rule
+        url = built[1]
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            yield method, url
+
+
+@pytest.mark.parametrize("who", ["member", "ngo_admin", "funder"])
+def test_a_page_of_a_role_they_lack_is_403_for_every_logged_in_person(app, as_, world, who):
+    """Rubrics, cycles, previews: refused before any object is looked up, so the answer is
+    the same for a rubric that exists and one that does not."""
+    routes = sorted(set(global_routes(app, world["principals"][who])))
+    assert len(routes) > 15
+    for method, url in routes:
+        assert request_as(as_, who, method, url).status_code == 403, (method, url)
+    for url in ("/rubrics/quick-check/1", "/rubrics/nope/1", "/rubrics/"):
+        assert request_as(as_, who, "GET", url).status_code == 403, url
+    assert request_as(as_, "evaluator", "GET", "/rubrics/nope/1").status_code == 404
+    assert request_as(as_, "evaluator", "GET", "/rubrics/quick-check/1").status_code == 200
+
+
+def test_whoever_is_not_logged_in_is_sent_to_the_login_page(app, as_, world):
+    base = f"/assessments/{world['assessment'].id}"
+    urls = [url for method, url in global_routes(app, ANONYMOUS) if method == "GET"]
+    urls += [base, f"{base}/page/1", f"{base}/review", f"{base}/history", f"{base}/plan"]
+    urls += [f"/assessments/cycles/{world['cycle'].id}", "/assessments/999999/review"]
+    for url in urls:
+        response = request_as(as_, "anonymous", "GET", url)
+        assert response.status_code == 302, url
+        assert "/login" in response.headers["Location"], url
+
+
+def test_the_403_page_is_friendly_and_names_nothing_of_what_was_refused(as_, world):
+    response = request_as(as_, "funder", "GET", f"/assessments/{world['assessment'].id}/review")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "You do not have access to this" in page
+    assert "ask an administrator of your organisation" in page
+    assert f"You are logged in as {world['funder'].name}." in page
+    assert 'href="/"' in page  # a way on
+    for secret in ("NGO A", "Cycle A", "quick-check", "review_assessment", "Traceback"):
+        assert secret not in page, secret
+
+
+def test_the_403_page_is_in_greek_for_a_greek_session(as_, world):
+    client = as_("member")
+    with client.session_transaction() as browser_session:
+        browser_session["lang"] = "el"
+    response = client.get(f"/assessments/{world['assessment'].id}/review")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Δεν έχετε πρόσβαση σε αυτό" in page
+    assert "Ο λογαριασμός σας δεν επιτρέπεται" in page  # noqa: RUF001
+    assert "Έχετε συνδεθεί ως" in page
+    assert "You do not have access" not in page
+    assert "logged in as" not in page
 
 
 def _token(client):
@@ -451,7 +647,7 @@ def test_a_route_with_a_global_permission_sends_strangers_to_login_and_refuses_o
 
     assert client.get("/staff-only").status_code == 302  # to the login page
     logged_in(world["member"])
-    assert client.get("/staff-only").status_code == 404
+    assert client.get("/staff-only").status_code == 403
 
 
 # --- nobody else spells a role --------------------------------------------------------------------

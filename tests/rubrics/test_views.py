@@ -128,7 +128,7 @@ def outsider(request, make_org, make_user):
     return make_user(email=f"{role}@example.org", role=role, org=org)
 
 
-def test_people_who_do_not_author_rubrics_get_404_on_every_route(
+def test_people_who_do_not_author_rubrics_get_403_on_every_route(
     client, session, draft, outsider, logged_in
 ):
     logged_in(outsider)
@@ -138,7 +138,7 @@ def test_people_who_do_not_author_rubrics_get_404_on_every_route(
             response = client.get(url)
         else:
             response = client.post(url, data={"csrf_token": csrf_token})
-        assert response.status_code == 404, (method, url)
+        assert response.status_code == 403, (method, url)
         assert "Traceback" not in text_of(response)
     assert session_versions(session, draft) == [(1, "published"), (2, "draft")]  # nothing changed
 
@@ -1033,7 +1033,7 @@ def test_people_who_do_not_author_rubrics_cannot_add_or_remove_domains(
         ("/rubrics/quick-check/2/edit/domain/0", {"d0inew_id": "SG3", "d0_remove": "y"}),
     ):
         response = client.post(url, data={"csrf_token": csrf_token, "lock_version": "1", **data})
-        assert response.status_code == 404
+        assert response.status_code == 403
     session.expire_all()
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     assert [d.id for d in rubric.domains] == ["SG", "SV", "RS"]

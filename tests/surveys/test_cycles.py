@@ -337,14 +337,15 @@ def test_the_target_score_defaults_to_70_and_can_be_changed(
 
 @pytest.mark.parametrize("who", ["member", "funder"])
 def test_ngo_users_and_funders_see_no_cycle_pages(client, session, setup, logged_in, who):
+    """The pages of the role they lack are refused (403); a cycle they may not see is hidden."""
     cycle = open_cycle(session, setup)
     logged_in(setup[who])
-    for url in (
-        "/assessments/cycles",
-        "/assessments/cycles/new",
-        f"/assessments/cycles/{cycle.id}",
+    for url, status in (
+        ("/assessments/cycles", 403),
+        ("/assessments/cycles/new", 403),
+        (f"/assessments/cycles/{cycle.id}", 404),
     ):
-        assert client.get(url).status_code == 404, url
+        assert client.get(url).status_code == status, url
 
 
 def test_an_unassigned_evaluator_sees_the_cycle_but_cannot_change_it(
@@ -363,7 +364,7 @@ def test_an_unassigned_evaluator_sees_the_cycle_but_cannot_change_it(
         ("target", {"target_score": "10"}),
     ):
         response = client.post(f"{url}/{path}", data={"csrf_token": token, **data})
-        assert response.status_code == 404, path
+        assert response.status_code == 403, path  # they see the cycle: refused, not hidden
     assert cycles.evaluator_ids(session, cycle.id) == [setup["evaluator"].id]
 
 

@@ -362,8 +362,8 @@ def test_the_funder_and_the_evaluator_see_the_plan_but_cannot_change_it(
         html = client.get(f"/assessments/{assessment.id}/plan").get_data(as_text=True)
         assert "Follow up" in html
         assert "Add to the plan" not in html
-        assert add(client, csrf, assessment, "RS1").status_code == 404
-        assert edit(client, csrf, assessment, action, status="done").status_code == 404
+        assert add(client, csrf, assessment, "RS1").status_code == 403
+        assert edit(client, csrf, assessment, action, status="done").status_code == 403
         client.post("/logout", data={"csrf_token": csrf(client, "/")})
     session.expire_all()
     assert session.exec(select(ImprovementAction)).one().status == ActionStatus.PLANNED

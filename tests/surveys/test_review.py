@@ -466,7 +466,8 @@ def test_the_ngo_sees_verified_ratings_and_notes_only_once_the_review_is_complet
     assert "appear here once the evaluator has completed the review" in html
     assert "No written policy" not in html
     assert "signed" not in html
-    assert client.get(f"/assessments/{assessment.id}/review").status_code == 404
+    # The NGO sees its assessment, so the review is refused rather than hidden.
+    assert client.get(f"/assessments/{assessment.id}/review").status_code == 403
 
     review.complete_review(session, assessment, by=world["evaluator"])
     session.commit()
@@ -500,11 +501,12 @@ def test_only_assigned_evaluators_and_admins_may_review(
     logged_in(world[who])
     base = f"/assessments/{assessment.id}/review"
     token = csrf(client, "/")
-    assert client.get(base).status_code == 404
-    assert client.get(f"{base}/indicator/SG1").status_code == 404
+    refused = 404 if who == "other_ngo" else 403  # hidden from who may not see the assessment
+    assert client.get(base).status_code == refused
+    assert client.get(f"{base}/indicator/SG1").status_code == refused
     form = {"csrf_token": token, "q_SG1_policy": "1", "reason": "x"}
     for path in ("indicator/SG1", "start", "return", "complete"):
-        assert client.post(f"{base}/{path}", data=form).status_code == 404, path
+        assert client.post(f"{base}/{path}", data=form).status_code == refused, path
     session.expire_all()
     assert session.get(Assessment, assessment.id).status == Status.IN_REVIEW
     assert session.exec(select(Answer).where(Answer.source == Source.VERIFIED)).all() == []
@@ -537,7 +539,8 @@ def test_an_evaluator_of_one_cycle_cannot_review_another_by_changing_the_id(
     session.commit()
     foreign = session.exec(select(Assessment).where(Assessment.cycle_id == cycle.id)).one()
     logged_in(world["evaluator"])
-    assert client.get(f"/assessments/{foreign.id}/review").status_code == 404
+    # Evaluators see every assessment: the review of another cycle's is refused, not hidden.
+    assert client.get(f"/assessments/{foreign.id}/review").status_code == 403
     assert client.get(f"/assessments/{world['assessment'].id}/review").status_code == 200
 
 

@@ -84,7 +84,7 @@ def test_forbidden_gets_a_403_page(app, client):
 
     response = client.get("/forbidden")
     assert response.status_code == 403
-    assert "Not allowed" in response.get_data(as_text=True)
+    assert "You do not have access to this" in response.get_data(as_text=True)
 
 
 def test_plotly_js_is_served_by_the_app_itself(client):
