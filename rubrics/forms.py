@@ -79,8 +79,10 @@ class PublishForm(FlaskForm):
     lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
-class ActionForm(FlaskForm):
-    """A button that posts (start a new draft, discard a draft): it carries the CSRF token."""
+class PostButtonForm(FlaskForm):
+    """A button that posts (start a draft, start a review, ...): it carries the CSRF token.
+
+    The one such form of every package (rubrics, cycles, review)."""
 
 
 # --- the structured editor ---------------------------------------------------------------------
@@ -1105,9 +1107,9 @@ def section_names(content: Mapping[str, Any], language: str | None = None) -> li
 __all__ = [
     "QUESTION_TYPES",
     "UPLOAD_EXTENSIONS",
-    "ActionForm",
     "Applied",
     "Block",
+    "PostButtonForm",
     "PublishForm",
     "SectionEditor",
     "Slot",

@@ -215,6 +215,30 @@ def load_rubric(path: str | Path) -> Rubric:
     return load_rubric_text(path.read_text(encoding="utf-8"), str(path))
 
 
+def rubric_yaml(rubric: Rubric | Mapping[str, Any], *, header: str | None = None) -> str:
+    """A rubric as the YAML file a person would write: what differs from the defaults, with the
+    id, title and domains heading it (the inverse of :func:`load_rubric_text`).
+
+    The one writer of rubric YAML (the editor, the file export, the XLSForm import). A mapping
+    that is not a valid rubric (a draft the editor refused) is written as it stands, in the same
+    style. ``header`` becomes a comment on the first line.
+    """
+    data: Mapping[str, Any]
+    if isinstance(rubric, Rubric):
+        compact = rubric.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        ordered: dict[str, Any] = {
+            "id": rubric.id,
+            "title": compact.pop("title", dict(rubric.title)),
+        }
+        ordered.update({k: v for k, v in compact.items() if k not in ("id", "domains")})
+        ordered["domains"] = compact.get("domains", [])
+        data = ordered
+    else:
+        data = dict(rubric)
+    head = f"# {header}\n" if header else ""
+    return head + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
 def library_path() -> Path:
     """The folder of the rubrics shipped with the platform."""
     return Path(__file__).with_name("library")

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
@@ -32,6 +31,7 @@ from sqlmodel import Session, col, select
 from accounts.concurrency import StaleWrite, compare_and_set
 from accounts.models import User, utcnow
 from rubrics.diff import RubricDiff, diff_rubrics
+from rubrics.loader import rubric_yaml
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Rubric, parse_rubric
 from rubrics.signals import version_published
@@ -179,13 +179,7 @@ def diff_versions(old: RubricVersion, new: RubricVersion) -> RubricDiff:
 
 def yaml_text(content: dict[str, Any]) -> str:
     """A version's content as the YAML a person would write (defaults left out)."""
-    rubric = parse_rubric(content)
-    compact = rubric.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-    # The id, title and domains always head the file, even when equal to a default.
-    ordered = {"id": rubric.id, "title": compact.pop("title", dict(rubric.title))}
-    ordered.update({k: v for k, v in compact.items() if k not in ("id", "domains")})
-    ordered["domains"] = compact.get("domains", [])
-    return yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=100)
+    return rubric_yaml(parse_rubric(content))
 
 
 # --- writing ---------------------------------------------------------------------------------

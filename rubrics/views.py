@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import (
     Blueprint,
     abort,
@@ -29,7 +28,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
@@ -40,9 +39,9 @@ from rubrics import services
 from rubrics.access import load_rubric_record, load_rubric_version
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.forms import (
-    ActionForm,
     Applied,
     Block,
+    PostButtonForm,
     PublishForm,
     SectionEditor,
     UploadForm,
@@ -50,7 +49,8 @@ from rubrics.forms import (
     describe_path,
     section_names,
 )
-from rubrics.loader import RubricFileError, load_rubric_text
+from rubrics.languages import page_language
+from rubrics.loader import RubricFileError, load_rubric_text, rubric_yaml
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Problem, Rubric, RubricError, localize, parse_rubric
 from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
@@ -84,11 +84,6 @@ def _rubric_value(value: Any) -> str:
 
 def _refuse(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("errors.html", status=status, title=title, message=message), status
-
-
-def _language(rubric: Rubric) -> str:
-    wanted = request.args.get("lang") or str(get_locale() or "")
-    return wanted if wanted in rubric.languages else rubric.default_language
 
 
 def _texts(language: str, default: str) -> dict[str, Any]:
@@ -247,7 +242,7 @@ def latest(code: str) -> Response:
 def version_page(code: str, number: int) -> PageResult:
     record, version = load_rubric_version(code, number)
     rubric = services.rubric_of(version)
-    language = _language(rubric)
+    language = page_language(rubric)
     return render_template(
         "rubrics/version.html",
         record=record,
@@ -290,7 +285,7 @@ def download(code: str, number: int, fmt: str) -> PageResult:
 @requires("author_rubric")
 def start_draft(code: str, number: int) -> PageResult:
     _, version = load_rubric_version(code, number, need="author_rubric")
-    if not ActionForm().validate_on_submit():
+    if not PostButtonForm().validate_on_submit():
         abort(400)
     try:
         draft = services.new_draft(dbsession(), version, current_user)
@@ -317,7 +312,7 @@ def start_draft(code: str, number: int) -> PageResult:
 @requires("author_rubric")
 def delete(code: str, number: int) -> PageResult:
     _, version = load_rubric_version(code, number, need="author_rubric")
-    if not ActionForm().validate_on_submit():
+    if not PostButtonForm().validate_on_submit():
         abort(400)
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
@@ -345,7 +340,7 @@ def _conflict(
     form = YamlEditForm(
         formdata=None, data={"text": yours_text, "lock_version": version.lock_version}
     )
-    language = _language(theirs)
+    language = page_language(theirs)
     return render_template(
         "rubrics/conflict.html",
         record=record,
@@ -380,7 +375,7 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         editor = SectionEditor(version.content, section)
     except IndexError:
         stale = request.form.get("lock_version") not in (None, str(version.lock_version))
-        if request.method == "POST" and stale and ActionForm().validate():
+        if request.method == "POST" and stale and PostButtonForm().validate():
             return _refuse(
                 409,
                 gettext("This domain was removed"),
@@ -422,7 +417,7 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         summary = _attach_problems(editor, form, applied, problems)
         status = 422
     rubric_now = services.rubric_of(version)
-    language = _language(rubric_now)
+    language = page_language(rubric_now)
     return render_template(
         "rubrics/edit.html",
         record=record,
@@ -496,7 +491,7 @@ def _structured_conflict(
     if yours is not None:
         text = services.yaml_text(services.content_of(yours))
     elif applied is not None:
-        text = yaml.safe_dump(applied.document, allow_unicode=True, sort_keys=False)
+        text = rubric_yaml(applied.document)  # refused: shown as the person wrote it
     else:
         text = services.yaml_text(version.content)
     return _conflict(record, version, text, yours)
@@ -566,8 +561,8 @@ def edit_yaml(code: str, number: int) -> PageResult:
         version=version,
         form=form,
         problems=problems,
-        sections=section_names(version.content, _language(rubric_now)),
-        **_texts(_language(rubric_now), rubric_now.default_language),
+        sections=section_names(version.content, page_language(rubric_now)),
+        **_texts(page_language(rubric_now), rubric_now.default_language),
     ), status
 
 
@@ -625,7 +620,7 @@ def publish(code: str, number: int) -> PageResult:
         base=base,
         diff=diff,
         form=form,
-        **_texts(_language(rubric), rubric.default_language),
+        **_texts(page_language(rubric), rubric.default_language),
     ), status
 
 
@@ -684,5 +679,5 @@ def diff(code: str) -> PageResult:
         old=old,
         new=new,
         diff=result,
-        **_texts(_language(rubric), rubric.default_language),
+        **_texts(page_language(rubric), rubric.default_language),
     )

@@ -14,18 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
-from rubrics.loader import RubricFileError, load_rubric
-from rubrics.schema import Rubric
+from rubrics.loader import RubricFileError, load_rubric, rubric_yaml
 from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
-
-
-def rubric_yaml(rubric: Rubric, source: str | None = None) -> str:
-    """``rubric`` as a rubric file: only what differs from the defaults, in schema order."""
-    data = rubric.model_dump(mode="json", exclude_defaults=True)
-    head = f"# Imported from {source}: a draft, review it before publishing.\n" if source else ""
-    return head + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
 
 
 @click.command("import")
@@ -45,7 +36,9 @@ def import_command(file: Path, out: Path | None) -> None:
         for line in exc.report:
             click.echo(f"{file.name}: {line}", err=True)
         raise click.ClickException(str(exc)) from None
-    text = rubric_yaml(result.rubric, file.name)
+    text = rubric_yaml(
+        result.rubric, header=f"Imported from {file.name}: a draft, review it before publishing."
+    )
     if out is None:
         click.echo(text, nl=False)
     else:
