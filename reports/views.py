@@ -13,10 +13,10 @@ from accounts import permissions
 from accounts.models import Organization
 from accounts.permissions import public, requires
 from reports import figures, queries
-from surveys import services
 from surveys.access import load_assessment
+from surveys.answers import rubric_for
 from surveys.models import Status
-from surveys.plan import plan_summary
+from surveys.plan.services import plan_summary
 from webapp.extensions import dbsession
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -27,7 +27,7 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 @requires("view_assessment")
 def scorecard(assessment_id: int) -> str:
     assessment = load_assessment(assessment_id)
-    cycle, rubric = services.rubric_for(dbsession(), assessment)
+    cycle, rubric = rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
     language = wanted if wanted in rubric.languages else rubric.default_language
     card = queries.scorecard(

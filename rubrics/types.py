@@ -5,11 +5,13 @@ Each :class:`QuestionType` says, for its type, how a question of it is validated
 (:meth:`~QuestionType.encode` and :attr:`~QuestionType.engine_kind`), how it behaves in relevance
 (:attr:`~QuestionType.relevance` and :meth:`~QuestionType.relevance_constant`), how it maps to
 and from XLSForm (:attr:`~QuestionType.xlsform_type`, :attr:`~QuestionType.xlsform_types`) and how
-an answer reads (:meth:`~QuestionType.display`). :data:`TYPES` holds them by name; the form part
-(field builder, read-back, template) lives in ``surveys.fields``, keyed by the same names.
+an answer reads (:meth:`~QuestionType.display`). :data:`TYPES` holds them by name; the form
+part (field builder, read-back, template) lives in ``surveys.questionnaire.fields``, keyed by the
+same names.
 
 Add a type: a subclass here, registered in :data:`TYPES` and named in :data:`QuestionTypeName`,
-and its form part in ``surveys.fields`` (CTFd's pluggable challenge types, split by layer).
+and its form part in ``surveys.questionnaire.fields`` (CTFd's pluggable challenge types, split
+by layer).
 
 Pure: no web, no database (``rubrics.schema`` imports this module).
 """

@@ -28,7 +28,7 @@ from accounts import services as accounts
 from accounts.models import Organization, Role, User
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
-from surveys import services as surveys
+from surveys.cycles import services as surveys
 from surveys.models import Assessment
 from webapp import create_app
 from webapp.extensions import db

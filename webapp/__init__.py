@@ -104,11 +104,17 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.views import bp as accounts_bp
     from reports.views import bp as reports_bp
     from rubrics.views import bp as rubrics_bp
-    from surveys.views import bp as surveys_bp
+    from surveys.cycles.views import bp as cycles_bp
+    from surveys.evidence.views import bp as evidence_bp
+    from surveys.plan.views import bp as plan_bp
+    from surveys.questionnaire.views import bp as questionnaire_bp
+    from surveys.review.views import bp as review_bp
     from webapp.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
-    app.register_blueprint(surveys_bp, url_prefix="/assessments")
+    # The features of surveys, each a blueprint of its own, share the /assessments URLs.
+    for feature_bp in (questionnaire_bp, cycles_bp, review_bp, plan_bp, evidence_bp):
+        app.register_blueprint(feature_bp, url_prefix="/assessments")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(rubrics_bp, url_prefix="/rubrics")

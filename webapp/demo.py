@@ -11,8 +11,7 @@ from accounts import services as accounts
 from accounts.models import Organization, OrgKind, Role, User
 from rubrics import services as rubrics
 from rubrics.loader import library_rubrics, load_rubric
-from surveys import cycles
-from surveys import services as surveys
+from surveys.cycles import services as cycles
 from surveys.models import AssessmentCycle
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential
@@ -73,7 +72,7 @@ def seed(session: Session, *, today: date | None = None) -> list[DemoLogin]:
         version = rubrics.store_rubric(session, rubric)
         published[rubric.id] = rubrics.publish(session, version)
     ngos = [orgs["ngo-a"], orgs["ngo-b"]]
-    surveys.open_cycle(
+    cycles.open_cycle(
         session,
         code=f"quick-check-{today.year}",
         name=f"Safeguarding quick check {today.year}",
@@ -83,7 +82,7 @@ def seed(session: Session, *, today: date | None = None) -> list[DemoLogin]:
         closes_on=today + timedelta(days=60),
     )
     if "child-protection" in published:
-        surveys.open_cycle(
+        cycles.open_cycle(
             session,
             code=f"child-protection-{today.year}",
             name=f"Child-protection effectiveness {today.year}",

@@ -3,6 +3,17 @@
 from accounts import models as accounts_models
 from rubrics import models as rubrics_models
 from surveys import models as surveys_models
-from surveys import review_models as surveys_review_models  # noqa: F401  (cycles, review, plan)
+from surveys.cycles import models as cycles_models
+from surveys.evidence import models as evidence_models
+from surveys.plan import models as plan_models
+from surveys.review import models as review_models
 
-__all__ = ["accounts_models", "rubrics_models", "surveys_models"]
+__all__ = [
+    "accounts_models",
+    "cycles_models",
+    "evidence_models",
+    "plan_models",
+    "review_models",
+    "rubrics_models",
+    "surveys_models",
+]

@@ -26,9 +26,9 @@ from accounts.permissions import (
     visible_assessments,
 )
 from accounts.services import grant_access
-from surveys import cycles
+from surveys.cycles import services as cycles
+from surveys.cycles.models import CycleEvaluator
 from surveys.models import Assessment, AssessmentCycle
-from surveys.review_models import CycleEvaluator
 from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -619,8 +619,8 @@ def test_the_declarations_are_the_expected_ones(app):
     assert declared("accounts.login").public
     assert declared("static").public
     assert declared("main.home").permission == "logged_in"
-    assert declared("surveys.page").permission == "answer_assessment"
-    assert declared("surveys.review_indicator").permission == "review_assessment"
+    assert declared("questionnaire.page").permission == "answer_assessment"
+    assert declared("review.review_indicator").permission == "review_assessment"
     assert declared("rubrics.publish").permission == "author_rubric"
     assert declared("rubrics.version").permission == "view_rubric"
 

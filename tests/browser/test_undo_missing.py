@@ -16,7 +16,7 @@ from accounts import services as accounts
 from accounts.models import Organization, OrgKind, Role
 from rubrics import services as rubrics
 from rubrics.loader import load_rubric_text
-from surveys import services
+from surveys.cycles.services import open_cycle
 from surveys.models import Assessment
 from webapp.demo import DEMO_PASSWORD
 
@@ -70,7 +70,7 @@ def assessment_id(live_server: str, live_database_url: str) -> Iterator[int]:
         user = accounts.create_user(session, email=EMAIL, name="Uma", password=DEMO_PASSWORD)
         accounts.add_membership(session, user=user, role=Role.NGO_ADMIN, organization=org)
         version = rubrics.publish(session, rubrics.store_rubric(session, load_rubric_text(RUBRIC)))
-        cycle = services.open_cycle(
+        cycle = open_cycle(
             session,
             code="undo-check",
             name="Undo check",

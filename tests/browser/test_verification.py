@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 import webapp.models_registry  # noqa: F401  (every table in the metadata)
 from accounts.models import Organization, User
-from surveys import services
+from surveys import answers as store
 from surveys.models import Assessment, AssessmentCycle
 from webapp.demo import DEMO_PASSWORD
 
@@ -56,7 +56,7 @@ def ngo_b_answers(live_engine: sa.Engine) -> int:
             )
         ).one()
         user = session.exec(select(User).where(User.email == "ngo-b@demo.test")).one()
-        services.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
+        store.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
         session.commit()
         return assessment.id  # type: ignore[return-value]
 

@@ -9,14 +9,15 @@ from quick_check import ANSWERS
 
 from accounts.models import Role
 from accounts.services import grant_access
-from surveys import services
+from surveys import answers as store
+from surveys.questionnaire import services
 
 
 def submitted(session, make_org, make_user, make_assessment):
     org = make_org(name="Hope and Home")
     user = make_user(role=Role.NGO_ADMIN, org=org)
     assessment = make_assessment(org=org)
-    services.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
+    store.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
     assert services.submit(session, assessment, by=user) == []
     session.commit()
     return org, user, assessment

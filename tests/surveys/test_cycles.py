@@ -13,9 +13,9 @@ from accounts.models import Role
 from accounts.permissions import load_principal
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
-from surveys import cycles
+from surveys.cycles import services as cycles
+from surveys.cycles.models import CycleEvaluator
 from surveys.models import Assessment, AssessmentCycle, Status
-from surveys.review_models import CycleEvaluator
 
 TODAY = date.today()
 LIBRARY = Path(__file__).resolve().parents[2] / "rubrics" / "library"

@@ -17,9 +17,12 @@ from rubrics.relevance import compile_relevance, evaluate_relevance
 from rubrics.schema import RubricError
 from rubrics.types import Shown, display
 from rubrics.xlsform import export_xlsform, import_xlsform
-from surveys import cycles, review, services
-from surveys.fields import display_answer
+from surveys import answers as store
+from surveys.cycles import services as cycles
 from surveys.models import Assessment
+from surveys.questionnaire import services
+from surveys.questionnaire.fields import display_answer
+from surveys.review import services as review
 
 DATED = """
 id: dated
@@ -184,7 +187,7 @@ def test_the_page_shows_a_date_input_and_saves_an_iso_date(client, session, date
         url, data={**data, "q_founded": "2019-05-17", "q_policy": "yes", "action": "save"}
     )
     assert response.status_code in (200, 302)
-    stored = services.values_of(services.answers_of(session, assessment.id))
+    stored = store.values_of(store.answers_of(session, assessment.id))
     assert stored["founded"] == "2019-05-17"
     html = client.get(url).get_data(as_text=True)
     assert re.search(
@@ -211,7 +214,7 @@ def test_a_date_that_is_not_one_is_refused_and_nothing_saved(client, session, da
     _, data = page_form(client, url)
     response = client.post(url, data={**data, "q_founded": "17/05/2019", "action": "save"})
     assert response.status_code == 422
-    assert "founded" not in services.values_of(services.answers_of(session, assessment.id))
+    assert "founded" not in store.values_of(store.answers_of(session, assessment.id))
 
 
 def test_dont_know_on_a_date_is_stored_and_shown_ticked(client, session, dated, logged_in):
@@ -220,21 +223,21 @@ def test_dont_know_on_a_date_is_stored_and_shown_ticked(client, session, dated, 
     url = f"/assessments/{assessment.id}/page/0"
     _, data = page_form(client, url)
     client.post(url, data={**data, "m_founded": "__dk__", "action": "save"})
-    assert services.values_of(services.answers_of(session, assessment.id)) == {"founded": "__dk__"}
+    assert store.values_of(store.answers_of(session, assessment.id)) == {"founded": "__dk__"}
     html = client.get(url).get_data(as_text=True)
     assert re.search(r'checked id="m_founded-1"|id="m_founded-1"[^>]*checked', html)
 
 
 def test_the_history_and_the_review_show_the_date(app, client, session, dated, logged_in, login_as):
     user, evaluator, assessment = dated
-    services.save_answers(
+    store.save_answers(
         session,
         assessment,
         values={"founded": "2019-05-17", "early": "Volunteers", "policy": "yes"},
         base_versions={},
         user=user,
     )
-    services.save_answers(
+    store.save_answers(
         session,
         assessment,
         values={"founded": "2018-01-02"},

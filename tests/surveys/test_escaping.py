@@ -12,7 +12,9 @@ from accounts.models import Role
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
 from rubrics.schema import parse_rubric
-from surveys import services
+from surveys import answers as store
+from surveys.cycles.services import open_cycle
+from surveys.questionnaire import services
 
 EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
@@ -30,7 +32,7 @@ def evil_assessment(session, make_org, make_user, make_assessment):
     rubric_services.publish(session, version)
     org = make_org(name=f"NGO {EVIL}")
     user = make_user(role=Role.NGO_ADMIN, org=org)
-    cycle = services.open_cycle(
+    cycle = open_cycle(
         session, code="evil", name=f"Cycle {EVIL}", version=version, organizations=[org]
     )
     session.commit()
@@ -61,7 +63,7 @@ def test_rubric_text_is_escaped_on_the_scorecard_and_in_the_chart_data(
     session, client, evil_assessment, logged_in
 ):
     user, assessment = evil_assessment
-    services.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
+    store.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=user)
     assert services.submit(session, assessment, by=user) == []
     session.commit()
     logged_in(user)

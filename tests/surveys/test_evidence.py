@@ -16,8 +16,12 @@ from accounts import services as accounts
 from accounts.models import Role
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric_text
-from surveys import evidence, services
-from surveys.models import Answer, Assessment, Evidence
+from surveys import answers as store
+from surveys.cycles.services import open_cycle
+from surveys.evidence import services as evidence
+from surveys.evidence.models import Evidence
+from surveys.models import Answer, Assessment
+from surveys.questionnaire import services
 
 TOKEN_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 VERSION_RE = re.compile(r'name="(v_[^"]+)" type="hidden" value="([^"]*)"')
@@ -103,7 +107,7 @@ def setup(session, make_org, make_user):
     user = make_user(email="ana@example.org", role=Role.NGO_ADMIN, org=org, name="Ana")
     version = rubric_services.store_rubric(session, load_rubric_text(RUBRIC))
     rubric_services.publish(session, version)
-    cycle = services.open_cycle(
+    cycle = open_cycle(
         session, code="ev", name="Evidence cycle", version=version, organizations=[org]
     )
     session.commit()
@@ -175,11 +179,11 @@ def test_an_evidence_file_is_stored_under_a_random_name_outside_the_static_folde
 def test_an_evidence_question_counts_as_answered_once_it_has_a_file(session, setup, ana):
     _, _, assessment = setup
     post_page(ana, assessment, q_policy="yes")
-    rubric = services.rubric_for(session, assessment)[1]
+    rubric = store.rubric_for(session, assessment)[1]
 
     def missing():
         session.expire_all()
-        values = services.values_of(services.answers_of(session, assessment.id))
+        values = store.values_of(store.answers_of(session, assessment.id))
         return [m.question.id for m in services.missing_answers(rubric, values)]
 
     assert "policy_doc" in missing()
@@ -227,7 +231,7 @@ def test_a_refused_file_is_named_with_its_question_and_nothing_else_is_lost(
     assert re.search(rf"Upload the policy\.</a>: [^<]*“{re.escape(filename)}” [^<]*{why}", summary)
     assert live(session) == []
     assert files_in(app) == []
-    assert services.values_of(services.answers_of(session, assessment.id)) == {"policy": "yes"}
+    assert store.values_of(store.answers_of(session, assessment.id)) == {"policy": "yes"}
 
 
 def test_a_file_over_the_size_limit_is_refused_and_the_rest_of_the_page_is_saved(
@@ -302,7 +306,7 @@ def test_any_question_can_carry_evidence(session, setup, ana):
     assert response.status_code == 302
     (item,) = live(session)
     assert item.question_id == "policy"
-    assert services.values_of(services.answers_of(session, assessment.id)) == {"policy": "no"}
+    assert store.values_of(store.answers_of(session, assessment.id)) == {"policy": "no"}
     html = ana.get(url_of(assessment)).get_data(as_text=True)
     assert "why-not.pdf</a>" in html
 

@@ -13,9 +13,13 @@ from sqlmodel import select
 
 from accounts.models import Role
 from accounts.services import grant_access
-from surveys import cycles, plan, review, services
+from surveys import answers as store
+from surveys.cycles import services as cycles
 from surveys.models import Assessment
-from surveys.review_models import ActionStatus, ImprovementAction
+from surveys.plan import services as plan
+from surveys.plan.models import ActionStatus, ImprovementAction
+from surveys.questionnaire import services
+from surveys.review import services as review
 
 # A year later: RS1 reaches 83.3, everything else at 100 or more than 70.
 BETTER = {
@@ -82,7 +86,7 @@ def world(session, make_org, make_user, published_version):
 
 
 def submit(session, world, assessment, values=ANSWERS):
-    services.save_answers(session, assessment, values=values, base_versions={}, user=world["ngo"])
+    store.save_answers(session, assessment, values=values, base_versions={}, user=world["ngo"])
     assert services.submit(session, assessment, by=world["ngo"]) == []
     session.commit()
     return assessment
@@ -339,13 +343,13 @@ def test_the_plan_summary_for_the_scorecard_lists_indicators_and_actions(app, se
     session.commit()
     found = plan_of(session, assessment)
     with app.test_request_context():
-        html = render_template("surveys/plan_summary.html", plan=found, assessment=assessment)
+        html = render_template("plan/summary.html", plan=found, assessment=assessment)
     assert "Improvement plan" in html
     assert "Data" in html  # RS1's label
     assert "&lt;b&gt;Follow up&lt;/b&gt; at 6 months" in html
     assert f"/assessments/{assessment.id}/plan" in html
     with app.test_request_context():
-        assert render_template("surveys/plan_summary.html", plan=None).strip() == ""
+        assert render_template("plan/summary.html", plan=None).strip() == ""
 
 
 def test_the_funder_and_the_evaluator_see_the_plan_but_cannot_change_it(
@@ -383,7 +387,7 @@ def test_another_ngo_reaches_neither_the_plan_nor_its_actions_by_changing_ids(
             Assessment.cycle_id == assessment.cycle_id, Assessment.id != assessment.id
         )
     ).one()
-    services.save_answers(session, own, values=ANSWERS, base_versions={}, user=None)
+    store.save_answers(session, own, values=ANSWERS, base_versions={}, user=None)
     assert services.submit(session, own, by=None) == []
     session.commit()
     logged_in(world["other_ngo"])

@@ -11,7 +11,8 @@ from sqlmodel import select
 from accounts.models import Role
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric_text
-from surveys import services
+from surveys import answers as store
+from surveys.cycles.services import open_cycle
 from surveys.models import Answer, Assessment, Score, Status
 
 # One answer per question of rubrics/library/quick-check.yaml, page by page (domains).
@@ -183,7 +184,7 @@ def test_relevance_hides_a_question_and_the_server_ignores_its_answer(
     client.post(
         url, data={**data, "q_RS2_evaluated": "no", "q_RS2_changes": "ignored", "action": "later"}
     )
-    stored = services.values_of(services.answers_of(session, assessment.id))
+    stored = store.values_of(store.answers_of(session, assessment.id))
     assert stored.get("RS2_evaluated") == "no"
     assert "RS2_changes" not in stored
     html = client.get(url).get_data(as_text=True)
@@ -247,7 +248,7 @@ def test_save_stays_on_the_page_and_sections_can_be_reached_by_saving(
         url, data={**data, "q_SG1_policy": "2", "q_SG1_focal": "no", "action": "goto-2"}
     )
     assert response.headers["Location"] == f"/assessments/{assessment.id}/page/2"
-    stored = services.values_of(services.answers_of(session, assessment.id))
+    stored = store.values_of(store.answers_of(session, assessment.id))
     assert stored == {"SG1_policy": 2, "SG1_focal": "no"}
 
 
@@ -354,7 +355,7 @@ def missing_paths(session, make_org, make_user):
     user = make_user(email="ana@example.org", role=Role.NGO_ADMIN, org=org)
     version = rubric_services.store_rubric(session, load_rubric_text(MISSING_PATHS))
     rubric_services.publish(session, version)
-    cycle = services.open_cycle(
+    cycle = open_cycle(
         session, code="mp", name="Missing paths", version=version, organizations=[org]
     )
     session.commit()
@@ -377,7 +378,7 @@ def test_multiple_number_and_text_questions_offer_na_and_dont_know_beside_the_an
         data={**data, "m_services": "__na__", "m_staff": "__dk__", "q_notes": "None yet"},
     )
     assert response.status_code == 302
-    stored = services.values_of(services.answers_of(session, assessment.id))
+    stored = store.values_of(store.answers_of(session, assessment.id))
     assert stored == {"services": "__na__", "staff": "__dk__", "notes": "None yet"}
     html = client.get(url).get_data(as_text=True)
     assert re.search(r'checked id="m_services-0"|id="m_services-0"[^>]*checked', html)
@@ -409,7 +410,7 @@ def test_an_answer_and_na_together_are_refused_naming_the_question(
         html,
     )
     assert 'value="4"' in html  # what was typed is shown again
-    stored = services.values_of(services.answers_of(session, assessment.id))
+    stored = store.values_of(store.answers_of(session, assessment.id))
     assert stored == {"services": ["shelter", "legal"]}
 
 
@@ -421,14 +422,14 @@ def test_dont_know_ticked_by_mistake_is_undone_by_unticking_it(
     url = f"/assessments/{assessment.id}/page/0"
     _, data = page_form(client, url)
     client.post(url, data={**data, "m_staff": "__dk__", "action": "save"})
-    assert services.values_of(services.answers_of(session, assessment.id)) == {"staff": "__dk__"}
+    assert store.values_of(store.answers_of(session, assessment.id)) == {"staff": "__dk__"}
     html, data = page_form(client, url)
     assert re.search(r'checked id="m_staff-1"|id="m_staff-1"[^>]*checked', html)
     # Unticked, the box is not posted at all: the number alone is the answer.
     response = client.post(url, data={**data, "q_staff": "4", "action": "save"})
     assert response.status_code == 302
     session.expire_all()
-    assert services.values_of(services.answers_of(session, assessment.id)) == {"staff": 4.0}
+    assert store.values_of(store.answers_of(session, assessment.id)) == {"staff": 4.0}
     html = client.get(url).get_data(as_text=True)
     assert not re.search(r'checked id="m_staff-1"|id="m_staff-1"[^>]*checked', html)
 
@@ -461,7 +462,7 @@ def test_na_and_dont_know_ticked_together_are_refused(client, session, missing_p
         r"Choose either (&#34;|&quot;|\")not applicable(&#34;|&quot;|\") or",
         response.get_data(as_text=True),
     )
-    assert services.values_of(services.answers_of(session, assessment.id)) == {}
+    assert store.values_of(store.answers_of(session, assessment.id)) == {}
 
 
 def test_na_among_the_choices_can_be_taken_back_to_no_answer(client, session, ngo, logged_in):
@@ -472,15 +473,13 @@ def test_na_among_the_choices_can_be_taken_back_to_no_answer(client, session, ng
     assert re.search(r'name="q_SV2_shelter" type="radio" value=""', html)  # "No answer yet"
     assert "No answer yet" in html
     client.post(url, data={**data, "q_SV2_shelter": "__na__", "action": "save"})
-    assert services.values_of(services.answers_of(session, assessment.id)) == {
-        "SV2_shelter": "__na__"
-    }
+    assert store.values_of(store.answers_of(session, assessment.id)) == {"SV2_shelter": "__na__"}
     _, data = page_form(client, url)
     response = client.post(url, data={**data, "q_SV2_shelter": "", "action": "save"})
     assert response.status_code == 302
     session.expire_all()
-    stored = services.values_of(services.answers_of(session, assessment.id))
-    assert services.is_blank(stored.get("SV2_shelter"))
+    stored = store.values_of(store.answers_of(session, assessment.id))
+    assert store.is_blank(stored.get("SV2_shelter"))
 
 
 # --- relevance without the page's script ------------------------------------------------------
@@ -500,7 +499,7 @@ def test_without_javascript_a_page_whose_answers_show_more_questions_stays_open(
     assert "more questions on this page now apply" in html
     assert not re.search(r'id="q-RS2_changes"[^>]*hidden', html)
     assert "This question applies now" in html
-    stored = services.values_of(services.answers_of(session, assessment.id))
+    stored = store.values_of(store.answers_of(session, assessment.id))
     assert stored == {"RS2_evaluated": "yes"}
 
 

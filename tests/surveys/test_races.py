@@ -15,9 +15,13 @@ from quick_check import ANSWERS
 from sqlmodel import Session, func, select
 
 from accounts.models import Role
-from surveys import plan, review, services
+from surveys import answers as store
 from surveys.models import Answer, AnswerRevision, Source
-from surveys.review_models import ImprovementAction, IndicatorReview
+from surveys.plan import services as plan
+from surveys.plan.models import ImprovementAction
+from surveys.questionnaire import services
+from surveys.review import services as review
+from surveys.review.models import IndicatorReview
 from webapp.extensions import db
 
 ROUNDS = 20
@@ -129,7 +133,7 @@ def test_two_evaluators_saving_one_indicator_review_at_once_one_wins(
     eva = make_user(email="eva@example.org", role=Role.EVALUATOR, name="Eva")
     eve = make_user(email="eve@example.org", role=Role.EVALUATOR, name="Eve")
     assessment = make_assessment(org=org)
-    services.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=ngo_user)
+    store.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=ngo_user)
     assert services.submit(session, assessment, by=ngo_user) == []
     review.start_review(session, assessment, by=eva)
     session.commit()

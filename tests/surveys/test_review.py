@@ -13,9 +13,14 @@ from sqlmodel import Session, select
 
 from accounts.models import Role
 from accounts.services import grant_access
-from surveys import cycles, review, services
-from surveys.models import Answer, Assessment, Evidence, Score, Source, Status, StatusChange
-from surveys.review_models import IndicatorReview
+from surveys import answers as store
+from surveys import workflow
+from surveys.cycles import services as cycles
+from surveys.evidence.models import Evidence
+from surveys.models import Answer, Assessment, Score, Source, Status, StatusChange
+from surveys.questionnaire import services
+from surveys.review import services as review
+from surveys.review.models import IndicatorReview
 
 
 class World(dict):
@@ -71,7 +76,7 @@ def world(session, make_org, make_user, published_version):
 
 def submitted(session, world, key="assessment", user="ngo"):
     assessment = world[key]
-    services.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=world[user])
+    store.save_answers(session, assessment, values=ANSWERS, base_versions={}, user=world[user])
     assert services.submit(session, assessment, by=world[user]) == []
     session.commit()
     return assessment
@@ -106,14 +111,14 @@ def scores(session, assessment, source):
 # --- the workflow: one table of allowed transitions ----------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "target"), list(review.TRANSITIONS))
+@pytest.mark.parametrize(("source", "target"), list(workflow.TRANSITIONS))
 def test_every_allowed_transition_is_made_and_recorded_with_who_and_when(
     session, world, source, target
 ):
     assessment = world["assessment"]
     assessment.status = source
     session.commit()
-    review.transition(
+    workflow.transition(
         session, assessment, target, by=world["evaluator"], reason="Please add evidence."
     )
     session.commit()
@@ -144,8 +149,8 @@ def test_other_transitions_are_refused_with_a_clear_error(session, world, source
     assessment = world["assessment"]
     assessment.status = source
     session.commit()
-    with pytest.raises(review.TransitionError) as caught:
-        review.transition(session, assessment, target, by=world["evaluator"], reason="x")
+    with pytest.raises(workflow.TransitionError) as caught:
+        workflow.transition(session, assessment, target, by=world["evaluator"], reason="x")
     message = str(caught.value)
     assert f"cannot become {target.replace('_', ' ')}" in message
     assert source.replace("_", " ") in message
@@ -154,15 +159,15 @@ def test_other_transitions_are_refused_with_a_clear_error(session, world, source
 
 
 def test_the_refusal_names_what_is_allowed(session, world):
-    with pytest.raises(review.TransitionError, match=r"From there it can become: in review\."):
-        review.check_transition(Status.SUBMITTED, Status.VERIFIED)
-    with pytest.raises(review.TransitionError, match="That is a final status"):
-        review.check_transition(Status.VERIFIED, Status.SUBMITTED)
+    with pytest.raises(workflow.TransitionError, match=r"From there it can become: in review\."):
+        workflow.check_transition(Status.SUBMITTED, Status.VERIFIED)
+    with pytest.raises(workflow.TransitionError, match="That is a final status"):
+        workflow.check_transition(Status.VERIFIED, Status.SUBMITTED)
 
 
 def test_returning_needs_reasons(session, world):
     assessment = in_review(session, world)
-    with pytest.raises(review.TransitionError, match="Say why"):
+    with pytest.raises(workflow.TransitionError, match="Say why"):
         review.return_assessment(session, assessment, reason="  ", by=world["evaluator"])
 
 
@@ -175,7 +180,7 @@ def test_of_two_evaluators_acting_at_once_only_the_first_moves_the_assessment(
         theirs = other.get(Assessment, assessment.id)  # loaded while it is in review
         review.complete_review(session, assessment, by=world["evaluator"])
         session.commit()
-        with pytest.raises(review.TransitionError, match="Someone changed this assessment"):
+        with pytest.raises(workflow.TransitionError, match="Someone changed this assessment"):
             review.return_assessment(other, theirs, reason="No.", by=world["evaluator2"])
         other.rollback()
     engine.dispose()
@@ -189,7 +194,7 @@ def test_a_returned_assessment_is_resubmitted_to_submitted(session, world):
         session, assessment, reason="SG2: attach the vetting records.", by=world["evaluator"]
     )
     session.commit()
-    result = services.save_answers(
+    result = store.save_answers(
         session,
         assessment,
         values={"SG2_vetting": 3},
@@ -239,7 +244,7 @@ def test_the_indicator_page_shows_self_ratings_comments_and_evidence_readably(
     client, session, world, logged_in
 ):
     assessment = world["assessment"]
-    services.save_answers(
+    store.save_answers(
         session,
         assessment,
         values=ANSWERS,
@@ -368,7 +373,7 @@ def test_ratings_cannot_be_verified_before_the_review_starts(
     response = client.post(url, data={**data, "q_SG1_policy": "1"})
     assert response.status_code == 302
     assert session.exec(select(Answer).where(Answer.source == Source.VERIFIED)).all() == []
-    with pytest.raises(review.TransitionError, match="only while it is in review"):
+    with pytest.raises(workflow.TransitionError, match="only while it is in review"):
         review.save_indicator_review(
             session,
             assessment,
@@ -434,7 +439,7 @@ def test_returning_shows_the_reasons_to_the_ngo_who_can_answer_again(
     assert response.status_code == 302
     session.refresh(assessment)
     assert assessment.status == Status.RETURNED
-    notice = review.return_notice(session, assessment)
+    notice = workflow.return_notice(session, assessment)
     assert notice.reason == reason
     assert notice.by == "Eva"
 

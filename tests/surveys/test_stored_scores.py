@@ -9,8 +9,9 @@ from sqlmodel import select
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
 from rubrics.schema import parse_rubric
-from surveys import services
+from surveys import answers as store
 from surveys.models import Score, Source
+from surveys.questionnaire import services
 from surveys.scoring import carry_over, rescore, score_under_new_version
 
 
@@ -20,7 +21,7 @@ def submitted(session, make_org, make_user, make_assessment):
         org = make_org()
         user = make_user(email=f"u{org.id}@example.org", org=org)
         assessment = make_assessment(org=org)
-        services.save_answers(session, assessment, values=values, base_versions={}, user=user)
+        store.save_answers(session, assessment, values=values, base_versions={}, user=user)
         assert services.submit(session, assessment, by=user) == []
         session.commit()
         return assessment
@@ -92,7 +93,7 @@ def assessment_version(session, assessment):
 
 def test_verified_answers_are_scored_separately(session, submitted):
     assessment = submitted()
-    services.save_answers(
+    store.save_answers(
         session,
         assessment,
         values=ANSWERS | {"SG1_policy": 1},

@@ -1,0 +1,414 @@
+"""Assessment cycles: opening them (with checks that name the field at fault), adding NGOs and
+evaluators later, the target score of the improvement plan, and the lists evaluators work from.
+
+Services take the session and flush; the view commits once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, col, select
+
+from accounts import permissions
+from accounts.models import Organization, OrgKind, User, utcnow
+from rubrics.models import RubricRecord, RubricVersion, VersionStatus
+from rubrics.schema import CODE_PATTERN
+from surveys.cycles.models import DEFAULT_TARGET, CycleEvaluator, CycleSettings
+from surveys.models import Assessment, AssessmentCycle
+from surveys.workflow import AssessmentError
+
+FieldErrors = dict[str, list[str]]
+
+
+class CycleError(AssessmentError):
+    """A cycle the rules refuse. ``errors`` maps form field names to messages safe to show."""
+
+    def __init__(self, errors: FieldErrors) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items()))
+
+
+# --- opening a cycle ------------------------------------------------------------------------------
+
+
+def open_cycle(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    version: RubricVersion,
+    organizations: Iterable[Organization],
+    opens_on: date | None = None,
+    closes_on: date | None = None,
+    by: User | None = None,
+) -> AssessmentCycle:
+    if version.status != VersionStatus.PUBLISHED:
+        raise AssessmentError(_l("a cycle needs a published rubric version"))
+    cycle = AssessmentCycle(
+        code=code,
+        name=name,
+        rubric_version_id=version.id,  # type: ignore[arg-type]
+        opens_on=opens_on,
+        closes_on=closes_on,
+        created_by_id=by.id if by else None,
+    )
+    session.add(cycle)
+    session.flush()
+    for org in organizations:
+        if org.kind != "ngo":
+            raise AssessmentError(_l("%(name)s is not an NGO", name=org.name))
+        session.add(Assessment(cycle_id=cycle.id, organization_id=org.id))  # type: ignore[arg-type]
+    session.flush()
+    return cycle
+
+
+def check_cycle(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    version: RubricVersion | None,
+    organizations: Sequence[Organization],
+    opens_on: date | None,
+    closes_on: date | None,
+    evaluators: Sequence[User] = (),
+    target_score: float = DEFAULT_TARGET,
+) -> FieldErrors:
+    """Every problem of a new cycle, by field (an empty mapping when it may be opened)."""
+    errors: FieldErrors = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not code:
+        add("code", _l("Give the cycle a code."))
+    elif len(code) > 64 or not re.match(CODE_PATTERN, code):
+        add(
+            "code",
+            _l("Use at most 64 letters, digits, '_', '.' or '-', starting with a letter."),
+        )
+    elif session.exec(
+        select(AssessmentCycle.id).where(sa.func.lower(AssessmentCycle.code) == code.lower())
+    ).first():
+        add("code", _l("The code %(code)s is already used by another cycle.", code=code))
+    if not name.strip():
+        add("name", _l("Give the cycle a name."))
+    if version is None:
+        add("version", _l("Choose a rubric version."))
+    elif version.status != VersionStatus.PUBLISHED:
+        add("version", _l("Only a published rubric version can be used in a cycle."))
+    if not organizations:
+        add("organizations", _l("Choose at least one NGO."))
+    for org in organizations:
+        if org.kind != OrgKind.NGO:
+            add("organizations", _l("%(name)s is not an NGO.", name=org.name))
+    if opens_on and closes_on and closes_on < opens_on:
+        add("closes_on", _l("The closing date must be on or after the opening date."))
+    eligible = may_review_cycles(session, [u.id for u in evaluators if u.id is not None])
+    for user in evaluators:
+        if user.id not in eligible:
+            add("evaluators", _l("%(name)s is not an evaluator.", name=user.name))
+    if not 0 <= target_score <= 100:
+        add("target_score", _l("The target is a score between 0 and 100."))
+    return errors
+
+
+def create_cycle(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    version: RubricVersion | None,
+    organizations: Sequence[Organization],
+    opens_on: date | None,
+    closes_on: date | None,
+    evaluators: Sequence[User] = (),
+    target_score: float = DEFAULT_TARGET,
+    by: User | None,
+) -> AssessmentCycle:
+    """Open a cycle: one assessment per NGO, its evaluators and its target score.
+
+    Raises :class:`CycleError` listing every problem by field.
+    """
+    code = code.strip()
+    errors = check_cycle(
+        session,
+        code=code,
+        name=name,
+        version=version,
+        organizations=organizations,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        evaluators=evaluators,
+        target_score=target_score,
+    )
+    if errors or version is None:
+        raise CycleError(errors)
+    cycle = open_cycle(
+        session,
+        code=code,
+        name=name.strip(),
+        version=version,
+        organizations=organizations,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        by=by,
+    )
+    assign_evaluators(session, cycle, evaluators, by=by)
+    if target_score != DEFAULT_TARGET:
+        set_target(session, cycle, target_score, by=by)
+    return cycle
+
+
+def add_organizations(
+    session: Session, cycle: AssessmentCycle, organizations: Iterable[Organization]
+) -> list[Assessment]:
+    """Give NGOs that are not yet in the cycle an assessment (others are left as they are)."""
+    present = set(
+        session.exec(select(Assessment.organization_id).where(Assessment.cycle_id == cycle.id))
+    )
+    errors: FieldErrors = {}
+    added = []
+    for org in organizations:
+        if org.kind != OrgKind.NGO:
+            errors.setdefault("organizations", []).append(
+                _l("%(name)s is not an NGO.", name=org.name)
+            )
+        elif org.id not in present:
+            assessment = Assessment(cycle_id=cycle.id, organization_id=org.id)  # type: ignore[arg-type]
+            session.add(assessment)
+            added.append(assessment)
+            present.add(org.id)  # type: ignore[arg-type]
+    if errors:
+        raise CycleError(errors)
+    session.flush()
+    return added
+
+
+def assign_evaluators(
+    session: Session, cycle: AssessmentCycle, users: Iterable[User], *, by: User | None = None
+) -> list[CycleEvaluator]:
+    """Assign evaluators to the cycle (assigning someone twice changes nothing)."""
+    present = set(evaluator_ids(session, cycle.id))  # type: ignore[arg-type]
+    errors: FieldErrors = {}
+    added = []
+    users = list(users)
+    eligible = may_review_cycles(session, [u.id for u in users if u.id is not None])
+    for user in users:
+        if user.id not in eligible:
+            errors.setdefault("evaluators", []).append(
+                _l("%(name)s is not an evaluator.", name=user.name)
+            )
+        elif user.id not in present:
+            row = CycleEvaluator(
+                cycle_id=cycle.id,  # type: ignore[arg-type]
+                user_id=user.id,
+                assigned_by_id=by.id if by else None,
+            )
+            session.add(row)
+            added.append(row)
+            present.add(user.id)
+    if errors:
+        raise CycleError(errors)
+    session.flush()
+    return added
+
+
+def unassign_evaluator(session: Session, cycle: AssessmentCycle, user_id: int) -> None:
+    row = session.exec(
+        select(CycleEvaluator).where(
+            CycleEvaluator.cycle_id == cycle.id, CycleEvaluator.user_id == user_id
+        )
+    ).first()
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def set_target(
+    session: Session, cycle: AssessmentCycle, target_score: float, *, by: User | None = None
+) -> CycleSettings:
+    if not 0 <= target_score <= 100:
+        raise CycleError({"target_score": [_l("The target is a score between 0 and 100.")]})
+    settings = session.get(CycleSettings, cycle.id)
+    if settings is None:
+        settings = CycleSettings(cycle_id=cycle.id)  # type: ignore[arg-type]
+        session.add(settings)
+    settings.target_score = float(target_score)
+    settings.updated_by_id = by.id if by else None
+    settings.updated_at = utcnow()
+    session.flush()
+    return settings
+
+
+def target_of(session: Session, cycle_id: int) -> float:
+    """The cycle's target score (0-100): indicators below it go into the improvement plan."""
+    settings = session.get(CycleSettings, cycle_id)
+    return settings.target_score if settings else DEFAULT_TARGET
+
+
+# --- who may do what ------------------------------------------------------------------------------
+
+
+def evaluator_ids(session: Session, cycle_id: int) -> list[int]:
+    query = select(CycleEvaluator.user_id).where(CycleEvaluator.cycle_id == cycle_id)
+    return sorted(session.exec(query).all())
+
+
+def may_review_cycles(session: Session, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users may be assigned to a cycle (the permissions core says who)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    holders = permissions.users_who_may("be_cycle_evaluator").subquery()
+    query = sa.select(holders.c.user_id).where(holders.c.user_id.in_(ids))
+    return set(session.execute(query).scalars())
+
+
+# --- choices and lists ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    id: int
+    label: str
+
+
+def published_versions(session: Session) -> list[VersionChoice]:
+    query = (
+        sa.select(
+            col(RubricVersion.id),
+            col(RubricRecord.title),
+            col(RubricRecord.code),
+            col(RubricVersion.number),
+        )
+        .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
+        .where(col(RubricVersion.status) == VersionStatus.PUBLISHED)
+        .order_by(RubricRecord.title, col(RubricVersion.number).desc())
+    )
+    return [
+        VersionChoice(vid, f"{title} ({code}), version {number}")
+        for vid, title, code, number in session.execute(query).all()
+    ]
+
+
+def ngo_organizations(session: Session) -> list[Organization]:
+    query = select(Organization).where(Organization.kind == OrgKind.NGO)
+    return list(session.exec(query.order_by(Organization.name)).all())
+
+
+def evaluator_users(session: Session) -> list[User]:
+    query = (
+        select(User)
+        .where(
+            col(User.id).in_(permissions.users_who_may("be_cycle_evaluator")),
+            col(User.active).is_(True),
+        )
+        .order_by(User.name)
+    )
+    return list(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class CycleListing:
+    id: int
+    code: str
+    name: str
+    rubric: str
+    version: int
+    opens_on: date | None
+    closes_on: date | None
+    assessments: int
+    submitted: int  # submitted, in review or verified
+    verified: int
+
+
+def list_cycles(session: Session, *, viewer: permissions.Principal) -> list[CycleListing]:
+    """Every cycle; its counts are of the assessments ``viewer`` may see."""
+    done = ("submitted", "in_review", "verified")
+    counts = (
+        sa.select(
+            col(Assessment.cycle_id),
+            sa.func.count().label("n"),
+            sa.func.sum(sa.case((col(Assessment.status).in_(done), 1), else_=0)).label("sub"),
+            sa.func.sum(sa.case((col(Assessment.status) == "verified", 1), else_=0)).label("ver"),
+        )
+        .where(_visible(viewer))
+        .group_by(col(Assessment.cycle_id))
+        .subquery()
+    )
+    query = (
+        sa.select(AssessmentCycle, col(RubricRecord.title), col(RubricVersion.number), counts)
+        .join(RubricVersion, col(RubricVersion.id) == AssessmentCycle.rubric_version_id)
+        .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
+        .outerjoin(counts, counts.c.cycle_id == AssessmentCycle.id)
+        .order_by(col(AssessmentCycle.created_at).desc(), col(AssessmentCycle.id).desc())
+    )
+    return [
+        CycleListing(
+            c.id,
+            c.code,
+            c.name,
+            title,
+            number,
+            c.opens_on,
+            c.closes_on,
+            int(n or 0),
+            int(sub or 0),
+            int(ver or 0),
+        )
+        for c, title, number, _cycle_id, n, sub, ver in session.execute(query).all()
+    ]
+
+
+@dataclass(frozen=True)
+class CycleAssessment:
+    id: int
+    organization_id: int
+    organization: str
+    status: str
+    progress: float
+    submitted_at: object
+    closes_on: date | None
+    overdue: bool
+
+
+def cycle_assessments(
+    session: Session,
+    cycle: AssessmentCycle,
+    today: date | None = None,
+    *,
+    viewer: permissions.Principal,
+) -> list[CycleAssessment]:
+    """The cycle's assessments that ``viewer`` may see."""
+    today = today or date.today()
+    query = (
+        sa.select(Assessment, col(Organization.name))
+        .join(Organization, col(Organization.id) == Assessment.organization_id)
+        .where(col(Assessment.cycle_id) == cycle.id, _visible(viewer))
+        .order_by(Organization.name)
+    )
+    unfinished = {"not_started", "in_progress", "returned"}
+    return [
+        CycleAssessment(
+            a.id,
+            a.organization_id,
+            name,
+            a.status,
+            a.progress,
+            a.submitted_at,
+            cycle.closes_on,
+            bool(cycle.closes_on and cycle.closes_on < today and a.status in unfinished),
+        )
+        for a, name in session.execute(query).all()
+    ]
+
+
+def _visible(viewer: permissions.Principal) -> sa.ColumnElement[bool]:
+    return permissions.visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id)

@@ -1,0 +1,201 @@
+"""The questionnaire's operations: saving a page, what is missing, submission, the history.
+
+Services take the session and flush; the view commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session, col, select
+
+from accounts.models import User, utcnow
+from rubrics.schema import Question, Rubric
+from surveys.answers import (
+    SaveResult,
+    answers_of,
+    is_blank,
+    relevant_questions,
+    rubric_for,
+    save_answers,
+    values_of,
+)
+from surveys.evidence.models import Evidence
+from surveys.models import EDITABLE, AnswerRevision, Assessment, Source, Status
+from surveys.scoring import score_assessments
+from surveys.workflow import AssessmentError, change_status
+
+
+def save_page(
+    session: Session,
+    assessment: Assessment,
+    rubric: Rubric,
+    *,
+    values: Mapping[str, Any],
+    comments: Mapping[str, str | None],
+    base_versions: Mapping[str, int | None],
+    user: User | None,
+    take_theirs: Iterable[str] = (),
+) -> SaveResult:
+    """Save one questionnaire page as posted.
+
+    Relevance is evaluated on what is stored merged with what was posted: answers (and
+    comments) to questions that are hidden are ignored, so a page saved without JavaScript
+    is as good as one saved with it. ``take_theirs`` lists questions whose conflict the person
+    settled by taking the stored answer: what they posted for them is dropped.
+    """
+    stored = values_of(answers_of(session, assessment.id))  # type: ignore[arg-type]
+    relevant = relevant_questions(rubric, {**stored, **values})
+    dropped = set(take_theirs)
+
+    def kept(qid: str) -> bool:
+        return relevant.get(qid, True) and qid not in dropped
+
+    return save_answers(
+        session,
+        assessment,
+        values={qid: v for qid, v in values.items() if kept(qid)},
+        comments={qid: c for qid, c in comments.items() if kept(qid)},
+        base_versions=base_versions,
+        user=user,
+    )
+
+
+# --- completeness and submission ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missing:
+    page: int
+    question: Question
+
+
+def missing_answers(rubric: Rubric, values: Mapping[str, Any]) -> list[Missing]:
+    """Required, relevant questions without an answer, with the page (domain) they are on."""
+    relevant = relevant_questions(rubric, values)
+    return [
+        Missing(page, question)
+        for page, domain in enumerate(rubric.domains)
+        for indicator in domain.indicators
+        for question in indicator.questions
+        if question.is_required
+        and relevant.get(question.id, True)
+        and is_blank(values.get(question.id))
+    ]
+
+
+def submit(session: Session, assessment: Assessment, *, by: User | None) -> list[Missing]:
+    """Submit if complete; else return what is missing (and change nothing)."""
+    if assessment.status not in EDITABLE:
+        raise AssessmentError(
+            _l(
+                "this assessment is already %(status)s",
+                status=_l(assessment.status.replace("_", " ")),
+            )
+        )
+    _, rubric = rubric_for(session, assessment)
+    missing = missing_answers(rubric, values_of(answers_of(session, assessment.id)))  # type: ignore[arg-type]
+    if missing:
+        return missing
+    assessment.submitted_at = utcnow()
+    change_status(session, assessment, Status.SUBMITTED, by=by)
+    score_assessments(session, [assessment])
+    return []
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """One change to one question: an answer revision, or an evidence file added or removed."""
+
+    at: datetime
+    question_id: str
+    source: str
+    who: str | None
+    kind: str  # "answer" | "evidence_added" | "evidence_removed"
+    old_value: Any = None
+    new_value: Any = None
+    old_comment: str | None = None
+    new_comment: str | None = None
+    version: int | None = None
+    filename: str | None = None
+
+
+def history(
+    session: Session, assessment_id: int, *, question_id: str | None = None
+) -> list[AnswerEvent]:
+    """Every change to the assessment's answers (or one question's), newest first.
+
+    Answers come from the append-only :class:`AnswerRevision`; files attached to questions
+    come from :class:`Evidence` (an evidence question's answer already lists its files, so
+    only attachments to other questions are listed as file events).
+    """
+    revisions = select(AnswerRevision).where(AnswerRevision.assessment_id == assessment_id)
+    files = select(Evidence).where(Evidence.assessment_id == assessment_id)
+    if question_id is not None:
+        revisions = revisions.where(AnswerRevision.question_id == question_id)
+        files = files.where(Evidence.question_id == question_id)
+    changes = session.exec(revisions).all()
+    assessment = session.get(Assessment, assessment_id)
+    evidence_questions: set[str] = set()
+    if assessment is not None:
+        _, rubric = rubric_for(session, assessment)
+        evidence_questions = {q.id for _, _, q in rubric.questions() if q.type == "evidence"}
+    attached = [f for f in session.exec(files).all() if f.question_id not in evidence_questions]
+    user_ids = {r.changed_by_id for r in changes} | {
+        u for f in attached for u in (f.uploaded_by_id, f.deleted_by_id)
+    }
+    names = {
+        u.id: u.name
+        for u in session.exec(select(User).where(col(User.id).in_(user_ids - {None}))).all()
+    }
+    entries = [
+        AnswerEvent(
+            at=row.changed_at,
+            question_id=row.question_id,
+            source=row.source,
+            who=names.get(row.changed_by_id),
+            kind="answer",
+            old_value=row.old_value,
+            new_value=row.new_value,
+            old_comment=row.old_comment,
+            new_comment=row.new_comment,
+            version=row.version,
+        )
+        for row in changes
+    ]
+    for item in attached:
+        entries.append(
+            AnswerEvent(
+                at=item.uploaded_at,
+                question_id=item.question_id,
+                source=Source.SELF,
+                who=names.get(item.uploaded_by_id),
+                kind="evidence_added",
+                filename=item.original_filename,
+            )
+        )
+        if item.deleted_at is not None:
+            entries.append(
+                AnswerEvent(
+                    at=item.deleted_at,
+                    question_id=item.question_id,
+                    source=Source.SELF,
+                    who=names.get(item.deleted_by_id),
+                    kind="evidence_removed",
+                    filename=item.original_filename,
+                )
+            )
+    entries.sort(key=lambda e: (_aware(e.at), e.version or 0), reverse=True)
+    return entries
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored in UTC): make them comparable."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
