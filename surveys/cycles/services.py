@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from accounts import permissions
+from accounts.concurrency import StaleWrite, insert_once
 from accounts.models import Organization, OrgKind, User, utcnow
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import CODE_PATTERN
@@ -236,13 +237,25 @@ def set_target(
 ) -> CycleSettings:
     if not 0 <= target_score <= 100:
         raise CycleError({"target_score": [_l("The target is a score between 0 and 100.")]})
+    written = {
+        "target_score": float(target_score),
+        "updated_by_id": by.id if by else None,
+        "updated_at": utcnow(),
+    }
     settings = session.get(CycleSettings, cycle.id)
     if settings is None:
-        settings = CycleSettings(cycle_id=cycle.id)  # type: ignore[arg-type]
-        session.add(settings)
-    settings.target_score = float(target_score)
-    settings.updated_by_id = by.id if by else None
-    settings.updated_at = utcnow()
+        # Two people setting the first target at once both find no row: the primary key lets
+        # one insert win, and the other then updates the winner's row (last write wins, as for
+        # any later change of the target).
+        settings = CycleSettings(cycle_id=cycle.id, **written)  # type: ignore[arg-type]
+        try:
+            insert_once(session, settings, key={"cycle_id": cycle.id})
+            session.flush()
+            return settings
+        except StaleWrite as lost:
+            settings = lost.current
+    for name, value in written.items():
+        setattr(settings, name, value)
     session.flush()
     return settings
 

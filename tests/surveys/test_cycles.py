@@ -14,7 +14,7 @@ from accounts.permissions import load_principal
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
 from surveys.cycles import services as cycles
-from surveys.cycles.models import CycleEvaluator
+from surveys.cycles.models import CycleEvaluator, CycleSettings
 from surveys.models import Assessment, AssessmentCycle, Status
 
 TODAY = date.today()
@@ -311,6 +311,29 @@ def test_assigning_twice_stores_one_assignment(session, setup):
     session.commit()
     rows = session.exec(select(CycleEvaluator).where(CycleEvaluator.cycle_id == cycle.id)).all()
     assert len(rows) == 1
+
+
+def test_a_first_target_stored_meanwhile_by_someone_else_is_updated_not_duplicated(
+    session, setup, monkeypatch
+):
+    cycle = open_cycle(session, setup)
+    cycle_id = cycle.id
+    cycles.set_target(session, cycle, 60)  # a colleague's first target, stored first
+    session.commit()
+    session.expunge_all()
+    cycle = session.get(AssessmentCycle, cycle_id)
+    real_get = session.get
+
+    def read_before_theirs(model, key, **kwargs):  # our request found no settings row yet
+        return None if model is CycleSettings else real_get(model, key, **kwargs)
+
+    monkeypatch.setattr(session, "get", read_before_theirs)
+    cycles.set_target(session, cycle, 80)
+    session.commit()
+    monkeypatch.undo()
+    rows = session.exec(select(CycleSettings).where(CycleSettings.cycle_id == cycle_id)).all()
+    assert [row.target_score for row in rows] == [80]
+    assert cycles.target_of(session, cycle_id) == 80
 
 
 def test_the_target_score_defaults_to_70_and_can_be_changed(
