@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from webapp import ConfigurationError, create_app
@@ -108,3 +110,27 @@ def test_connections_are_set_up_for_their_backend(app, backend):
         else:
             assert db.engine.dialect.name == "postgresql"
             assert db.engine.dialect.driver == "psycopg"
+
+
+def test_no_two_template_folders_hold_a_template_of_the_same_name(app):
+    """Flask searches the app's and every blueprint's template folder in turn, and the first
+    match wins: a name in two folders would silently show the wrong page."""
+    folders = [Path(app.root_path) / app.template_folder] if app.template_folder else []
+    for blueprint in app.blueprints.values():
+        if blueprint.template_folder:
+            folders.append(Path(blueprint.root_path) / blueprint.template_folder)
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        for path in folder.rglob("*.html"):
+            name = path.relative_to(folder).as_posix()
+            assert name not in seen, f"{name} is in {seen.get(name)} and in {folder}"
+            seen[name] = folder
+    # Every package's templates sit in a folder named after it (STYLE.md 7).
+    assert {name.split("/")[0] for name in seen} >= {
+        "questionnaire",
+        "cycles",
+        "review",
+        "plan",
+        "reports",
+        "rubrics",
+    }
