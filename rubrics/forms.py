@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,6 +83,14 @@ class PostButtonForm(FlaskForm):
     """A button that posts (start a draft, start a review, ...): it carries the CSRF token.
 
     The one such form of every package (rubrics, cycles, review)."""
+
+
+def add_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]]) -> None:
+    """Show a service's errors, by field name, on the form's fields (others are dropped)."""
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
 
 
 # --- the structured editor ---------------------------------------------------------------------
@@ -1115,6 +1123,7 @@ __all__ = [
     "Slot",
     "UploadForm",
     "YamlEditForm",
+    "add_errors",
     "describe_path",
     "new_question",
     "section_names",

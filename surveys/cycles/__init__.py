@@ -1,1 +1,1 @@
-"""cycles"""
+"""Opening assessment cycles: their NGOs, evaluators and target score (evaluators, admins)."""

@@ -20,7 +20,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from accounts import permissions
 from accounts.models import Organization, User
 from accounts.permissions import requires
-from rubrics.forms import PostButtonForm
+from rubrics.forms import PostButtonForm, add_errors
 from rubrics.models import RubricVersion
 from surveys.access import load_cycle
 from surveys.cycles import services as cycles
@@ -75,13 +75,6 @@ def _choices(items: list[Any], label: Any) -> list[SelectChoice]:
     return [SelectChoice(str(item.id), label(item)) for item in items]
 
 
-def _add_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, *messages]
-
-
 # --- views ----------------------------------------------------------------------------------------
 
 
@@ -129,10 +122,10 @@ def cycle_new() -> Response | str | tuple[str, int]:
             session.commit()
         except cycles.CycleError as exc:
             session.rollback()
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         except sa.exc.IntegrityError:  # the same code, opened by someone else meanwhile
             session.rollback()
-            _add_errors(form, {"code": [_("This code is already used by another cycle.")]})
+            add_errors(form, {"code": [_("This code is already used by another cycle.")]})
         else:
             flash(_("Cycle %(name)s is open.", name=cycle.name), "success")
             return redirect(url_for("cycles.cycle_detail", cycle_id=cycle.id))
@@ -197,7 +190,7 @@ def cycle_add_organizations(cycle_id: int) -> Response | tuple[str, int]:
             added = cycles.add_organizations(session, cycle, [o for o in chosen if o])
         except cycles.CycleError as exc:
             session.rollback()
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             session.commit()
             flash(
@@ -224,7 +217,7 @@ def cycle_assign_evaluators(cycle_id: int) -> Response | tuple[str, int]:
             cycles.assign_evaluators(session, cycle, [u for u in chosen if u], by=current_user)
         except cycles.CycleError as exc:
             session.rollback()
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             session.commit()
             flash(_("Evaluators assigned."), "success")

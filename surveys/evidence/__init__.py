@@ -1,1 +1,1 @@
-"""evidence"""
+"""Evidence files attached to questions: checked, stored apart, served only as downloads."""

@@ -1,1 +1,1 @@
-"""plan"""
+"""Improvement plans: what an NGO will do about the indicators below its cycle's target."""

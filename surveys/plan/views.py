@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from accounts import permissions
 from accounts.models import Organization
 from accounts.permissions import requires
+from rubrics.forms import add_errors
 from rubrics.languages import page_language
 from surveys.access import load_assessment
 from surveys.answers import rubric_for
@@ -72,13 +73,6 @@ def load_plan(assessment_id: int, *, edit: bool = False) -> Assessment:
     """The assessment if the current user may see its plan (``edit``: change it); else 404 if
     they may not see it, 403 if they see it but may not change it."""
     return load_assessment(assessment_id, need="edit_plan" if edit else "view_plan")
-
-
-def _add_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, *messages]
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -158,7 +152,7 @@ def plan_add_action(assessment_id: int, indicator_id: str) -> Response | tuple[s
             )
         except plan.PlanError as exc:
             session.rollback()
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
             if "indicator_id" in exc.errors:
                 abort(404)  # not an indicator of this plan
         else:
@@ -216,7 +210,7 @@ def plan_update_action(assessment_id: int, action_id: int) -> Response | tuple[s
             return _render(assessment, edit_forms={action_id: form}, status=409)
         except plan.PlanError as exc:
             session.rollback()
-            _add_errors(form, exc.errors)
+            add_errors(form, exc.errors)
         else:
             session.commit()
             flash(_("Action saved.") if changed else _("Nothing changed."), "success")

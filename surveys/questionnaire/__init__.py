@@ -1,1 +1,2 @@
-"""questionnaire"""
+"""The questionnaire built at runtime from a rubric: pages, saves that lose nothing, history,
+submission."""

@@ -1,1 +1,1 @@
-"""review"""
+"""External verification: an evaluator's review, indicator by indicator."""
