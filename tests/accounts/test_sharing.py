@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from accounts import sharing
 from accounts.models import AccessGrant, AccessGrantCycle, AuditEvent, Role
@@ -376,6 +377,26 @@ def test_revoking_twice_revokes_once_and_says_so(as_, session, world):
     assert len(audit_events(session, sharing.REVOKED)) == 1
     # the confirmation page of a revoked grant sends back to the page
     assert as_("admin_a").get(revoke_url(world, grant.id)).status_code == 302
+
+
+def test_of_two_revocations_at_once_one_revokes_and_the_other_is_told(session, database_url, world):
+    """The revocation is a compare-and-set on ``revoked_at``: the second writer, who read the
+    grant while it was live, changes nothing and records nothing."""
+    made = sharing.grant(session, ngo=world["ngo_a"], funder=world["fund"], cycles=None, by=None)
+    session.commit()
+    engine = sa.create_engine(database_url)
+    with Session(engine, expire_on_commit=False) as other:
+        seen = other.get(AccessGrant, made.id)  # read while live
+        assert seen.revoked_at is None
+        sharing.revoke(session, ngo=world["ngo_a"], grant_id=made.id, by=world["admin_a"])
+        session.commit()
+        with pytest.raises(sharing.GrantGone):
+            sharing.revoke(other, ngo=world["ngo_a"], grant_id=made.id, by=world["member_a"])
+        other.rollback()
+    engine.dispose()
+    session.refresh(made)
+    assert made.revoked_by_id == world["admin_a"].id
+    assert len(audit_events(session, sharing.REVOKED)) == 1
 
 
 def test_the_history_lists_who_granted_and_revoked_what_and_when(as_, session, world):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from webapp.demo import DEMO_PASSWORD
 
@@ -32,6 +32,11 @@ def shared_rows(page: Page) -> list[str]:
     return [text for text in rows.all_inner_texts() if NGO_B in text]
 
 
+def funder_row(page: Page) -> Locator:
+    """The demo funder's row in the Sharing page's table of funders."""
+    return page.locator("table.sharing").get_by_role("row", name=FUNDER)
+
+
 def test_an_ngo_grants_a_funder_access_and_revokes_it(
     page: Page, browser: Browser, live_server: str
 ) -> None:
@@ -45,7 +50,7 @@ def test_an_ngo_grants_a_funder_access_and_revokes_it(
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Sharing: who sees the results of {NGO_B}"
     )
-    expect(page.locator("table.sharing").get_by_role("row", name=FUNDER)).to_contain_text("No access")
+    expect(funder_row(page)).to_contain_text("No access")
     page.get_by_label("Funder", exact=True).select_option(label=FUNDER)
     page.get_by_label("Only the cycles chosen below").check()
     page.get_by_label(QUICK_CHECK).check()
@@ -53,7 +58,7 @@ def test_an_ngo_grants_a_funder_access_and_revokes_it(
     expect(page.locator(".flash.success")).to_have_text(
         f"{FUNDER} now sees the results of the chosen cycles."
     )
-    expect(page.locator("table.sharing").get_by_role("row", name=FUNDER)).to_contain_text(QUICK_CHECK)
+    expect(funder_row(page)).to_contain_text(QUICK_CHECK)
     expect(page.locator("table.sharing-history tbody tr")).to_have_count(1)
 
     rows = shared_rows(funder)
@@ -68,7 +73,7 @@ def test_an_ngo_grants_a_funder_access_and_revokes_it(
     page.get_by_role("button", name="Revoke access").focus()
     page.keyboard.press("Enter")
     expect(page.locator(".flash.success")).to_have_text(f"{FUNDER} no longer sees your results.")
-    expect(page.locator("table.sharing").get_by_role("row", name=FUNDER)).to_contain_text("No access")
+    expect(funder_row(page)).to_contain_text("No access")
     history = page.locator("table.sharing-history tbody tr")
     expect(history).to_have_count(2)
     expect(history.first).to_contain_text("Access revoked")
