@@ -296,7 +296,8 @@ def administer(principal: Principal) -> bool:
 
 @_register(roles=STAFF)
 def view_network(principal: Principal) -> bool:
-    """See the list of the network's assessments (evaluators and admins)."""
+    """See the list of the network's assessments (evaluators and admins; the list is scoped:
+    an evaluator's holds the assessments of the cycles they are assigned to)."""
     return principal._holds(STAFF)
 
 
@@ -376,7 +377,7 @@ def answer_assessment(principal: Principal, assessment: OfOrganization) -> bool:
 @_register("assessment", seen_with="view_assessment")
 def view_history(principal: Principal, assessment: OfOrganization) -> bool:
     """See who changed which answer: the NGO's admins, evaluators and admins (not its plain
-    members, nor funders)."""
+    members, nor funders), of an assessment they see (an evaluator: of their cycles)."""
     return assessment.organization_id in principal.ngo_admin_of or principal._holds(STAFF)
 
 
