@@ -2,11 +2,51 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField
+from wtforms.fields import SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+ALL_CYCLES = "all"
+CHOSEN_CYCLES = "chosen"
 
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a list of checkboxes (usable without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class GrantForm(FlaskForm):
+    """Grant a funder access to all of the NGO's cycles or to chosen ones. The choices are the
+    platform's funders and the NGO's cycles: a posted id outside them fails validation."""
+
+    funder = SelectField(
+        _l("Funder"), coerce=int, validators=[InputRequired(_l("Choose a funder."))]
+    )
+    scope = RadioField(
+        _l("Which results"),
+        choices=[
+            SelectChoice(ALL_CYCLES, _l("All cycles, including later ones")),
+            SelectChoice(CHOSEN_CYCLES, _l("Only the cycles chosen below")),
+        ],
+        default=ALL_CYCLES,
+        validators=[InputRequired()],
+    )
+    cycles = CheckboxListField(_l("Cycles"), coerce=int)  # no Optional: it would skip the check
+
+    def validate_cycles(self, field: CheckboxListField) -> None:
+        if self.scope.data == CHOSEN_CYCLES and not field.data:
+            raise ValidationError(_l("Choose at least one cycle, or all cycles."))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that posts: it carries the CSRF token."""

@@ -86,14 +86,46 @@ class Membership(SQLModel, table=True):
 
 
 class AccessGrant(SQLModel, table=True):
-    """An NGO's consent for a funder to see its results (revocable; kept for the record)."""
+    """An NGO's consent for a funder to see its results: to all its cycles, or to the cycles
+    listed in :class:`AccessGrantCycle`. Revocable; a revoked grant is kept for the record, and
+    a change of scope revokes the grant and makes a new one. At most one grant per NGO and
+    funder is live (not revoked) at a time."""
+
+    __table_args__ = (
+        sa.Index(
+            "uq_accessgrant_live",
+            "ngo_id",
+            "funder_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ngo_id: int = Field(foreign_key="organization.id", index=True)
     funder_id: int = Field(foreign_key="organization.id", index=True)
+    # False: only the cycles listed in access_grant_cycle (none listed: nothing, never all).
+    all_cycles: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     granted_by_id: int | None = Field(default=None, foreign_key="user.id")
     granted_at: datetime = timestamp()
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class AccessGrantCycle(SQLModel, table=True):
+    """A cycle that a grant limited to chosen cycles covers.
+
+    The cycle table belongs to ``surveys``; it is named here only as a foreign key (accounts
+    imports nothing of surveys). A deleted cycle takes its rows with it: the grant then covers
+    fewer cycles, never more."""
+
+    __tablename__ = "access_grant_cycle"
+
+    grant_id: int = Field(foreign_key="accessgrant.id", primary_key=True, ondelete="CASCADE")
+    cycle_id: int = Field(
+        foreign_key="assessment_cycle.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
 
 
 class AuditEvent(SQLModel, table=True):

@@ -2,7 +2,8 @@
 that scopes queries to what they may see.
 
 A person's rights come from their memberships (roles, in an organisation or platform-wide), the
-access grants their funder organisations hold, and the cycles they are assigned to review. They
+access grants their funder organisations hold (to all of an NGO's cycles, or to chosen ones), and
+the cycles they are assigned to review. They
 are read once per request into a frozen :class:`Principal` (kept on ``flask.g``); every
 permission below is a plain function of that principal and, for most, the object:
 
@@ -46,19 +47,19 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from accounts.models import AccessGrant, Membership, Role
+from accounts.models import AccessGrant, AccessGrantCycle, Membership, Role
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The platform-wide roles of the evaluating side, who see every NGO's work today.
+# The platform-wide roles of the evaluating side: they run cycles and author rubrics.
 STAFF = frozenset({Role.EVALUATOR, Role.ADMIN})
 
-# Who sees every assessment. To restrict evaluators to the cycles they are assigned to, drop
-# Role.EVALUATOR here: their assigned cycles are already part of their reach (see `Reach`).
-SEES_EVERY_ASSESSMENT = frozenset({Role.EVALUATOR, Role.ADMIN})
+# Who sees every assessment: admins. Evaluators see the cycles they are assigned to (their
+# assigned cycles are part of their reach, see `Reach`), as consent requires (issue 9).
+SEES_EVERY_ASSESSMENT = frozenset({Role.ADMIN})
 
 
 # --- objects, as the core sees them ------------------------------------------------------------
@@ -98,6 +99,10 @@ class Principal:
     ngo_admin_of: frozenset[int] = frozenset()
     funders: frozenset[int] = frozenset()  # funder organisations they belong to
     granted_ngos: frozenset[int] = frozenset()  # NGOs that granted one of those funders access
+    # Of those, the NGOs whose live grants are all limited to chosen cycles, and the (NGO, cycle)
+    # pairs these grants cover; the other NGOs of granted_ngos granted all their cycles.
+    cycle_limited_ngos: frozenset[int] = frozenset()
+    granted_cycles: frozenset[tuple[int, int]] = frozenset()
     cycles: frozenset[int] = frozenset()  # cycles they are assigned to as an evaluator
 
     @property
@@ -113,20 +118,34 @@ ANONYMOUS = Principal()
 
 @dataclass(frozen=True)
 class Reach:
-    """Which assessments a principal sees: all, or those of these NGOs or these cycles.
-    :func:`view_assessment` and :func:`visible_assessments` both read it, so the check on one
-    object and the scope of a query cannot disagree."""
+    """Which assessments a principal sees: all, or those of these NGOs, of these cycles, or of
+    these (NGO, cycle) pairs. :func:`view_assessment` and :func:`visible_assessments` both read
+    it, so the check on one object and the scope of a query cannot disagree."""
 
     everything: bool
     organizations: frozenset[int]
     cycles: frozenset[int]
+    organization_cycles: frozenset[tuple[int, int]] = frozenset()
+
+    def sees_some_of(self, ngo_id: int) -> bool:
+        return (
+            self.everything
+            or ngo_id in self.organizations
+            or any(ngo == ngo_id for ngo, _cycle in self.organization_cycles)
+        )
 
 
 def reach(principal: Principal) -> Reach:
+    whole = principal.ngos | (principal.granted_ngos - principal.cycle_limited_ngos)
     return Reach(
         everything=principal._holds(SEES_EVERY_ASSESSMENT),
-        organizations=principal.ngos | principal.granted_ngos,
+        organizations=whole,
         cycles=principal.cycles if Role.EVALUATOR in principal.roles else frozenset(),
+        organization_cycles=frozenset(
+            (ngo, cycle)
+            for ngo, cycle in principal.granted_cycles
+            if ngo in principal.cycle_limited_ngos and ngo not in whole
+        ),
     )
 
 
@@ -157,16 +176,7 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
     ngos = frozenset(org for role, org in memberships if role in ngo_roles and org is not None)
     admin_of = frozenset(org for role, org in memberships if role == Role.NGO_ADMIN and org)
     funders = frozenset(org for role, org in memberships if role == Role.FUNDER and org)
-    granted: frozenset[int] = frozenset()
-    if funders:
-        granted = frozenset(
-            session.execute(
-                sa.select(col(AccessGrant.ngo_id)).where(
-                    col(AccessGrant.funder_id).in_(sorted(funders)),
-                    col(AccessGrant.revoked_at).is_(None),
-                )
-            ).scalars()
-        )
+    granted, limited, pairs = _live_grants(session, funders)
     cycles: set[int] = set()
     for query in _assignments:
         cycles.update(session.execute(query(user_id)).scalars())
@@ -177,8 +187,35 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
         ngo_admin_of=admin_of,
         funders=funders,
         granted_ngos=granted,
+        cycle_limited_ngos=limited,
+        granted_cycles=pairs,
         cycles=frozenset(cycles),
     )
+
+
+def _live_grants(
+    session: Session, funders: frozenset[int]
+) -> tuple[frozenset[int], frozenset[int], frozenset[tuple[int, int]]]:
+    """The NGOs that granted one of ``funders`` access, those of them whose grants are all
+    limited to chosen cycles, and the (NGO, cycle) pairs these cover: one query, revoked grants
+    left out (read on every request, so a revocation counts at once)."""
+    if not funders:
+        return frozenset(), frozenset(), frozenset()
+    rows = session.execute(
+        sa.select(
+            col(AccessGrant.ngo_id), col(AccessGrant.all_cycles), col(AccessGrantCycle.cycle_id)
+        )
+        .select_from(AccessGrant)
+        .outerjoin(AccessGrantCycle, col(AccessGrantCycle.grant_id) == col(AccessGrant.id))
+        .where(
+            col(AccessGrant.funder_id).in_(sorted(funders)),
+            col(AccessGrant.revoked_at).is_(None),
+        )
+    ).all()
+    granted = frozenset(ngo for ngo, _all, _cycle in rows)
+    whole = frozenset(ngo for ngo, every, _cycle in rows if every)
+    pairs = frozenset((ngo, cycle) for ngo, every, cycle in rows if not every and cycle is not None)
+    return granted, granted - whole, pairs
 
 
 def current_principal() -> Principal:
@@ -259,7 +296,8 @@ def administer(principal: Principal) -> bool:
 
 @_register(roles=STAFF)
 def view_network(principal: Principal) -> bool:
-    """See the list of the network's assessments (evaluators and admins)."""
+    """See the list of the network's assessments (evaluators and admins; the list is scoped:
+    an evaluator's holds the assessments of the cycles they are assigned to)."""
     return principal._holds(STAFF)
 
 
@@ -298,9 +336,15 @@ def author_rubric(principal: Principal, version: Identified | None = None) -> bo
 
 @_register("organization")
 def view_scores_of(principal: Principal, ngo_id: int) -> bool:
-    """See an NGO's results: its members, those who see every assessment, funders it granted."""
-    found = reach(principal)
-    return found.everything or ngo_id in found.organizations
+    """See (some of) an NGO's results: its members, those who see every assessment, funders it
+    granted access to all or some of its cycles."""
+    return reach(principal).sees_some_of(ngo_id)
+
+
+@_register("organization", seen_with="view_scores_of")
+def view_sharing(principal: Principal, ngo_id: int) -> bool:
+    """See with whom an NGO shares its results, and the record of its grants: its members."""
+    return ngo_id in principal.ngos
 
 
 @_register("organization", seen_with="view_scores_of")
@@ -320,6 +364,7 @@ def view_assessment(principal: Principal, assessment: InCycle) -> bool:
         found.everything
         or assessment.organization_id in found.organizations
         or assessment.cycle_id in found.cycles
+        or (assessment.organization_id, assessment.cycle_id) in found.organization_cycles
     )
 
 
@@ -332,7 +377,7 @@ def answer_assessment(principal: Principal, assessment: OfOrganization) -> bool:
 @_register("assessment", seen_with="view_assessment")
 def view_history(principal: Principal, assessment: OfOrganization) -> bool:
     """See who changed which answer: the NGO's admins, evaluators and admins (not its plain
-    members, nor funders)."""
+    members, nor funders), of an assessment they see (an evaluator: of their cycles)."""
     return assessment.organization_id in principal.ngo_admin_of or principal._holds(STAFF)
 
 
@@ -530,6 +575,11 @@ def visible_assessments(
         clauses.append(col(organization_id).in_(sorted(found.organizations)))
     if found.cycles:
         clauses.append(col(cycle_id).in_(sorted(found.cycles)))
+    by_ngo: dict[int, list[int]] = {}
+    for ngo, cycle in sorted(found.organization_cycles):
+        by_ngo.setdefault(ngo, []).append(cycle)
+    for ngo, ngo_cycles in by_ngo.items():  # grants limited to chosen cycles
+        clauses.append(sa.and_(col(organization_id) == ngo, col(cycle_id).in_(ngo_cycles)))
     return sa.or_(*clauses) if clauses else sa.false()
 
 

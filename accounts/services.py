@@ -93,6 +93,9 @@ def roles_of(session: Session, user_id: int) -> list[Membership]:
 def grant_access(
     session: Session, *, ngo: Organization, funder: Organization, by: User | None
 ) -> AccessGrant:
+    """The bare grant row (all cycles), for loading data (the demo, tests). People grant and
+    revoke through :mod:`accounts.sharing`, which also limits to cycles, replaces a live grant
+    and records both in the audit log."""
     grant = AccessGrant(
         ngo_id=ngo.id,  # type: ignore[arg-type]
         funder_id=funder.id,  # type: ignore[arg-type]

@@ -1,18 +1,29 @@
-"""Login and logout."""
+"""Login and logout; an NGO's Sharing page (who sees its results)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
-from accounts import services
-from accounts.forms import LoginForm
-from accounts.models import User
-from accounts.permissions import public, requires
+from accounts import services, sharing
+from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm
+from accounts.models import Organization, OrgKind, User
+from accounts.permissions import authorize, public, requires
 from webapp.extensions import dbsession, login_manager
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -86,3 +97,118 @@ def logout() -> Response:
     session.clear()
     flash(gettext("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+# --- sharing: an NGO's consent --------------------------------------------------------------------
+
+
+def _load_ngo(ngo_id: int, need: str) -> Organization:
+    """The NGO ``ngo_id`` through the core: 404 to whoever does not see its results, 403 to
+    whoever does but may not ``need`` (a funder it shares with, a plain member changing)."""
+    authorize(ngo_id, need)
+    ngo = dbsession().get(Organization, ngo_id)
+    if ngo is None or ngo.kind != OrgKind.NGO:
+        abort(404)
+    return ngo
+
+
+def _grant_form(ngo: Organization) -> tuple[GrantForm, list[Organization]]:
+    session = dbsession()
+    funders = sharing.funders(session)
+    form = GrantForm()
+    form.funder.choices = [SelectChoice(str(f.id), f.name) for f in funders]
+    form.cycles.choices = [
+        SelectChoice(str(c.id), c.name)
+        for c in sharing.cycles_of(session, ngo.id)  # type: ignore[arg-type]
+    ]
+    return form, funders
+
+
+def _sharing_page(ngo: Organization, form: GrantForm, funders: list[Organization]) -> str:
+    grants = sharing.grants_of(dbsession(), ngo.id)  # type: ignore[arg-type]
+    live = {g.funder_id: g for g in grants if g.live}
+    return render_template(
+        "accounts/sharing.html",
+        ngo=ngo,
+        form=form,
+        funders=funders,
+        live=live,
+        history=sharing.history(grants),
+        revoke_form=ConfirmForm(),
+    )
+
+
+@bp.route("/organizations/<int:ngo_id>/sharing")
+@login_required
+@requires("view_sharing")
+def sharing_page(ngo_id: int) -> str:
+    ngo = _load_ngo(ngo_id, "view_sharing")
+    form, funders = _grant_form(ngo)
+    return _sharing_page(ngo, form, funders)
+
+
+@bp.route("/organizations/<int:ngo_id>/sharing/grants", methods=["POST"])
+@login_required
+@requires("grant_access")
+def grant(ngo_id: int) -> Response | tuple[str, int]:
+    ngo = _load_ngo(ngo_id, "grant_access")
+    form, funders = _grant_form(ngo)
+    if not form.validate_on_submit():
+        return _sharing_page(ngo, form, funders), 400
+    session = dbsession()
+    funder = session.get(Organization, form.funder.data)
+    if funder is None:  # among the choices a moment ago, gone since
+        abort(404)
+    chosen = form.cycles.data if form.scope.data == CHOSEN_CYCLES else None
+    try:
+        sharing.grant(session, ngo=ngo, funder=funder, cycles=chosen, by=current_user)
+        session.commit()
+    except (IntegrityError, sharing.GrantGone):  # another change to this grant, meanwhile
+        session.rollback()
+        flash(
+            gettext("Someone changed this sharing meanwhile. Check it below and try again."),
+            "error",
+        )
+    except sharing.SharingError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        if chosen is None:
+            message = gettext(
+                "%(funder)s now sees the results of all your cycles.", funder=funder.name
+            )
+        else:
+            message = gettext(
+                "%(funder)s now sees the results of the chosen cycles.", funder=funder.name
+            )
+        flash(message, "success")
+    return redirect(url_for("accounts.sharing_page", ngo_id=ngo_id))
+
+
+@bp.route(
+    "/organizations/<int:ngo_id>/sharing/grants/<int:grant_id>/revoke", methods=["GET", "POST"]
+)
+@login_required
+@requires("grant_access")
+def revoke(ngo_id: int, grant_id: int) -> Response | str:
+    """GET asks for confirmation (a page, so it works without JavaScript); POST revokes."""
+    ngo = _load_ngo(ngo_id, "grant_access")
+    session = dbsession()
+    found = next((g for g in sharing.grants_of(session, ngo_id) if g.id == grant_id), None)
+    if found is None:  # another NGO's grant, or none: the same answer
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        if not found.live:
+            flash(gettext("This access was already revoked."), "info")
+            return redirect(url_for("accounts.sharing_page", ngo_id=ngo_id))
+        return render_template("accounts/revoke.html", ngo=ngo, grant=found, form=form)
+    try:
+        sharing.revoke(session, ngo=ngo, grant_id=grant_id, by=current_user)
+        session.commit()
+    except sharing.GrantGone:
+        session.rollback()
+        flash(gettext("This access was already revoked."), "info")
+    else:
+        flash(gettext("%(funder)s no longer sees your results.", funder=found.funder), "success")
+    return redirect(url_for("accounts.sharing_page", ngo_id=ngo_id))

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale, gettext
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from accounts import permissions
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["can"] = permissions.can_in_template  # {% if can("author_rubric") %}
+    app.jinja_env.globals["own_ngos"] = _own_ngos
     app.jinja_env.filters["pct"] = _percent
 
     _declare_static_public(app)
@@ -73,6 +75,15 @@ def _load_instance_secret(app: Flask) -> None:
 def _percent(share: float | None) -> str:
     """0.875 -> "88%"; None (nothing applicable) -> "n/a"."""
     return str(gettext("n/a")) if share is None else f"{share * 100:.0f}%"
+
+
+def _own_ngos() -> list[int]:
+    """The ids of the NGOs the person belongs to, for links to their pages (the template asks
+    the core what they may do there); none after a database failure (the error page)."""
+    try:
+        return sorted(permissions.current_principal().ngos)
+    except SQLAlchemyError:
+        return []
 
 
 def _select_locale() -> str | None:
@@ -101,6 +112,7 @@ def _declare_static_public(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     import surveys.scoring  # noqa: F401  (rescoring listens for rubric publication)
+    from accounts import sharing
     from accounts.views import bp as accounts_bp
     from reports.views import bp as reports_bp
     from rubrics.views import bp as rubrics_bp
@@ -110,6 +122,9 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.questionnaire.views import bp as questionnaire_bp
     from surveys.review.views import bp as review_bp
     from webapp.views import bp as main_bp
+    from webapp.views import ngo_cycles
+
+    sharing.register_cycles(ngo_cycles)  # accounts may not import surveys: tell it here
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)

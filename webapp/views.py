@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import login_required
+from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from accounts import permissions
+from accounts.models import Organization
 from accounts.permissions import public, requires
 from accounts.views import safe_next
+from surveys.models import Assessment, AssessmentCycle
 from surveys.queries import own_assessments, recent_assessments, shared_with_funder
 from webapp.extensions import dbsession
 
@@ -25,7 +31,30 @@ def home() -> str:
     if permissions.can("view_network"):
         reviewing = recent_assessments(dbsession(), viewer)
     shared = shared_with_funder(dbsession(), viewer)
-    return render_template("home.html", own=own, reviewing=reviewing, shared=shared)
+    ngos: list[Organization] = []
+    if viewer.ngos:  # their Sharing pages (the template asks the core what they may do there)
+        ngos = list(
+            dbsession()
+            .exec(
+                select(Organization)
+                .where(col(Organization.id).in_(sorted(viewer.ngos)))
+                .order_by(col(Organization.name))
+            )
+            .all()
+        )
+    return render_template("home.html", own=own, reviewing=reviewing, shared=shared, ngos=ngos)
+
+
+def ngo_cycles(ngo_id: int) -> sa.Select[Any, Any]:
+    """The cycles an NGO takes part in, oldest first: what it may grant a funder access to
+    (registered with :func:`accounts.sharing.register_cycles`, which may not import surveys)."""
+    return (
+        sa.select(col(AssessmentCycle.id), col(AssessmentCycle.name))
+        .join(Assessment, col(Assessment.cycle_id) == col(AssessmentCycle.id))
+        .where(col(Assessment.organization_id) == ngo_id)
+        .distinct()
+        .order_by(col(AssessmentCycle.id))
+    )
 
 
 @bp.route("/language", methods=["POST"])

@@ -108,7 +108,9 @@ def world(session, make_org, make_user, published_version):
 
 # --- each permission, each role -------------------------------------------------------------------
 
-# (permission, object key or None, who has it). Today's rules, unchanged by the core.
+# (permission, object key or None, who has it). Since issue 9 (consent), evaluators see only
+# the cycles they are assigned to: "unassigned" (assigned to cycle B) no longer sees NGO A's
+# assessment in cycle A, its plan, or NGO A's scores.
 EXPECTED = [
     ("logged_in", None, set(WHO) - {"anonymous"}),
     ("administer", None, {"admin"}),
@@ -121,7 +123,7 @@ EXPECTED = [
     (
         "view_assessment",
         "assessment",
-        {"member", "ngo_admin", "funder", "evaluator", "unassigned", "admin"},
+        {"member", "ngo_admin", "funder", "evaluator", "admin"},
     ),
     ("answer_assessment", "assessment", {"member", "ngo_admin"}),
     ("view_history", "assessment", {"ngo_admin", "evaluator", "unassigned", "admin"}),
@@ -129,16 +131,13 @@ EXPECTED = [
     (
         "view_plan",
         "assessment",
-        {"member", "ngo_admin", "funder", "evaluator", "unassigned", "admin"},
+        {"member", "ngo_admin", "funder", "evaluator", "admin"},
     ),
     ("edit_plan", "assessment", {"member", "ngo_admin"}),
     ("view_cycle", "cycle", {"evaluator", "unassigned", "admin"}),
     ("manage_cycle", "cycle", {"evaluator", "admin"}),
-    (
-        "view_scores_of",
-        "ngo_a_id",
-        {"member", "ngo_admin", "funder", "evaluator", "unassigned", "admin"},
-    ),
+    ("view_scores_of", "ngo_a_id", {"member", "ngo_admin", "funder", "admin"}),
+    ("view_sharing", "ngo_a_id", {"member", "ngo_admin"}),
     ("grant_access", "ngo_a_id", {"ngo_admin"}),
 ]
 
@@ -229,7 +228,9 @@ def test_who_sees_the_object_is_refused_with_403_not_404(app, world):
     they may not (403); whoever does not see it learns nothing (404)."""
     assessment, cycle, p = world["assessment"], world["cycle"], world["principals"]
     assert status_of(app, assessment, "review_assessment", p["member"]) == 403
-    assert status_of(app, assessment, "review_assessment", p["unassigned"]) == 403
+    assert status_of(app, assessment, "review_assessment", p["admin"]) == 200
+    # an evaluator not assigned to the cycle does not see the assessment at all (issue 9)
+    assert status_of(app, assessment, "review_assessment", p["unassigned"]) == 404
     assert status_of(app, assessment, "answer_assessment", p["funder"]) == 403
     assert status_of(app, assessment, "edit_plan", p["evaluator"]) == 403
     assert status_of(app, cycle, "manage_cycle", p["unassigned"]) == 403
@@ -309,17 +310,18 @@ def refusals(world, urls):
 
 def test_an_assessment_is_hidden_from_who_may_not_see_it_and_refused_to_who_does(as_, world):
     base = f"/assessments/{world['assessment'].id}"
-    strangers = ("other_ngo", "other_funder")
+    # An evaluator not assigned to the cycle does not see its assessments (issue 9).
+    strangers = ("other_ngo", "other_funder", "unassigned")
     urls = {
         # answering: the NGO's own members only; the funder and evaluators see the assessment
-        ("GET", f"{base}/resume"): (("funder", "evaluator", "unassigned", "admin"), strangers),
+        ("GET", f"{base}/resume"): (("funder", "evaluator", "admin"), strangers),
         ("GET", f"{base}/page/1"): (("funder", "evaluator", "admin"), strangers),
         ("POST", f"{base}/submit"): (("funder", "evaluator"), strangers),
         # the history: not the NGO's plain members, nor funders
         ("GET", f"{base}/history"): (("member", "funder"), strangers),
         # reviewing: the assigned evaluator and admins; the NGO itself is refused, not hidden
-        ("GET", f"{base}/review"): (("member", "ngo_admin", "funder", "unassigned"), strangers),
-        ("POST", f"{base}/review/start"): (("member", "funder", "unassigned"), strangers),
+        ("GET", f"{base}/review"): (("member", "ngo_admin", "funder"), strangers),
+        ("POST", f"{base}/review/start"): (("member", "funder"), strangers),
         # the plan: seen by all who see the assessment, changed by the NGO's members
         ("GET", f"{base}/plan"): ((), strangers),
         ("POST", f"{base}/plan/indicators/SG1/actions"): (
@@ -517,15 +519,19 @@ def test_the_scope_selects_exactly_the_assessments_each_person_may_open(session,
         assert visible_ids(session, principal) == expected, who
 
 
-def test_the_scope_and_the_check_stay_in_step_when_evaluators_are_restricted(
-    session, world, monkeypatch
-):
-    """The later issue restricting evaluators to their cycles is one line in the core."""
-    monkeypatch.setattr(permissions, "SEES_EVERY_ASSESSMENT", frozenset({Role.ADMIN}))
-    evaluator = world["principals"]["evaluator"]
+def test_evaluators_see_the_cycles_they_are_assigned_to_and_admins_everything(session, world):
+    """Issue 9: evaluators are restricted to their cycles (one line in the core), and the
+    check and the scope stay in step."""
+    assert frozenset({Role.ADMIN}) == permissions.SEES_EVERY_ASSESSMENT
+    evaluator, unassigned = world["principals"]["evaluator"], world["principals"]["unassigned"]
     assert may(evaluator, "view_assessment", world["assessment"])
     assert not may(evaluator, "view_assessment", world["other"])
     assert visible_ids(session, evaluator) == {world["assessment"].id}
+    assert visible_ids(session, unassigned) == {world["other"].id}
+    assert visible_ids(session, world["principals"]["admin"]) == {
+        world["assessment"].id,
+        world["other"].id,
+    }
     for who in WHO:
         principal = world["principals"][who]
         everything = session.exec(select(Assessment)).all()

@@ -17,6 +17,7 @@ from accounts.models import Role
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric_text
 from surveys import answers as store
+from surveys.cycles.models import CycleEvaluator
 from surveys.cycles.services import open_cycle
 from surveys.evidence import services as evidence
 from surveys.evidence.models import Evidence
@@ -361,7 +362,13 @@ def test_file_names_are_sanitised_and_keep_their_script(session, setup, ana):
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [(Role.NGO_MEMBER, 200), (Role.EVALUATOR, 200), (Role.FUNDER, 200), ("other", 404)],
+    [
+        (Role.NGO_MEMBER, 200),
+        (Role.EVALUATOR, 200),  # assigned to the assessment's cycle
+        ("unassigned", 404),  # an evaluator of no cycle of it (issue 9)
+        (Role.FUNDER, 200),
+        ("other", 404),
+    ],
 )
 def test_files_are_served_to_those_who_may_see_the_assessment(
     app, session, setup, ana, make_org, make_user, login_as, role, status
@@ -370,6 +377,8 @@ def test_files_are_served_to_those_who_may_see_the_assessment(
     item = upload(session, ana, assessment)
     if role == "other":
         viewer = make_user(email="b@example.org", org=make_org(name="NGO B"))
+    elif role == "unassigned":
+        viewer = make_user(email="u@example.org", role=Role.EVALUATOR)
     elif role == Role.FUNDER:
         funder = make_org(name="Fund", kind="funder")
         accounts.grant_access(session, ngo=org, funder=funder, by=None)
@@ -378,6 +387,9 @@ def test_files_are_served_to_those_who_may_see_the_assessment(
     else:
         home = org if role == Role.NGO_MEMBER else None
         viewer = make_user(email="v@example.org", role=role, org=home)
+        if role == Role.EVALUATOR:
+            session.add(CycleEvaluator(cycle_id=assessment.cycle_id, user_id=viewer.id))
+            session.commit()
     client = app.test_client()
     login_as(client, viewer.email)
     assert download(client, assessment, item)[0].status_code == status

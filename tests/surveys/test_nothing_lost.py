@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from accounts import services as accounts
 from accounts.models import Role
+from surveys.cycles.models import CycleEvaluator
 from surveys.models import Answer, AnswerRevision, PendingSave
 
 TOKEN_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -362,7 +363,7 @@ def test_the_history_of_one_question(client, changed_twice):
         (Role.NGO_ADMIN, 200),
         (Role.NGO_MEMBER, 403),
         (Role.FUNDER, 403),
-        (Role.EVALUATOR, 200),
+        (Role.EVALUATOR, 200),  # assigned to the assessment's cycle
         (Role.ADMIN, 200),
     ],
 )
@@ -376,6 +377,9 @@ def test_who_may_see_the_history(app, session, ngo, make_org, make_user, login_a
         accounts.grant_access(session, ngo=org, funder=home, by=None)
         session.commit()
     viewer = make_user(email="viewer@example.org", role=role, org=home)
+    if role == Role.EVALUATOR:  # evaluators see the cycles they are assigned to (issue 9)
+        session.add(CycleEvaluator(cycle_id=assessment.cycle_id, user_id=viewer.id))
+        session.commit()
     client = app.test_client()
     login_as(client, viewer.email)
     assert client.get(f"/assessments/{assessment.id}").status_code == 200  # all may see it

@@ -506,7 +506,9 @@ def test_only_assigned_evaluators_and_admins_may_review(
     logged_in(world[who])
     base = f"/assessments/{assessment.id}/review"
     token = csrf(client, "/")
-    refused = 404 if who == "other_ngo" else 403  # hidden from who may not see the assessment
+    # Hidden (404) from who may not see the assessment: another NGO, and since issue 9 an
+    # evaluator not assigned to its cycle; refused (403) to who sees it.
+    refused = 404 if who in ("other_ngo", "unassigned") else 403
     assert client.get(base).status_code == refused
     assert client.get(f"{base}/indicator/SG1").status_code == refused
     form = {"csrf_token": token, "q_SG1_policy": "1", "reason": "x"}
@@ -544,8 +546,10 @@ def test_an_evaluator_of_one_cycle_cannot_review_another_by_changing_the_id(
     session.commit()
     foreign = session.exec(select(Assessment).where(Assessment.cycle_id == cycle.id)).one()
     logged_in(world["evaluator"])
-    # Evaluators see every assessment: the review of another cycle's is refused, not hidden.
-    assert client.get(f"/assessments/{foreign.id}/review").status_code == 403
+    # Evaluators see the cycles they are assigned to (issue 9): another cycle's assessment is
+    # hidden, its review and its page alike, whatever id is typed.
+    assert client.get(f"/assessments/{foreign.id}/review").status_code == 404
+    assert client.get(f"/assessments/{foreign.id}").status_code == 404
     assert client.get(f"/assessments/{world['assessment'].id}/review").status_code == 200
 
 
