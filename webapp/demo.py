@@ -845,7 +845,9 @@ def first_save(
     ).first()
     if stored is not None:
         raise ValueError(f"assessment {assessment_id} already has {source} answers")
-    relevant = relevant_questions(rubric, values)
+    # save_page drops answers to hidden questions; the review has dropped them already, judged
+    # on the self-answers merged with the ratings (a gate question is never rated).
+    relevant = relevant_questions(rubric, values) if source == Source.SELF else {}
     now = utcnow()
     by = user.id if user else None
     saved = [qid for qid in sorted(values) if relevant.get(qid, True) and not is_blank(values[qid])]
