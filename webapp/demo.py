@@ -21,7 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ from surveys.models import (
     Score,
     Source,
     Status,
+    StatusChange,
 )
 from surveys.review import (
     complete_review,
@@ -242,7 +243,7 @@ class LatentModel:
     change_sd: float = 0.25
     noise_sd: float = 0.55
     thresholds: tuple[float, ...] = (-1.0, 0.0, 1.0)
-    optimism: float = 0.35
+    optimism: float = 0.25
     verify_sd: float = 0.4
     missing_rate: float = 0.2  # share of assessments with a not-applicable or don't-know answer
     difficulty: Mapping[str, float] = field(
@@ -688,6 +689,16 @@ def _seed_network(
     for assessment, ngo, t, state in work:
         _forget_rubric_versions(session)
         _play(session, rubric, assessment, ngo, t, state, rng, model, item_difficulty, evaluator)
+    # Dates drawn from a stream of their own, so that they do not move the answers.
+    clock = np.random.default_rng([int(rng.integers(2**31)), 1])
+    now = datetime.combine(today, time(9), tzinfo=UTC)
+    for assessment, _, t, _ in work:
+        cycle_start = datetime.combine(date(years[t], 2, 1), time(9), tzinfo=UTC)
+        if t == EARLIER:
+            window = (cycle_start, datetime.combine(date(years[t], 7, 31), time(17), tzinfo=UTC))
+        else:
+            window = (now - timedelta(days=59), now - timedelta(days=1))
+        date_history(session, assessment, *window, clock)
 
 
 def _forget_rubric_versions(session: Session) -> None:
@@ -813,6 +824,103 @@ def _verify(
                 notes[indicator.id] = note
     first_review(session, assessment, rubric, ratings, notes, by=evaluator)
     complete_review(session, assessment, by=evaluator)
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+def date_history(
+    session: Session,
+    assessment: Assessment,
+    start: datetime,
+    end: datetime,
+    rng: np.random.Generator,
+) -> None:
+    """Date an assessment's record as if it had happened between ``start`` and ``end``.
+
+    The services stamp every row with the time they run, so a seeded network would have done a
+    whole year's work in ten seconds; this moves the stamps (and nothing else) onto a plausible
+    timeline: each status change after the one before, answers saved just before the move they
+    led to, verified ratings just before the verification, scores at the moves that computed
+    them. Call it once per assessment, after its story is complete.
+    """
+    aid: int = assessment.id  # type: ignore[assignment]
+    moves = list(
+        session.exec(
+            select(StatusChange)
+            .where(StatusChange.assessment_id == aid)
+            .order_by(col(StatusChange.id))
+        )
+    )
+    assessment.created_at = start - timedelta(days=1)
+    if not moves:
+        assessment.updated_at = assessment.created_at
+        session.flush()
+        return
+    gaps = rng.uniform(0.3, 1.0, size=len(moves) + 1)
+    fractions = np.cumsum(gaps) / gaps.sum()
+    stamps = [start + (end - start) * float(f) for f in fractions[:-1]]
+    for move, stamp in zip(moves, stamps, strict=True):
+        move.changed_at = stamp
+    hour = timedelta(hours=1)
+
+    def when(to: str, *, last: bool = False) -> datetime | None:
+        found = [s for m, s in zip(moves, stamps, strict=True) if m.to_status == to]
+        return (found[-1] if last else found[0]) if found else None
+
+    first = stamps[0] - hour  # the first page saved, which started the assessment
+    resubmitted = [s for m, s in zip(moves, stamps, strict=True) if m.from_status == "returned"]
+    self_rows = (col(Answer.assessment_id) == aid, col(Answer.source) == Source.SELF)
+    revision_rows = (
+        col(AnswerRevision.assessment_id) == aid,
+        col(AnswerRevision.source) == Source.SELF,
+    )
+    updates: list[Any] = [
+        sa.update(Answer).where(*self_rows, col(Answer.version) == 1).values(updated_at=first),
+        sa.update(AnswerRevision)
+        .where(*revision_rows, col(AnswerRevision.version) == 1)
+        .values(changed_at=first),
+    ]
+    if resubmitted:  # corrections made between the return and the resubmission
+        fixed = resubmitted[0] - hour
+        updates += [
+            sa.update(Answer).where(*self_rows, col(Answer.version) > 1).values(updated_at=fixed),
+            sa.update(AnswerRevision)
+            .where(*revision_rows, col(AnswerRevision.version) > 1)
+            .values(changed_at=fixed),
+        ]
+    submitted = when(Status.SUBMITTED, last=True)
+    if submitted is not None:
+        assessment.submitted_at = submitted
+        updates.append(
+            sa.update(Score)
+            .where(col(Score.assessment_id) == aid, col(Score.source) == Source.SELF)
+            .values(computed_at=submitted)
+        )
+    verified = when(Status.VERIFIED)
+    if verified is not None:
+        rated = verified - hour
+        updates += [
+            sa.update(Answer)
+            .where(col(Answer.assessment_id) == aid, col(Answer.source) == Source.VERIFIED)
+            .values(updated_at=rated),
+            sa.update(AnswerRevision)
+            .where(
+                col(AnswerRevision.assessment_id) == aid,
+                col(AnswerRevision.source) == Source.VERIFIED,
+            )
+            .values(changed_at=rated),
+            sa.update(IndicatorReview)
+            .where(col(IndicatorReview.assessment_id) == aid)
+            .values(reviewed_at=rated),
+            sa.update(Score)
+            .where(col(Score.assessment_id) == aid, col(Score.source) == Source.VERIFIED)
+            .values(computed_at=verified),
+        ]
+    assessment.updated_at = stamps[-1]
+    session.flush()
+    for statement in updates:
+        session.execute(statement.execution_options(synchronize_session=False))
 
 
 # --- first saves in bulk -------------------------------------------------------------------------
