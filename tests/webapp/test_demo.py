@@ -463,3 +463,14 @@ def test_the_record_is_dated_over_the_cycles_not_all_today(network):
             assert all(_aware(r) <= now for r in revisions)
             if cycle_code == EARLIER:
                 assert all(_aware(r).year == year for r in revisions)
+
+
+def test_cohort_contacts_are_members_who_cannot_log_in(network):
+    from accounts.services import authenticate
+
+    contacts = network.exec(select(User).where(col(User.email).like("contact@%"))).all()
+    assert len(contacts) == 38
+    for password in ("", demo.DEMO_PASSWORD, demo.UNUSABLE_PASSWORD):
+        assert authenticate(network, email=contacts[0].email, password=password) is None
+    assert authenticate(network, email="ngo-a@demo.test", password=demo.DEMO_PASSWORD)
+    network.rollback()
