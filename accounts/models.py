@@ -35,12 +35,35 @@ class Role(enum.StrEnum):
 NGO_ROLES = frozenset({Role.NGO_MEMBER, Role.NGO_ADMIN})
 
 
+class OrgType(enum.StrEnum):
+    """What kind of NGO it is (for filters and peer groups; funders and evaluators have none)."""
+
+    SERVICE_PROVIDER = "service_provider"  # direct services: case management, counselling
+    SHELTER = "shelter"  # runs a shelter or safe house
+    ADVOCACY = "advocacy"  # policy, legal advocacy, monitoring of child rights
+    COMMUNITY = "community"  # community-based organisation
+    NETWORK = "network"  # a network or umbrella of organisations
+
+
+class FocusArea(enum.StrEnum):
+    TRAFFICKING = "trafficking"
+    SEXUAL_EXPLOITATION = "sexual_exploitation"
+    ONLINE_SAFETY = "online_safety"
+    STREET_CHILDREN = "street_children"
+    UNACCOMPANIED_MINORS = "unaccompanied_minors"
+    FAMILY_SUPPORT = "family_support"
+    PREVENTION_EDUCATION = "prevention_education"
+    LEGAL_AID = "legal_aid"
+
+
 class Organization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=16)  # OrgKind
     country: str | None = Field(default=None, max_length=2)  # ISO 3166-1 alpha-2
+    org_type: str | None = Field(default=None, max_length=32)  # OrgType, for NGOs
+    focus_areas: list[str] | None = Field(default=None, sa_column=Column(JSON))  # FocusArea values
     created_at: datetime = timestamp()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
@@ -25,17 +27,31 @@ def db_upgrade_command() -> None:
 @click.option("--if-empty", is_flag=True, help="Only seed a database without users.")
 @with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
-    """Load the demo organisations, logins, rubrics and assessment cycle."""
+    """Load the demo organisations, logins, rubrics, cycles and assessments (once)."""
     session = dbsession()
-    if not demo.is_empty(session):
+    if demo.has_demo_users(session):
+        click.echo("demo data already loaded; nothing changed")
+    elif not demo.is_empty(session):
         if not if_empty:
             raise click.ClickException("the database already has users; demo data not loaded")
-        click.echo("database already has data; demo data not loaded again")
+        click.echo("database already has data; demo data not loaded")
     else:
+        started = time.perf_counter()
         demo.seed(session)
         session.commit()
-        click.echo("demo data loaded")
+        click.echo(f"demo data loaded in {time.perf_counter() - started:.1f} s")
     if demo.has_demo_users(session):
+        counts = demo.summary(session)
+        click.echo(
+            "  {ngos} NGOs in {countries} countries, {funders} funders, {ngos_sharing} NGOs "
+            "sharing with a funder, {cycles} cycles".format(**counts)
+        )
+        states = ", ".join(
+            f"{n} {key.removeprefix('child_protection_').replace('_', ' ')}"
+            for key, n in counts.items()
+            if key.startswith("child_protection_") and n
+        )
+        click.echo(f"  child-protection assessments: {states}")
         click.echo(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD}):")
         for login in demo.DEMO_USERS:
             where = f" of {login.organization}" if login.organization else ""
