@@ -93,8 +93,10 @@ _SCORED = (Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED, Status.RETURNED)
 
 @dataclass(frozen=True)
 class SharingNgo:
-    """One NGO on a funder's home. ``score`` is the verified overall score where there is one,
-    else the self-assessed one (``verified`` says which). ``change`` is the difference from the
+    """One NGO on a funder's home: its latest submitted assessment the viewer may see (else
+    its latest one, not submitted yet: ``scored`` is False and there are no scores).
+    ``score`` is the verified overall score where there is one, else the self-assessed one
+    (``verified`` says which). ``change`` is the difference from the
     NGO's previous cycle of the same rubric, both scored under the latest cycle's rubric
     version; ``change_verified`` says whether it compares verified scores (both cycles have
     them) or self-assessed ones. None where there is nothing comparable (no previous cycle the
@@ -105,6 +107,7 @@ class SharingNgo:
     assessment_id: int | None
     cycle: str | None
     status: str | None
+    scored: bool
     score: float | None
     reason: str | None
     verified: bool
@@ -158,6 +161,9 @@ def sharing_ngos(
         return []
     scope = visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id)
     order = _cycle_order()
+    # The latest scored assessment; the latest of all when none is scored yet (it is shown
+    # as not submitted, with no score).
+    scored = sa.case((col(Assessment.status).in_(_SCORED), 1), else_=0)
     ranked = (
         sa.select(
             col(Assessment.id).label("assessment_id"),
@@ -166,12 +172,17 @@ def sharing_ngos(
             col(AssessmentCycle.name).label("cycle"),
             col(AssessmentCycle.rubric_version_id).label("version_id"),
             col(RubricVersion.rubric_id).label("rubric_id"),
+            scored.label("scored"),
             sa.func.row_number()
-            .over(partition_by=col(Assessment.organization_id), order_by=order)
+            .over(partition_by=col(Assessment.organization_id), order_by=(scored.desc(), *order))
             .label("recency"),
             sa.func.row_number()
             .over(
-                partition_by=(col(Assessment.organization_id), col(RubricVersion.rubric_id)),
+                partition_by=(
+                    col(Assessment.organization_id),
+                    col(RubricVersion.rubric_id),
+                    scored,
+                ),
                 order_by=order,
             )
             .label("rubric_recency"),
@@ -181,7 +192,6 @@ def sharing_ngos(
         .where(
             scope,
             col(Assessment.organization_id).in_(sorted(viewer.granted_ngos)),
-            col(Assessment.status).in_(_SCORED),
         )
         .cte("ranked")
     )
@@ -198,6 +208,7 @@ def sharing_ngos(
             latest.c.assessment_id,
             latest.c.cycle,
             latest.c.status,
+            latest.c.scored,
             latest.c.version_id,
             now.c.self_score,
             now.c.self_reason,
@@ -226,6 +237,8 @@ def sharing_ngos(
         .outerjoin(
             previous,
             sa.and_(
+                latest.c.scored == 1,
+                previous.c.scored == 1,
                 previous.c.organization_id == latest.c.organization_id,
                 previous.c.rubric_id == latest.c.rubric_id,
                 previous.c.rubric_recency == 2,
@@ -258,6 +271,7 @@ def sharing_ngos(
             assessment_id=row.assessment_id,
             cycle=row.cycle,
             status=row.status,
+            scored=bool(row.scored),
             score=row.verified_score if row.n_verified else row.self_score,
             reason=row.verified_reason if row.n_verified else row.self_reason,
             verified=bool(row.n_verified),

@@ -157,8 +157,9 @@ def test_each_sharing_ngo_has_its_latest_score_band_and_change(session, network)
         "Leading",
         None,
     )
-    delta = rows["NGO Delta"]  # shares, has submitted nothing
-    assert (delta.assessment_id, delta.score, delta.change) == (None, None, None)
+    delta = rows["NGO Delta"]  # shares, has submitted nothing: its latest cycle, no score
+    assert (delta.cycle, delta.scored, delta.status) == ("Cycle 2026", False, "not_started")
+    assert (delta.score, delta.band, delta.change) == (None, None, None)
 
     zeta = rows["NGO Zeta"]  # granted 2026 only: its 2025 score is not the fund's to see
     assert (zeta.score, zeta.change, zeta.previous_cycle) == (60.0, None, None)
@@ -241,7 +242,10 @@ def test_the_home_page_shows_one_row_per_sharing_ngo(client, session, network, l
     assert "Emerging" in beta
     assert "no comparable earlier cycle" in _row(html, "NGO Gamma")
     assert "(self-assessed)" in _row(html, "NGO Gamma")
-    assert "No submitted assessment" in _row(html, "NGO Delta")
+    delta = _row(html, "NGO Delta")
+    assert "Cycle 2026" in delta
+    assert "not submitted yet" in delta
+    assert "/reports/assessments/" not in delta
     zeta = _row(html, "NGO Zeta")
     assert "<strong>60.0</strong>" in zeta
     assert "40.0" not in zeta
