@@ -3,13 +3,20 @@ scope (:func:`accounts.permissions.visible_assessments`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from accounts.models import Organization
 from accounts.permissions import Principal, visible_assessments
+from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Rubric
-from surveys.models import Assessment, Score, Source
+from surveys.models import Assessment, AssessmentCycle, Score, Source, Status
 
 
 @dataclass(frozen=True)
@@ -75,3 +82,209 @@ def scorecard(
         ]
     band = rubric.band_label(overall_row.score if overall_row else None, language)
     return Scorecard(overall, band, domains, indicators)
+
+
+# --- the comparative dashboard (many NGOs) -----------------------------------------------------
+# One scoped select of the stored scores, pivoted in numpy (never a loop over ORM objects).
+
+SCORED_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED)
+STATUS_FILTERS: dict[str, tuple[Status, ...]] = {
+    "": SCORED_STATUSES,
+    "submitted": (Status.SUBMITTED, Status.IN_REVIEW),  # submitted, not (yet) verified
+    "verified": (Status.VERIFIED,),
+}
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What the dashboard's GET form asks for (already parsed; unknown values dropped)."""
+
+    cycle_id: int | None = None
+    version_id: int | None = None
+    country: str = ""
+    org_type: str = ""
+    focus_area: str = ""
+    status: str = ""
+    source: str = Source.SELF
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    """The choices of the filters: only cycles, versions and countries the viewer sees."""
+
+    cycles: list[tuple[int, str, int]]  # id, name, pinned rubric version id (newest first)
+    versions: list[tuple[int, str, int]]  # id, rubric code, number
+    countries: list[str]
+    org_types: list[str]
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """One row per assessment (sorted by id), one column per domain (the rubric's order)."""
+
+    assessment_ids: npt.NDArray[np.int64]
+    names: list[str]
+    countries: list[str]
+    domain_codes: list[str]
+    domain_scores: npt.NDArray[np.float64]  # (n, d), NaN: no score
+    overall: npt.NDArray[np.float64]  # (n,), NaN: no score
+
+    @property
+    def size(self) -> int:
+        return int(self.assessment_ids.shape[0])
+
+
+def dashboard_options(session: Session, *, viewer: Principal) -> DashboardOptions:
+    """The cycles, rubric versions and countries of the assessments the viewer sees."""
+    scope = visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id)
+    cycles = session.execute(
+        sa.select(
+            col(AssessmentCycle.id),
+            col(AssessmentCycle.name),
+            col(AssessmentCycle.rubric_version_id),
+        )
+        .where(col(AssessmentCycle.id).in_(sa.select(col(Assessment.cycle_id)).where(scope)))
+        .order_by(col(AssessmentCycle.opens_on).desc(), col(AssessmentCycle.id).desc())
+    ).all()
+    versions = session.execute(
+        sa.select(col(RubricVersion.id), col(RubricRecord.code), col(RubricVersion.number))
+        .join(RubricRecord, col(RubricRecord.id) == col(RubricVersion.rubric_id))
+        .where(
+            col(RubricVersion.id).in_(
+                sa.select(col(Score.rubric_version_id))
+                .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
+                .where(scope)
+            )
+        )
+        .order_by(col(RubricRecord.code), col(RubricVersion.number))
+    ).all()
+    places = session.execute(
+        sa.select(col(Organization.country), col(Organization.org_type))
+        .where(col(Organization.id).in_(sa.select(col(Assessment.organization_id)).where(scope)))
+        .distinct()
+    ).all()
+    return DashboardOptions(
+        cycles=[(int(i), str(n), int(v)) for i, n, v in cycles],
+        versions=[(int(i), str(c), int(n)) for i, c, n in versions],
+        countries=sorted({c for c, _t in places if c}),
+        org_types=sorted({t for _c, t in places if t}),
+    )
+
+
+def _dashboard_where(filters: DashboardFilters, viewer: Principal) -> list[Any]:
+    """The where-clauses of every dashboard select: the viewer's scope first, then the filters
+    (an id outside the scope matches nothing)."""
+    clauses: list[Any] = [
+        visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
+        col(Assessment.status).in_(STATUS_FILTERS.get(filters.status, SCORED_STATUSES)),
+        col(Score.rubric_version_id) == filters.version_id,
+    ]
+    if filters.cycle_id is not None:
+        clauses.append(col(Assessment.cycle_id) == filters.cycle_id)
+    if filters.country:
+        clauses.append(col(Organization.country) == filters.country)
+    if filters.org_type:
+        clauses.append(col(Organization.org_type) == filters.org_type)
+    if filters.focus_area:
+        # A JSON list of enum values (no quotes inside): its text holds "value" exactly when the
+        # list does, on SQLite and PostgreSQL alike.
+        text = sa.cast(col(Organization.focus_areas), sa.Text)
+        clauses.append(text.like(f'%"{filters.focus_area}"%'))
+    return clauses
+
+
+def dashboard_scores(
+    session: Session,
+    filters: DashboardFilters,
+    domain_codes: Sequence[str],
+    *,
+    viewer: Principal,
+) -> DashboardData:
+    """The overall and domain scores of the assessments matching ``filters`` that ``viewer``
+    sees, under ``filters.version_id`` and ``filters.source``: one select, pivoted in numpy."""
+    rows = session.execute(
+        sa.select(
+            col(Assessment.id),
+            col(Organization.name),
+            col(Organization.country),
+            col(Score.level),
+            col(Score.code),
+            col(Score.score),
+        )
+        .select_from(Score)
+        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
+        .join(Organization, col(Organization.id) == col(Assessment.organization_id))
+        .where(
+            *_dashboard_where(filters, viewer),
+            col(Score.source) == filters.source,
+            col(Score.level).in_(("overall", "domain")),
+        )
+        .order_by(col(Assessment.id))
+    ).all()
+    n_domains = len(domain_codes)
+    if not rows:
+        return DashboardData(
+            np.zeros(0, dtype=np.int64), [], [], list(domain_codes),
+            np.zeros((0, n_domains)), np.zeros(0),
+        )  # fmt: skip
+    ids_col, names_col, countries_col, levels, codes, scores = zip(*rows, strict=True)
+    ids = np.asarray(ids_col, dtype=np.int64)
+    unique_ids, first, row_of = np.unique(ids, return_index=True, return_inverse=True)
+    values = np.asarray([np.nan if s is None else s for s in scores], dtype=np.float64)
+    level = np.asarray(levels, dtype=object)
+    where = {code: i for i, code in enumerate(domain_codes)}
+    column = np.fromiter((where.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
+    matrix = np.full((unique_ids.shape[0], n_domains), np.nan)
+    is_domain = (level == "domain") & (column >= 0)
+    matrix[row_of[is_domain], column[is_domain]] = values[is_domain]
+    overall = np.full(unique_ids.shape[0], np.nan)
+    is_overall = level == "overall"
+    overall[row_of[is_overall]] = values[is_overall]
+    return DashboardData(
+        assessment_ids=unique_ids,
+        names=[str(names_col[i]) for i in first],
+        countries=[str(countries_col[i] or "") for i in first],
+        domain_codes=list(domain_codes),
+        domain_scores=matrix,
+        overall=overall,
+    )
+
+
+@dataclass(frozen=True)
+class SelfVerified:
+    """Self-assessed and verified overall scores of the assessments that have both."""
+
+    assessment_ids: npt.NDArray[np.int64]
+    names: list[str]
+    self_scores: npt.NDArray[np.float64]
+    verified_scores: npt.NDArray[np.float64]
+
+
+def self_and_verified(
+    session: Session, filters: DashboardFilters, *, viewer: Principal
+) -> SelfVerified:
+    """Both overall scores of each matching assessment that has a verified one (a GROUP BY:
+    one row per assessment)."""
+
+    def of(source: Source) -> Any:
+        return sa.func.max(sa.case((col(Score.source) == source, col(Score.score))))
+
+    rows = session.execute(
+        sa.select(col(Assessment.id), col(Organization.name), of(Source.SELF), of(Source.VERIFIED))
+        .select_from(Score)
+        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
+        .join(Organization, col(Organization.id) == col(Assessment.organization_id))
+        .where(*_dashboard_where(filters, viewer), col(Score.level) == "overall")
+        .group_by(col(Assessment.id), col(Organization.name))
+        .having(of(Source.SELF).is_not(None), of(Source.VERIFIED).is_not(None))
+        .order_by(col(Assessment.id))
+    ).all()
+    if not rows:
+        return SelfVerified(np.zeros(0, dtype=np.int64), [], np.zeros(0), np.zeros(0))
+    ids, names, own, verified = zip(*rows, strict=True)
+    return SelfVerified(
+        np.asarray(ids, dtype=np.int64),
+        [str(n) for n in names],
+        np.asarray(own, dtype=np.float64),
+        np.asarray(verified, dtype=np.float64),
+    )
