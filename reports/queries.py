@@ -113,6 +113,7 @@ class DashboardOptions:
     """The choices of the filters: only cycles, versions and countries the viewer sees."""
 
     cycles: list[tuple[int, str, int]]  # id, name, pinned rubric version id (newest first)
+    scored_cycles: frozenset[int]  # those with a submitted or verified assessment the viewer sees
     versions: list[tuple[int, str, int]]  # id, rubric code, number
     countries: list[str]
     org_types: list[str]
@@ -158,6 +159,11 @@ def dashboard_options(session: Session, *, viewer: Principal) -> DashboardOption
         )
         .order_by(col(RubricRecord.code), col(RubricVersion.number))
     ).all()
+    scored = session.execute(
+        sa.select(col(Assessment.cycle_id))
+        .where(scope, col(Assessment.status).in_(SCORED_STATUSES))
+        .distinct()
+    ).scalars()
     places = session.execute(
         sa.select(col(Organization.country), col(Organization.org_type))
         .where(col(Organization.id).in_(sa.select(col(Assessment.organization_id)).where(scope)))
@@ -165,6 +171,7 @@ def dashboard_options(session: Session, *, viewer: Principal) -> DashboardOption
     ).all()
     return DashboardOptions(
         cycles=[(int(i), str(n), int(v)) for i, n, v in cycles],
+        scored_cycles=frozenset(int(i) for i in scored),
         versions=[(int(i), str(c), int(n)) for i, c, n in versions],
         countries=sorted({c for c, _t in places if c}),
         org_types=sorted({t for _c, t in places if t}),
