@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -91,6 +93,20 @@ def parse_filters(args: Mapping[str, str], options: DashboardOptions) -> Dashboa
         status=status if status in STATUS_FILTERS else "",
         source=source if source in {Source.SELF, Source.VERIFIED} else Source.SELF,
     )
+
+
+def scorecard_urls(assessment_ids: npt.NDArray[np.int64]) -> list[str]:
+    """The scorecard URL of each assessment (one ``url_for``, not one per NGO)."""
+    stem = url_for("reports.scorecard", assessment_id=0).removesuffix("0")
+    return [f"{stem}{i}" for i in assessment_ids.tolist()]
+
+
+def formatted(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.str_]:
+    """Scores as text with one decimal, a dash where there is none."""
+    if scores.size == 0:
+        return scores.astype(str)
+    text = np.char.mod("%.1f", np.nan_to_num(scores))
+    return np.where(np.isnan(scores), "\u2013", text)
 
 
 def page_number(args: Mapping[str, str], n_rows: int) -> tuple[int, int]:

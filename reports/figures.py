@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import plotly
 import plotly.graph_objects as go
 from flask_babel import gettext
@@ -135,8 +136,9 @@ def score_heatmap(
             zmax=100,
             colorscale="Blues",
             colorbar={"title": {"text": gettext("score")}},
-            customdata=[[url] * len(domain_labels) for url in urls],
-            hovertext=hover,
+            # Arrays of strings: plotly validates them at once, not cell by cell.
+            customdata=np.array([[url] * len(domain_labels) for url in urls], dtype=object),
+            hovertext=np.array(hover, dtype=object),
             hoverinfo="text",
             xgap=1,
             ygap=1,

@@ -208,15 +208,22 @@ def dashboard_scores(
     viewer: Principal,
 ) -> DashboardData:
     """The overall and domain scores of the assessments matching ``filters`` that ``viewer``
-    sees, under ``filters.version_id`` and ``filters.source``: one select, pivoted in numpy."""
+    sees, under ``filters.version_id`` and ``filters.source``: pivoted by the database (one row
+    per assessment, a GROUP BY with one column per domain), read into one numpy array."""
+
+    def pick(level: str, code: str | None = None) -> Any:
+        match = col(Score.level) == level
+        if code is not None:
+            match = sa.and_(match, col(Score.code) == code)
+        return sa.func.max(sa.case((match, col(Score.score))))
+
     rows = session.execute(
         sa.select(
             col(Assessment.id),
             col(Organization.name),
             col(Organization.country),
-            col(Score.level),
-            col(Score.code),
-            col(Score.score),
+            pick("overall"),
+            *(pick("domain", code) for code in domain_codes),
         )
         .select_from(Score)
         .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
@@ -226,6 +233,7 @@ def dashboard_scores(
             col(Score.source) == filters.source,
             col(Score.level).in_(("overall", "domain")),
         )
+        .group_by(col(Assessment.id), col(Organization.name), col(Organization.country))
         .order_by(col(Assessment.id))
     ).all()
     n_domains = len(domain_codes)
@@ -234,26 +242,16 @@ def dashboard_scores(
             np.zeros(0, dtype=np.int64), [], [], list(domain_codes),
             np.zeros((0, n_domains)), np.zeros(0),
         )  # fmt: skip
-    ids_col, names_col, countries_col, levels, codes, scores = zip(*rows, strict=True)
-    ids = np.asarray(ids_col, dtype=np.int64)
-    unique_ids, first, row_of = np.unique(ids, return_index=True, return_inverse=True)
-    values = np.asarray([np.nan if s is None else s for s in scores], dtype=np.float64)
-    level = np.asarray(levels, dtype=object)
-    where = {code: i for i, code in enumerate(domain_codes)}
-    column = np.fromiter((where.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
-    matrix = np.full((unique_ids.shape[0], n_domains), np.nan)
-    is_domain = (level == "domain") & (column >= 0)
-    matrix[row_of[is_domain], column[is_domain]] = values[is_domain]
-    overall = np.full(unique_ids.shape[0], np.nan)
-    is_overall = level == "overall"
-    overall[row_of[is_overall]] = values[is_overall]
+    ids, names, countries, *_scores = zip(*rows, strict=True)
+    # None (no score) becomes NaN in a float array.
+    values = np.array([row[3:] for row in rows], dtype=np.float64).reshape(len(rows), -1)
     return DashboardData(
-        assessment_ids=unique_ids,
-        names=[str(names_col[i]) for i in first],
-        countries=[str(countries_col[i] or "") for i in first],
+        assessment_ids=np.asarray(ids, dtype=np.int64),
+        names=[str(n) for n in names],
+        countries=[str(c or "") for c in countries],
         domain_codes=list(domain_codes),
-        domain_scores=matrix,
-        overall=overall,
+        domain_scores=values[:, 1:],
+        overall=values[:, 0],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, send_file
 from flask_babel import get_locale
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -109,7 +109,7 @@ def dashboard_page() -> str:
     ranking = dashboard.rank_rows(data, [d.weight for d in rubric.domains] if rubric else [])
     page, pages = dashboard.page_number(request.args, data.size)
     shown = ranking.order[(page - 1) * dashboard.PAGE_SIZE : page * dashboard.PAGE_SIZE]
-    urls = [url_for("reports.scorecard", assessment_id=int(i)) for i in data.assessment_ids]
+    urls = dashboard.scorecard_urls(data.assessment_ids)
     names = [data.names[i] for i in shown]
     page_urls = [urls[i] for i in shown]
     charts: dict[str, str] = {}
@@ -132,13 +132,16 @@ def dashboard_page() -> str:
                 [urls[i] for i in ranked_rows],
             )
         )
-    pair_urls = [url_for("reports.scorecard", assessment_id=int(i)) for i in pairs.assessment_ids]
+    pair_urls = dashboard.scorecard_urls(pairs.assessment_ids)
     if len(pair_urls):
         charts["scatter"] = figures.to_json(
             figures.self_verified_scatter(
                 pairs.names, pairs.self_scores.tolist(), pairs.verified_scores.tolist(), pair_urls
             )
         )
+    # Numbers are formatted here, at once, not cell by cell in the template.
+    overall = dashboard.formatted(data.overall[shown]).tolist()
+    domains = dashboard.formatted(data.domain_scores[shown]).tolist()
     pair_page = slice((page - 1) * dashboard.PAGE_SIZE, page * dashboard.PAGE_SIZE)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -152,13 +155,13 @@ def dashboard_page() -> str:
                 "url": urls[i],
                 "name": data.names[i],
                 "country": dashboard.country_label(data.countries[i]),
-                "overall": data.overall[i],
+                "overall": overall[k],
                 "rank": ranking.rank[i],
                 "low": ranking.low[i],
                 "high": ranking.high[i],
-                "domains": data.domain_scores[i].tolist(),
+                "domains": domains[k],
             }
-            for i in shown
+            for k, i in enumerate(shown)
         ],
         pairs=[
             {"url": u, "name": n, "self": s, "verified": v}
