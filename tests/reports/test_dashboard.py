@@ -375,3 +375,24 @@ def test_hostile_organisation_names_are_escaped_on_the_page(session, client, net
     html = page(client)[1]
     assert EVIL not in html
     assert "&lt;script&gt;alert(" in html
+
+
+def test_a_revoked_grant_takes_the_ngo_off_the_page_at_once(session, client, network, logged_in):
+    logged_in(network["funder"])
+    assert "NGO B" in page(client)[1]
+    grant = session.exec(
+        select(AccessGrant).where(AccessGrant.ngo_id == network["orgs"]["b"].id)
+    ).one()
+    grant.revoked_at = utcnow()
+    session.commit()
+    html = page(client)[1]
+    assert "NGO B" not in html
+    assert "NGO A" in html
+
+
+def test_the_page_is_in_greek(client, network, logged_in):
+    logged_in(network["funder"])
+    html = page(client, lang="el")[1]
+    assert "Κατάταξη και βαθμολογίες τομέων" in html
+    assert '<th scope="col">Προστασία παιδιών</th>' in html  # the rubric's Greek label
+    assert "Αλβανία" in html
