@@ -255,13 +255,13 @@ def self_verified_scatter(
                 hoverinfo="skip",
                 showlegend=False,
             ),
-            go.Scatter(
-                x=[float(s) for s in self_scores],
-                y=[float(v) for v in verified_scores],
+            go.Scatter(  # arrays: one point per verified NGO, thousands in a large network
+                x=np.asarray(self_scores, dtype=np.float64),
+                y=np.asarray(verified_scores, dtype=np.float64),
                 mode="markers",
                 marker={"color": PALETTE["score"], "size": 9},
-                customdata=list(urls),
-                hovertext=hover,
+                customdata=np.asarray(urls, dtype=object),
+                hovertext=np.asarray(hover, dtype=object),
                 hoverinfo="text",
                 showlegend=False,
             ),

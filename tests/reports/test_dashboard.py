@@ -265,7 +265,9 @@ def test_boxes_use_the_computed_quartiles():
 def test_self_verified_scatter_points_link_to_scorecards():
     fig = figures.self_verified_scatter(["A"], [65.0], [55.0], ["/a"])
     points = fig.data[1]
-    assert (points.x, points.y, points.customdata) == ((65.0,), (55.0,), ("/a",))
+    assert points.x.tolist() == [65.0]
+    assert points.y.tolist() == [55.0]
+    assert points.customdata.tolist() == ["/a"]
 
 
 def test_hostile_names_are_escaped_in_every_chart():
