@@ -184,10 +184,15 @@ def _dashboard_where(filters: DashboardFilters, viewer: Principal) -> list[Any]:
     clauses: list[Any] = [
         visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
         col(Assessment.status).in_(STATUS_FILTERS.get(filters.status, SCORED_STATUSES)),
-        col(Score.rubric_version_id) == filters.version_id,
     ]
     if filters.cycle_id is not None:
         clauses.append(col(Assessment.cycle_id) == filters.cycle_id)
+        # "+ 0" keeps SQLite from reading every score of the version through its index (all
+        # cycles'): it starts from the cycle's assessments, then their scores (bench: the
+        # 5,000-NGO page from about 415 to 340 ms; PostgreSQL is not affected by the "+ 0").
+        clauses.append(col(Score.rubric_version_id) + 0 == filters.version_id)
+    else:
+        clauses.append(col(Score.rubric_version_id) == filters.version_id)
     if filters.country:
         clauses.append(col(Organization.country) == filters.country)
     if filters.org_type:
