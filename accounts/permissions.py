@@ -301,6 +301,14 @@ def view_network(principal: Principal) -> bool:
     return principal._holds(STAFF)
 
 
+@_register(roles={Role.FUNDER, *STAFF})
+def view_dashboard(principal: Principal) -> bool:
+    """Open the comparative dashboard of many NGOs (funders, evaluators and admins; what it
+    shows is scoped: a funder's, the NGOs that granted it access; an evaluator's, their
+    cycles)."""
+    return principal._holds({Role.FUNDER, *STAFF})
+
+
 @_register(roles=STAFF)
 def view_cycles(principal: Principal) -> bool:
     """See the assessment cycles (evaluators and admins)."""

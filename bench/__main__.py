@@ -11,7 +11,12 @@ import platform
 import sys
 import time
 
-MODULES = ["bench.bench_scoring", "bench.bench_stats", "bench.bench_reports"]
+MODULES = [
+    "bench.bench_scoring",
+    "bench.bench_stats",
+    "bench.bench_reports",
+    "bench.bench_dashboard",
+]
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import plotly
 import plotly.graph_objects as go
 from flask_babel import gettext
@@ -86,3 +87,192 @@ def to_json(fig: go.Figure) -> str:
     static/charts.js): ``<``, ``>`` and ``&`` are escaped so no label can close the element."""
     text = str(fig.to_json())
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- the comparative dashboard (many NGOs) -----------------------------------------------------
+# Every mark of an NGO carries its scorecard's URL as customdata: static/charts.js follows a
+# click on it. Names are escaped wherever plotly reads HTML (hover text, tick labels).
+
+
+def _layout(fig: go.Figure, *, height: int, xtitle: str = "", ytitle: str = "") -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="white",
+        font={"family": "DejaVu Sans, Arial, sans-serif"},
+        xaxis={"title": xtitle or None, "automargin": True},
+        yaxis={"title": ytitle or None, "automargin": True},
+    )
+    return fig
+
+
+def _score_text(value: float) -> str:
+    return gettext("n/a") if value != value else f"{value:.1f}"  # NaN != NaN
+
+
+def score_heatmap(
+    names: Sequence[str],
+    domain_labels: Sequence[str],
+    scores: Sequence[Sequence[float]],
+    urls: Sequence[str],
+) -> go.Figure:
+    """NGOs (rows, in the given order) x domains (columns), coloured by score 0-100; NaN cells
+    are left blank."""
+    rows = list(range(len(names)))
+    z = [[None if v != v else float(v) for v in row] for row in scores]
+    hover = [
+        [
+            f"{html.escape(name)}<br>{html.escape(label)}: {_score_text(float(v))}"
+            for label, v in zip(domain_labels, row, strict=True)
+        ]
+        for name, row in zip(names, scores, strict=True)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[html.escape(label) for label in domain_labels],
+            y=rows,
+            zmin=0,
+            zmax=100,
+            colorscale="Blues",
+            colorbar={"title": {"text": gettext("score")}},
+            # Arrays of strings: plotly validates them at once, not cell by cell.
+            customdata=np.array([[url] * len(domain_labels) for url in urls], dtype=object),
+            hovertext=np.array(hover, dtype=object),
+            hoverinfo="text",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    _layout(fig, height=120 + 22 * len(names))
+    fig.update_yaxes(
+        tickvals=rows,
+        ticktext=[html.escape(n) for n in names],
+        autorange="reversed",
+    )
+    fig.update_xaxes(side="top", tickangle=-30)
+    return fig
+
+
+def rank_intervals(
+    names: Sequence[str],
+    rank: Sequence[float],
+    low: Sequence[float],
+    high: Sequence[float],
+    urls: Sequence[str],
+) -> go.Figure:
+    """Each NGO's published rank (a dot) and its 90% rank interval (a horizontal bar)."""
+    rows = list(range(len(names)))
+    label = gettext("rank")
+    interval = gettext("interval (90%)")
+    hover = [
+        f"{html.escape(n)}<br>{label}: {r:g}<br>{interval}: {lo:g}-{hi:g}"
+        for n, r, lo, hi in zip(names, rank, low, high, strict=True)
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=[float(r) for r in rank],
+            y=rows,
+            mode="markers",
+            marker={"color": PALETTE["score"], "size": 9},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [float(h - r) for r, h in zip(rank, high, strict=True)],
+                "arrayminus": [float(r - lo) for r, lo in zip(rank, low, strict=True)],
+                "color": "#6b8797",
+                "thickness": 3,
+                "width": 0,
+            },
+            customdata=list(urls),
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    _layout(fig, height=100 + 22 * len(names), xtitle=gettext("rank (1 = highest score)"))
+    fig.update_yaxes(tickvals=rows, ticktext=[html.escape(n) for n in names], autorange="reversed")
+    return fig
+
+
+@dataclass(frozen=True)
+class BoxStats:
+    """Five-number summaries of one country's domain scores (one entry per domain)."""
+
+    country: str
+    n: list[int]
+    minimum: list[float]
+    q1: list[float]
+    median: list[float]
+    q3: list[float]
+    maximum: list[float]
+
+
+def domain_boxes(domain_labels: Sequence[str], groups: Sequence[BoxStats]) -> go.Figure:
+    """Box plots of domain scores by country, from precomputed quartiles (the whiskers run to
+    the minimum and maximum), one trace per country, grouped by domain."""
+    x = [html.escape(label) for label in domain_labels]
+    fig = go.Figure(
+        [
+            go.Box(
+                name=html.escape(group.country),
+                x=x,
+                q1=group.q1,
+                median=group.median,
+                q3=group.q3,
+                lowerfence=group.minimum,
+                upperfence=group.maximum,
+                boxpoints=False,
+            )
+            for group in groups
+        ]
+    )
+    _layout(fig, height=420, ytitle=gettext("score (0-100)"))
+    fig.update_layout(boxmode="group", legend={"orientation": "h"})
+    fig.update_yaxes(range=[0, 101])
+    return fig
+
+
+def self_verified_scatter(
+    names: Sequence[str],
+    self_scores: Sequence[float],
+    verified_scores: Sequence[float],
+    urls: Sequence[str],
+) -> go.Figure:
+    """Self-assessed (x) against verified (y) overall scores; points under the diagonal
+    rated themselves higher than the evaluators did."""
+    own, checked = gettext("self-assessed"), gettext("verified")
+    hover = [
+        f"{html.escape(n)}<br>{own}: {s:.1f}<br>{checked}: {v:.1f}"
+        for n, s, v in zip(names, self_scores, verified_scores, strict=True)
+    ]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[0, 100],
+                y=[0, 100],
+                mode="lines",
+                line={"color": PALETTE["missing"], "dash": "dot"},
+                hoverinfo="skip",
+                showlegend=False,
+            ),
+            go.Scatter(  # arrays: one point per verified NGO, thousands in a large network
+                x=np.asarray(self_scores, dtype=np.float64),
+                y=np.asarray(verified_scores, dtype=np.float64),
+                mode="markers",
+                marker={"color": PALETTE["score"], "size": 9},
+                customdata=np.asarray(urls, dtype=object),
+                hovertext=np.asarray(hover, dtype=object),
+                hoverinfo="text",
+                showlegend=False,
+            ),
+        ]
+    )
+    _layout(
+        fig,
+        height=420,
+        xtitle=gettext("self-assessed overall score"),
+        ytitle=gettext("verified overall score"),
+    )
+    fig.update_xaxes(range=[0, 101])
+    fig.update_yaxes(range=[0, 101], scaleanchor="x")
+    return fig

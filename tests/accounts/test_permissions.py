@@ -116,6 +116,9 @@ EXPECTED = [
     ("administer", None, {"admin"}),
     ("view_network", None, {"evaluator", "unassigned", "admin"}),
     ("view_cycles", None, {"evaluator", "unassigned", "admin"}),
+    # The dashboard opens for funders without a grant too: it then shows no NGO (its queries
+    # are scoped), the same as an evaluator's shows only their cycles.
+    ("view_dashboard", None, {"funder", "other_funder", "evaluator", "unassigned", "admin"}),
     ("open_cycles", None, {"evaluator", "unassigned", "admin"}),
     ("be_cycle_evaluator", None, {"evaluator", "unassigned"}),
     ("view_rubric", None, {"evaluator", "unassigned", "admin"}),

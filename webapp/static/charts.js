@@ -7,7 +7,17 @@
       if (!data || !window.Plotly) { return; }
       var fig = JSON.parse(data.textContent);
       window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false})
-        .then(function () { el.setAttribute("data-drawn", "true"); });
+        .then(function () {
+          el.setAttribute("data-drawn", "true");
+          // A mark whose customdata is a page of this site (a scorecard) opens it on click.
+          el.on("plotly_click", function (event) {
+            var url = event && event.points && event.points[0] && event.points[0].customdata;
+            if (Array.isArray(url)) { url = url[0]; }
+            if (typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/") {
+              window.location.assign(url);
+            }
+          });
+        });
     });
   }
   if (document.readyState === "loading") {
