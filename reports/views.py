@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, render_template, request, send_file
-from flask_babel import get_locale
+from flask import Blueprint, current_app, render_template, request, send_file
+from flask_babel import get_locale, gettext
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from accounts import permissions
-from accounts.models import Organization
 from accounts.permissions import public, requires
 from reports import figures, queries
 from surveys.access import load_assessment
-from surveys.answers import rubric_for
-from surveys.models import Status
 from surveys.plan.services import plan_summary
 from webapp.extensions import dbsession
 
@@ -27,39 +24,100 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 @requires("view_assessment")
 def scorecard(assessment_id: int) -> str:
     assessment = load_assessment(assessment_id)
-    cycle, rubric = rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
-    language = wanted if wanted in rubric.languages else rubric.default_language
-    card = queries.scorecard(
+    page = queries.scorecard_page(
         dbsession(),
-        assessment_id,
-        cycle.rubric_version_id,
-        rubric,
-        language,
+        assessment,
         viewer=permissions.current_principal(),
+        language=wanted,
+        peer_min_group=int(current_app.config["PEER_MIN_GROUP"]),
     )
-    figure_json = None
-    if card.domains:
-        fig = figures.domain_bars(
-            [d.label for d in card.domains],
-            [d.score for d in card.domains],
-            [d.coverage for d in card.domains],
-        )
-        figure_json = figures.to_json(fig)
-    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
-    plan = plan_summary(dbsession(), assessment, language) if scored else None
+    plan = plan_summary(dbsession(), assessment, page.language) if page.scored else None
     return render_template(
         "reports/scorecard.html",
+        page=page,
         plan=plan,
         assessment=assessment,
-        cycle=cycle,
-        rubric=rubric,
-        organization=dbsession().get(Organization, assessment.organization_id),
-        card=card,
-        figure_json=figure_json,
-        language=language,
-        scored=scored,
+        cycle=page.cycle,
+        rubric=page.rubric,
+        organization=page.organization,
+        card=page.card,
+        language=page.language,
+        scored=page.scored,
+        figures=scorecard_figures(page),
+        reason_label=reason_label,
+        trend_note=trend_note(page.trend) if page.trend.points else "",
     )
+
+
+# --- the scorecard page's figures ---------------------------------------------------------------
+
+
+def reason_label(reason: str | None) -> str:
+    """A stored reason for a missing score (the engine's English key), in the viewer's language."""
+    labels = {
+        "insufficient data": gettext("insufficient data"),
+        "not applicable": gettext("not applicable"),
+    }
+    return str(labels.get(reason or "", gettext("no score")))
+
+
+def scorecard_figures(page: queries.ScorecardPage) -> dict[str, str]:
+    """The scorecard's charts as JSON for ``<script type="application/json">`` blocks, by id."""
+    found: dict[str, str] = {}
+    labels = [d.label for d in page.domains]
+    notes = [
+        None if d.lead.score is not None else reason_label(d.lead.reason) for d in page.domains
+    ]
+    if page.domains and page.verified is not None:
+        fig = figures.self_and_verified_bars(
+            labels,
+            [d.own.score for d in page.domains],
+            [d.verified.score if d.verified else None for d in page.domains],
+            notes,
+        )
+        found["domain-figure"] = figures.to_json(fig)
+    elif page.domains:
+        fig = figures.domain_bars(
+            labels, [d.own.score for d in page.domains], [d.own.coverage for d in page.domains]
+        )
+        figures.annotate_missing(fig, labels, notes)
+        found["domain-figure"] = figures.to_json(fig)
+    shown = [d for d in page.peers.domains if d.shown]
+    if page.peers.shown and shown:
+        fig = figures.peer_ranges(
+            [d.label for d in shown],
+            [d.score for d in shown],
+            [d.q1 or 0.0 for d in shown],
+            [d.median or 0.0 for d in shown],
+            [d.q3 or 0.0 for d in shown],
+        )
+        found["peer-figure"] = figures.to_json(fig)
+    if len(page.trend.points) > 1:
+        series = [(gettext("Overall"), [p.overall for p in page.trend.points])]
+        series += [
+            (label, [p.domains.get(code) for p in page.trend.points])
+            for code, label in page.trend.domains
+        ]
+        fig = figures.trend_lines(
+            [p.cycle for p in page.trend.points], series, note=trend_note(page.trend)
+        )
+        found["trend-figure"] = figures.to_json(fig)
+    return found
+
+
+def trend_note(trend: queries.Trend) -> str:
+    """Which rubric versions the trend compares (said on the chart and under it)."""
+    rescored = [p.cycle for p in trend.points if p.rescored and p.version == trend.version]
+    other = [f"{p.cycle} ({p.version})" for p in trend.points if p.version != trend.version]
+    parts = [gettext("Scores under rubric version %(n)s.", n=trend.version)]
+    if rescored:
+        parts.append(gettext("Rescored under it: %(cycles)s.", cycles=", ".join(rescored)))
+    if other:
+        parts.append(
+            gettext("Under another version, not comparable: %(cycles)s.", cycles=", ".join(other))
+        )
+    return " ".join(parts)
 
 
 @bp.route("/vendor/plotly.min.js")
