@@ -386,3 +386,65 @@ def test_the_scorecard_is_in_greek(session, client, network, logged_in):
     left = check.english_left(html, allowed=("NGO ", "Cycle 20"))
     assert left == []
     assert "Σύγκριση" in html or "ομότιμ" in html
+
+
+EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+def test_hostile_rubric_and_cycle_text_is_escaped_in_every_chart_and_table(
+    session, client, make_org, make_user, logged_in
+):
+    data = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
+    data["id"] = "evil-check"
+    data["title"] = {"en": f"Title {EVIL}"}
+    data["domains"][2]["label"] = {"en": f"Domain {EVIL}"}
+    data["domains"][2]["indicators"][0]["label"] = {"en": f"Indicator {EVIL}"}
+    data["domains"][2]["indicators"][0]["questions"][0]["levels"][2]["descriptor"] = {
+        "en": f"Level {EVIL}"
+    }
+    version = rubric_services.store_rubric(session, parse_rubric(data))
+    rubric_services.publish(session, version)
+    orgs = [make_org(name=f"NGO {i} {EVIL}") for i in range(5)]
+    users = [
+        make_user(email=f"n{i}@example.org", role=Role.NGO_ADMIN, org=org)
+        for i, org in enumerate(orgs)
+    ]
+    cycles = [
+        open_cycle(
+            session,
+            code=f"evil-{year}",
+            name=f"{year} {EVIL}",
+            version=version,
+            organizations=orgs,
+            opens_on=date(year, 1, 1),
+        )
+        for year in (2025, 2026)
+    ]
+    session.commit()
+    for cycle in cycles:
+        for org, user in zip(orgs, users, strict=True):
+            found = session.exec(
+                select(Assessment).where(
+                    Assessment.cycle_id == cycle.id, Assessment.organization_id == org.id
+                )
+            ).one()
+            submit(session, found, user, ANSWERS)
+    session.commit()
+    mine = session.exec(
+        select(Assessment).where(
+            Assessment.cycle_id == cycles[1].id, Assessment.organization_id == orgs[0].id
+        )
+    ).one()
+    html = logged_in(users[0]).get(f"/reports/assessments/{mine.id}").get_data(as_text=True)
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "Level &lt;script&gt;" in html  # RS1_data answered 2: its next level, escaped
+    for element_id in ("domain-figure", "peer-figure", "trend-figure"):
+        raw = re.search(
+            rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S
+        ).group(1)
+        assert "<" not in raw
+        assert EVIL not in json.dumps(figure(html, element_id)["layout"])  # escaped notes
+    trend = figure(html, "trend-figure")
+    assert trend["data"][0]["x"] == [f"2025 {EVIL}", f"2026 {EVIL}"]  # data, not markup
+    assert all("<script>" not in text for text in trend["data"][0]["hovertext"])
