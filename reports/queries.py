@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from accounts.models import Organization
-from accounts.permissions import Principal, visible_assessments
+from accounts.permissions import Principal, may, visible_assessments
 from evaluator.stats import percentile_rank
 from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Question, Rubric
@@ -229,8 +229,11 @@ def scorecard_page(
     peer_min_group: int = 5,
     highlights: int = 3,
 ) -> ScorecardPage:
-    """Assemble the scorecard of ``assessment`` as ``viewer`` sees it (the caller has loaded the
-    assessment through the permissions core; every select here is scoped again)."""
+    """Assemble the scorecard of ``assessment`` as ``viewer`` sees it. Raises PermissionError
+    when the viewer may not see the assessment (pages load it through the permissions core
+    first, and answer 404); every select below is scoped to the viewer again all the same."""
+    if not may(viewer, "view_assessment", assessment):
+        raise PermissionError("viewer: may not see this assessment")
     cycle = session.get(AssessmentCycle, assessment.cycle_id)
     if cycle is None:  # pragma: no cover - foreign key
         raise LookupError("assessment without cycle")

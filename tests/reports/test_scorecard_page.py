@@ -356,9 +356,15 @@ def test_visibility_by_changing_ids(app, session, network, make_org, make_user, 
     session.commit()
     assert session.get(AccessGrant, grant.id).revoked_at is not None
     assert client.get(f"/reports/assessments/{mine.id}").status_code == 404
-    empty = page_of(session, mine, funder.id)
-    assert empty.own.overall is None
-    assert empty.trend.points == []
+    with pytest.raises(PermissionError):
+        page_of(session, mine, funder.id)
+    revoked = load_principal(session, funder.id)  # and every scoped select holds nothing
+    rubric = page_of(session, mine, network["users"][0].id).rubric
+    assert queries.trend(session, mine, rubric, "en", viewer=revoked).points == []
+    version_id = network["version"].id
+    card = queries.scorecard(session, mine.id, version_id, rubric, "en", viewer=revoked)
+    assert card.overall is None
+    assert card.domains == []
     # An evaluator not assigned to the cycle, then assigned to 2026 only.
     evaluator = make_user(email="eva@example.org", role=Role.EVALUATOR, name="Eva")
     client = client_of(evaluator)
