@@ -219,6 +219,7 @@ def peer_ranges(
         )
     )
     _base_layout(fig, len(labels), xaxis_title=gettext("score (0-100)"))
+    fig.update_xaxes(range=[-4, 104])  # a score of 0 or 100 is a whole dot, not half of one
     return fig
 
 
