@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-MODULES = ["bench.bench_scoring", "bench.bench_stats"]
+MODULES = ["bench.bench_scoring", "bench.bench_stats", "bench.bench_reports"]
 
 
 def main() -> int:

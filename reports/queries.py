@@ -95,6 +95,208 @@ def scorecard(
     return Scorecard(overall, band, domains, indicators)
 
 
+# --- the funder's home: one row per NGO that shares with the viewer ----------------------------
+# (issue 9, section 4). Computed in the database: a window function picks each NGO's latest
+# scored assessment and the one before it of the same rubric; a GROUP BY pivots the stored
+# overall scores (self / verified) of both; both go through the permissions scope.
+
+# Statuses whose stored scores stand (the questionnaire has been submitted at least once).
+_SCORED = (Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED, Status.RETURNED)
+
+
+@dataclass(frozen=True)
+class SharingNgo:
+    """One NGO on a funder's home: its latest submitted assessment the viewer may see (else
+    its latest one, not submitted yet: ``scored`` is False and there are no scores).
+    ``score`` is the verified overall score where there is one, else the self-assessed one
+    (``verified`` says which). ``change`` is the difference from the
+    NGO's previous cycle of the same rubric, both scored under the latest cycle's rubric
+    version; ``change_verified`` says whether it compares verified scores (both cycles have
+    them) or self-assessed ones. None where there is nothing comparable (no previous cycle the
+    viewer may see, or no score of it under that version)."""
+
+    organization_id: int
+    organization: str
+    assessment_id: int | None
+    cycle: str | None
+    status: str | None
+    scored: bool
+    score: float | None
+    reason: str | None
+    verified: bool
+    band: str | None
+    change: float | None
+    change_verified: bool
+    previous_cycle: str | None
+
+
+def _cycle_order() -> tuple[sa.ColumnElement[Any], ...]:
+    """Latest first: by opening date (cycles without one last), then by creation."""
+    return (
+        sa.nulls_last(col(AssessmentCycle.opens_on).desc()),
+        col(AssessmentCycle.id).desc(),
+    )
+
+
+def _overall_by_source() -> sa.Subquery:
+    """The stored overall scores, one row per assessment and rubric version, self and
+    verified side by side."""
+
+    def pick(source: Source, column: Any) -> Any:
+        return sa.func.max(sa.case((col(Score.source) == source, column)))
+
+    return (
+        sa.select(
+            col(Score.assessment_id).label("assessment_id"),
+            col(Score.rubric_version_id).label("version_id"),
+            pick(Source.SELF, col(Score.score)).label("self_score"),
+            pick(Source.SELF, col(Score.reason)).label("self_reason"),
+            pick(Source.VERIFIED, col(Score.score)).label("verified_score"),
+            pick(Source.VERIFIED, col(Score.reason)).label("verified_reason"),
+            sa.func.count(sa.case((col(Score.source) == Source.VERIFIED, 1))).label("n_verified"),
+        )
+        .where(col(Score.level) == "overall")
+        .group_by(col(Score.assessment_id), col(Score.rubric_version_id))
+        .subquery("overall")
+    )
+
+
+def sharing_ngos(
+    session: Session,
+    *,
+    viewer: Principal,
+    language: str,
+) -> list[SharingNgo]:
+    """The NGOs with a live grant to one of the viewer's funder organisations, by name, each
+    with its latest score the viewer may see (see :class:`SharingNgo`). One query for the rows;
+    then one rubric per distinct version, for the band labels in ``language``."""
+    if not viewer.granted_ngos:
+        return []
+    scope = visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id)
+    order = _cycle_order()
+    # The latest scored assessment; the latest of all when none is scored yet (it is shown
+    # as not submitted, with no score).
+    scored = sa.case((col(Assessment.status).in_(_SCORED), 1), else_=0)
+    ranked = (
+        sa.select(
+            col(Assessment.id).label("assessment_id"),
+            col(Assessment.organization_id).label("organization_id"),
+            col(Assessment.status).label("status"),
+            col(AssessmentCycle.name).label("cycle"),
+            col(AssessmentCycle.rubric_version_id).label("version_id"),
+            col(RubricVersion.rubric_id).label("rubric_id"),
+            scored.label("scored"),
+            sa.func.row_number()
+            .over(partition_by=col(Assessment.organization_id), order_by=(scored.desc(), *order))
+            .label("recency"),
+            sa.func.row_number()
+            .over(
+                partition_by=(
+                    col(Assessment.organization_id),
+                    col(RubricVersion.rubric_id),
+                    scored,
+                ),
+                order_by=order,
+            )
+            .label("rubric_recency"),
+        )
+        .join(AssessmentCycle, col(AssessmentCycle.id) == col(Assessment.cycle_id))
+        .join(RubricVersion, col(RubricVersion.id) == col(AssessmentCycle.rubric_version_id))
+        .where(
+            scope,
+            col(Assessment.organization_id).in_(sorted(viewer.granted_ngos)),
+        )
+        .cte("ranked")
+    )
+    latest = ranked.alias("latest")
+    previous = ranked.alias("previous")
+    overall = _overall_by_source()
+    now = overall.alias("now")
+    before = overall.alias("before")
+    both_verified = sa.and_(now.c.verified_score.is_not(None), before.c.verified_score.is_not(None))
+    query = (
+        sa.select(
+            col(Organization.id),
+            col(Organization.name),
+            latest.c.assessment_id,
+            latest.c.cycle,
+            latest.c.status,
+            latest.c.scored,
+            latest.c.version_id,
+            now.c.self_score,
+            now.c.self_reason,
+            now.c.verified_score,
+            now.c.verified_reason,
+            now.c.n_verified,
+            sa.case(
+                (both_verified, now.c.verified_score - before.c.verified_score),
+                else_=now.c.self_score - before.c.self_score,
+            ).label("change"),
+            both_verified.label("change_verified"),
+            sa.case((before.c.assessment_id.is_not(None), previous.c.cycle)).label("previous"),
+        )
+        .select_from(Organization)
+        .outerjoin(
+            latest,
+            sa.and_(latest.c.organization_id == col(Organization.id), latest.c.recency == 1),
+        )
+        .outerjoin(
+            now,
+            sa.and_(
+                now.c.assessment_id == latest.c.assessment_id,
+                now.c.version_id == latest.c.version_id,
+            ),
+        )
+        .outerjoin(
+            previous,
+            sa.and_(
+                latest.c.scored == 1,
+                previous.c.scored == 1,
+                previous.c.organization_id == latest.c.organization_id,
+                previous.c.rubric_id == latest.c.rubric_id,
+                previous.c.rubric_recency == 2,
+            ),
+        )
+        .outerjoin(  # like with like: the previous cycle scored under the latest's version
+            before,
+            sa.and_(
+                before.c.assessment_id == previous.c.assessment_id,
+                before.c.version_id == latest.c.version_id,
+            ),
+        )
+        .where(col(Organization.id).in_(sorted(viewer.granted_ngos)))
+        .order_by(col(Organization.name), col(Organization.id))
+    )
+    rows = session.execute(query).all()
+    rubrics: dict[int, Rubric] = {}
+
+    def band(version_id: int | None, score: float | None) -> str | None:
+        if version_id is None or score is None:
+            return None
+        if version_id not in rubrics:
+            rubrics[version_id] = rubric_of(session.get_one(RubricVersion, version_id))
+        return rubrics[version_id].band_label(score, language)
+
+    return [
+        SharingNgo(
+            organization_id=row.id,
+            organization=row.name,
+            assessment_id=row.assessment_id,
+            cycle=row.cycle,
+            status=row.status,
+            scored=bool(row.scored),
+            score=row.verified_score if row.n_verified else row.self_score,
+            reason=row.verified_reason if row.n_verified else row.self_reason,
+            verified=bool(row.n_verified),
+            band=band(row.version_id, row.verified_score if row.n_verified else row.self_score),
+            change=row.change,
+            change_verified=bool(row.change_verified) and row.change is not None,
+            previous_cycle=row.previous,
+        )
+        for row in rows
+    ]
+
+
 # --- the scorecard page (one NGO, one cycle) ---------------------------------------------------
 # Everything the scorecard shows, assembled once by `scorecard_page` for the HTML page and for a
 # printable export alike. Every read of an assessment's own rows goes through the viewer's scope;

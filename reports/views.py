@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, send_file
 from flask_babel import get_locale, gettext
 from flask_login import login_required
+from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from accounts import permissions
+from accounts.models import Organization
 from accounts.permissions import public, requires
-from reports import figures, queries
+from reports import exports, figures, queries
+from rubrics.models import RubricVersion
 from surveys.access import load_assessment
+from surveys.answers import rubric_for
+from surveys.models import Source, Status, StatusChange
 from surveys.plan.services import plan_summary
 from webapp.extensions import dbsession
 
@@ -134,3 +141,78 @@ def plotly_js() -> Response:
         conditional=True,
     )
     return response
+
+
+# --- the PDF scorecard (issue 9, section 3) ----------------------------------------------------
+# Fed like the HTML scorecard above (queries.scorecard through the permissions scope); when the
+# scorecard's single data-assembly function lands in reports.queries, both views should call it
+# and this section keeps only the PDF specifics (chart geometry, filename, headers).
+
+
+@bp.route("/assessments/<int:assessment_id>/scorecard.pdf")
+@login_required
+@requires("view_assessment")
+def scorecard_pdf(assessment_id: int) -> Response:
+    assessment = load_assessment(assessment_id)
+    session = dbsession()
+    cycle, rubric = rubric_for(session, assessment)
+    wanted = request.args.get("lang") or str(get_locale() or "")
+    language = wanted if wanted in rubric.languages else rubric.default_language
+    viewer = permissions.current_principal()
+    own, verified = (
+        queries.scorecard(
+            session, assessment_id, cycle.rubric_version_id, rubric, language, source, viewer=viewer
+        )
+        for source in (Source.SELF, Source.VERIFIED)
+    )
+    lead = verified if verified.overall is not None else own
+    beside = {d.code: d for d in own.domains} if lead is verified else {}
+    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
+    chart = None
+    if scored and lead.domains:
+        chart = exports.bar_chart(
+            [d.label for d in lead.domains],
+            [d.score for d in lead.domains],
+            [d.reason for d in lead.domains],
+            second=[beside[d.code].score if d.code in beside else None for d in lead.domains]
+            if beside
+            else None,
+        )
+    organization = session.get_one(Organization, assessment.organization_id)
+    version = session.get_one(RubricVersion, cycle.rubric_version_id)
+    pdf = exports.scorecard_pdf(
+        assessment=assessment,
+        organization=organization,
+        cycle=cycle,
+        rubric=rubric,
+        version=version,
+        language=language,
+        scored=scored,
+        card=lead,
+        own=own,
+        is_verified=lead is verified,
+        verified_on=_verified_on(session, assessment_id) if lead is verified else None,
+        beside=beside,
+        chart=chart,
+        plan=plan_summary(session, assessment, language) if scored else None,
+        today=datetime.now(UTC).date(),
+    )
+    response = send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=exports.pdf_filename("scorecard", organization.code, cycle.code),
+    )
+    # A revoked grant must not leave copies in shared caches.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _verified_on(session: Session, assessment_id: int) -> datetime | None:
+    """When the assessment was last verified."""
+    return session.exec(
+        select(sa.func.max(StatusChange.changed_at)).where(
+            StatusChange.assessment_id == assessment_id,
+            StatusChange.to_status == Status.VERIFIED,
+        )
+    ).one()

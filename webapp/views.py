@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import login_required
 from sqlmodel import col, select
+from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from accounts import permissions
 from accounts.models import Organization
 from accounts.permissions import public, requires
 from accounts.views import safe_next
+from reports.queries import sharing_ngos
 from surveys.models import Assessment, AssessmentCycle
-from surveys.queries import own_assessments, recent_assessments, shared_with_funder
+from surveys.queries import own_assessments, recent_assessments
 from webapp.extensions import dbsession
 
 bp = Blueprint("main", __name__)
@@ -30,7 +33,8 @@ def home() -> str:
     reviewing = []
     if permissions.can("view_network"):
         reviewing = recent_assessments(dbsession(), viewer)
-    shared = shared_with_funder(dbsession(), viewer)
+    # The funder's home: the NGOs that share with the viewer's fund, one row each.
+    shared = sharing_ngos(dbsession(), viewer=viewer, language=str(get_locale() or "en"))
     ngos: list[Organization] = []
     if viewer.ngos:  # their Sharing pages (the template asks the core what they may do there)
         ngos = list(
@@ -42,7 +46,25 @@ def home() -> str:
             )
             .all()
         )
-    return render_template("home.html", own=own, reviewing=reviewing, shared=shared, ngos=ngos)
+    return render_template(
+        "home.html",
+        own=own,
+        reviewing=reviewing,
+        shared=shared,
+        is_funder=bool(viewer.funders),
+        dashboard_url=_dashboard_url(),
+        ngos=ngos,
+    )
+
+
+def _dashboard_url() -> str | None:
+    """The comparative dashboard's address, when the app has one (it is built separately)."""
+    if "reports.dashboard" not in current_app.view_functions:
+        return None
+    try:
+        return url_for("reports.dashboard")
+    except BuildError:  # it needs arguments the home page cannot choose
+        return None
 
 
 def ngo_cycles(ngo_id: int) -> sa.Select[Any, Any]:
