@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, send_file
 from flask_babel import get_locale, gettext
 from flask_login import login_required
-from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from accounts import permissions
@@ -18,8 +16,6 @@ from accounts.permissions import public, requires
 from reports import exports, figures, queries
 from rubrics.models import RubricVersion
 from surveys.access import load_assessment
-from surveys.answers import rubric_for
-from surveys.models import Source, Status, StatusChange
 from surveys.plan.services import plan_summary
 from webapp.extensions import dbsession
 
@@ -144,9 +140,8 @@ def plotly_js() -> Response:
 
 
 # --- the PDF scorecard (issue 9, section 3) ----------------------------------------------------
-# Fed like the HTML scorecard above (queries.scorecard through the permissions scope); when the
-# scorecard's single data-assembly function lands in reports.queries, both views should call it
-# and this section keeps only the PDF specifics (chart geometry, filename, headers).
+# Fed like the HTML scorecard above, by queries.scorecard_page; this section keeps only the PDF
+# specifics (chart geometry, filename, headers).
 
 
 @bp.route("/assessments/<int:assessment_id>/scorecard.pdf")
@@ -155,19 +150,16 @@ def plotly_js() -> Response:
 def scorecard_pdf(assessment_id: int) -> Response:
     assessment = load_assessment(assessment_id)
     session = dbsession()
-    cycle, rubric = rubric_for(session, assessment)
-    wanted = request.args.get("lang") or str(get_locale() or "")
-    language = wanted if wanted in rubric.languages else rubric.default_language
-    viewer = permissions.current_principal()
-    own, verified = (
-        queries.scorecard(
-            session, assessment_id, cycle.rubric_version_id, rubric, language, source, viewer=viewer
-        )
-        for source in (Source.SELF, Source.VERIFIED)
+    page = queries.scorecard_page(
+        session,
+        assessment,
+        viewer=permissions.current_principal(),
+        language=request.args.get("lang") or str(get_locale() or ""),
+        peer_min_group=int(current_app.config["PEER_MIN_GROUP"]),
     )
-    lead = verified if verified.overall is not None else own
-    beside = {d.code: d for d in own.domains} if lead is verified else {}
-    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
+    cycle, rubric, language, scored = page.cycle, page.rubric, page.language, page.scored
+    own, lead = page.own, page.card
+    beside = {d.code: d for d in own.domains} if page.verified is not None else {}
     chart = None
     if scored and lead.domains:
         chart = exports.bar_chart(
@@ -190,8 +182,8 @@ def scorecard_pdf(assessment_id: int) -> Response:
         scored=scored,
         card=lead,
         own=own,
-        is_verified=lead is verified,
-        verified_on=_verified_on(session, assessment_id) if lead is verified else None,
+        is_verified=page.verified is not None,
+        verified_on=page.verified_on,
         beside=beside,
         chart=chart,
         plan=plan_summary(session, assessment, language) if scored else None,
@@ -206,13 +198,3 @@ def scorecard_pdf(assessment_id: int) -> Response:
     # A revoked grant must not leave copies in shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _verified_on(session: Session, assessment_id: int) -> datetime | None:
-    """When the assessment was last verified."""
-    return session.exec(
-        select(sa.func.max(StatusChange.changed_at)).where(
-            StatusChange.assessment_id == assessment_id,
-            StatusChange.to_status == Status.VERIFIED,
-        )
-    ).one()
