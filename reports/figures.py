@@ -276,3 +276,184 @@ def self_verified_scatter(
     fig.update_xaxes(range=[0, 101])
     fig.update_yaxes(range=[0, 101], scaleanchor="x")
     return fig
+
+
+# --- the scorecard page (one NGO, one cycle) ---------------------------------------------------
+
+PALETTE_SCORECARD = {"self": "#8fb8c9", "verified": "#1f6f8b", "peers": "#b9c4cc", "ngo": "#c0392b"}
+
+
+def _number(value: float | None) -> str:
+    return str(gettext("n/a")) if value is None else f"{value:.1f}"
+
+
+def _base_layout(fig: go.Figure, rows: int, *, xaxis_title: str) -> None:
+    fig.update_layout(
+        xaxis={"range": [0, 101], "title": xaxis_title, "tickvals": [0, 20, 40, 60, 80, 100]},
+        yaxis={"autorange": "reversed", "automargin": True},
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        height=100 + 48 * rows,
+        plot_bgcolor="white",
+        font={"family": "DejaVu Sans, Arial, sans-serif"},
+        legend={"orientation": "h", "y": -0.2},
+    )
+
+
+def annotate_missing(fig: go.Figure, labels: Sequence[str], notes: Sequence[str | None]) -> None:
+    """Write on the chart why a domain has no bar (not applicable, too little data)."""
+    for label, note in zip(labels, notes, strict=True):
+        if note:
+            fig.add_annotation(
+                x=1,
+                y=label,
+                xref="x",
+                yref="y",
+                text=html.escape(note),
+                showarrow=False,
+                xanchor="left",
+                font={"color": "#555"},
+            )
+
+
+def self_and_verified_bars(
+    labels: Sequence[str],
+    own: Sequence[float | None],
+    verified: Sequence[float | None],
+    notes: Sequence[str | None],
+) -> go.Figure:
+    """Domain scores, self-assessed and verified side by side (grouped horizontal bars);
+    ``notes`` (per domain, or None) is written on the chart where a domain has no score."""
+    fig = go.Figure()
+    for name, values, colour in (
+        (gettext("self-assessed"), own, PALETTE_SCORECARD["self"]),
+        (gettext("verified"), verified, PALETTE_SCORECARD["verified"]),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=[None if v is None else v for v in values],
+                y=list(labels),
+                orientation="h",
+                name=name,
+                marker_color=colour,
+                text=["" if v is None else f"{v:.0f}" for v in values],
+                textposition="auto",
+                hovertext=[
+                    f"{html.escape(label)}<br>{name}: {gettext('n/a') if v is None else f'{v:.1f}'}"
+                    for label, v in zip(labels, values, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(barmode="group")
+    _base_layout(fig, 2 * len(labels), xaxis_title=gettext("score (0-100)"))
+    annotate_missing(fig, labels, notes)
+    return fig
+
+
+def peer_ranges(
+    labels: Sequence[str],
+    own: Sequence[float | None],
+    q1: Sequence[float],
+    median: Sequence[float],
+    q3: Sequence[float],
+) -> go.Figure:
+    """Per domain, the peers' interquartile range (a bar from Q1 to Q3), their median (a line
+    mark) and the NGO's score (a dot). Only aggregates: no peer's own score is drawn."""
+    iqr, peer_median, yours = (
+        gettext("peers' middle half"),
+        gettext("peers' median"),
+        gettext("your score"),
+    )
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=[hi - lo for lo, hi in zip(q1, q3, strict=True)],
+            base=list(q1),
+            y=list(labels),
+            orientation="h",
+            name=iqr,
+            marker_color=PALETTE_SCORECARD["peers"],
+            hovertext=[
+                f"{html.escape(label)}<br>{iqr}: {lo:.1f}-{hi:.1f}"
+                for label, lo, hi in zip(labels, q1, q3, strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(median),
+            y=list(labels),
+            mode="markers",
+            name=peer_median,
+            marker={"symbol": "line-ns-open", "size": 22, "color": "#333", "line": {"width": 3}},
+            hovertext=[
+                f"{html.escape(label)}<br>{peer_median}: {m:.1f}"
+                for label, m in zip(labels, median, strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(own),
+            y=list(labels),
+            mode="markers",
+            name=yours,
+            marker={"symbol": "circle", "size": 12, "color": PALETTE_SCORECARD["ngo"]},
+            hovertext=[
+                f"{html.escape(label)}<br>{yours}: {gettext('n/a') if v is None else f'{v:.1f}'}"
+                for label, v in zip(labels, own, strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+    _base_layout(fig, len(labels), xaxis_title=gettext("score (0-100)"))
+    fig.update_xaxes(range=[-4, 104])  # a score of 0 or 100 is a whole dot, not half of one
+    return fig
+
+
+def trend_lines(
+    cycles: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    note: str = "",
+) -> go.Figure:
+    """One line per series (overall first, then the domains) across ``cycles``; a gap where
+    a cycle has no score. ``note`` (which rubric versions are compared) is written on the chart."""
+    fig = go.Figure()
+    for index, (name, values) in enumerate(series):
+        fig.add_trace(
+            go.Scatter(
+                x=list(cycles),
+                y=list(values),
+                mode="lines+markers",
+                name=name,
+                line={"width": 4 if index == 0 else 2, "dash": "solid" if index == 0 else "dot"},
+                hovertext=[
+                    f"{html.escape(name)}<br>{html.escape(c)}: {_number(v)}"
+                    for c, v in zip(cycles, values, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(
+        xaxis={"type": "category", "title": gettext("cycle")},
+        yaxis={"range": [0, 101], "title": gettext("score (0-100)")},
+        margin={"l": 10, "r": 10, "t": 40 if note else 10, "b": 40},
+        height=360,
+        plot_bgcolor="white",
+        font={"family": "DejaVu Sans, Arial, sans-serif"},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    if note:
+        fig.add_annotation(
+            text=html.escape(note),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.08,
+            showarrow=False,
+            xanchor="left",
+        )
+    return fig

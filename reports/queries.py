@@ -5,19 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from accounts.models import Organization
-from accounts.permissions import Principal, visible_assessments
+from accounts.permissions import Principal, may, visible_assessments
+from evaluator.stats import percentile_rank
 from rubrics.models import RubricRecord, RubricVersion
-from rubrics.schema import Rubric
+from rubrics.schema import Question, Rubric
 from rubrics.services import rubric_of
-from surveys.models import Assessment, AssessmentCycle, Score, Source, Status
+from surveys.models import (
+    Answer,
+    Assessment,
+    AssessmentCycle,
+    Score,
+    Source,
+    Status,
+    StatusChange,
+)
+from surveys.questionnaire.fields import display_answer
 
 
 @dataclass(frozen=True)
@@ -501,3 +513,423 @@ def self_and_verified(
         np.asarray(own, dtype=np.float64),
         np.asarray(verified, dtype=np.float64),
     )
+
+
+# --- the scorecard page (one NGO, one cycle) ---------------------------------------------------
+# Everything the scorecard shows, assembled once by `scorecard_page` for the HTML page and for a
+# printable export alike. Every read of an assessment's own rows goes through the viewer's scope;
+# the peer benchmark is the one aggregate read across the cycle (see `peer_benchmark`).
+
+# Statuses whose scores count as submitted (a returned assessment is being revised: left out).
+PEER_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED)
+TREND_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED, Status.RETURNED)
+
+
+@dataclass(frozen=True)
+class DomainPair:
+    """One domain's self-assessed and (when verified) verified scores."""
+
+    code: str
+    label: str
+    own: ScoreLine
+    verified: ScoreLine | None
+
+    @property
+    def lead(self) -> ScoreLine:
+        return self.verified if self.verified is not None else self.own
+
+
+@dataclass(frozen=True)
+class AnswerNote:
+    """A scored question of a highlighted indicator: the answer given, as people read it (a
+    maturity answer reads as its level and descriptor), and the next level's descriptor."""
+
+    question: str
+    answer: str | None
+    next_level: str | None
+
+
+@dataclass(frozen=True)
+class Highlight:
+    code: str
+    label: str
+    domain: str
+    score: float
+    answers: list[AnswerNote]
+
+
+@dataclass(frozen=True)
+class PeerDomain:
+    """A domain (or the overall score, ``code`` the rubric's) against the cycle's peers."""
+
+    code: str
+    label: str
+    score: float | None  # the NGO's own
+    n: int  # assessments of the cycle with a score here
+    percentile: float | None  # share of the peers at or below the NGO's score (0-100)
+    q1: float | None
+    median: float | None
+    q3: float | None
+
+    @property
+    def shown(self) -> bool:
+        return self.median is not None
+
+
+@dataclass(frozen=True)
+class PeerBenchmark:
+    minimum: int  # the smallest peer group shown (PEER_MIN_GROUP)
+    group: int  # submitted assessments in the cycle, the NGO's own included
+    domains: list[PeerDomain]
+
+    @property
+    def shown(self) -> bool:
+        return self.group >= self.minimum and any(d.shown for d in self.domains)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    cycle_id: int
+    cycle: str
+    version: int  # the number of the rubric version the scores are under
+    pinned_version: int  # the number of the version the cycle was run with
+    overall: float | None
+    domains: dict[str, float | None]
+
+    @property
+    def rescored(self) -> bool:
+        return self.version != self.pinned_version
+
+
+@dataclass(frozen=True)
+class Trend:
+    version: int  # the rubric version the trend compares under
+    domains: list[tuple[str, str]]  # (code, label) of that version
+    points: list[TrendPoint]  # oldest cycle first
+
+    @property
+    def mixed(self) -> bool:
+        """Some cycle's scores are under another version (none were rescored under ours)."""
+        return any(p.version != self.version for p in self.points)
+
+
+@dataclass(frozen=True)
+class ScorecardPage:
+    """What the scorecard of one assessment shows (HTML page and printable export alike)."""
+
+    assessment: Assessment
+    cycle: AssessmentCycle
+    rubric: Rubric
+    version_number: int
+    organization: str
+    language: str
+    scored: bool
+    lead: Source  # VERIFIED once the review is complete
+    own: Scorecard
+    verified: Scorecard | None
+    verified_on: datetime | None
+    domains: list[DomainPair]
+    strengths: list[Highlight]
+    weaknesses: list[Highlight]
+    peers: PeerBenchmark
+    trend: Trend
+
+    @property
+    def card(self) -> Scorecard:
+        """The leading scores: the verified ones once verified, the self-assessed before."""
+        return self.verified if self.verified is not None else self.own
+
+
+def scorecard_page(
+    session: Session,
+    assessment: Assessment,
+    *,
+    viewer: Principal,
+    language: str,
+    peer_min_group: int = 5,
+    highlights: int = 3,
+) -> ScorecardPage:
+    """Assemble the scorecard of ``assessment`` as ``viewer`` sees it. Raises PermissionError
+    when the viewer may not see the assessment (pages load it through the permissions core
+    first, and answer 404); every select below is scoped to the viewer again all the same."""
+    if not may(viewer, "view_assessment", assessment):
+        raise PermissionError("viewer: may not see this assessment")
+    cycle = session.get(AssessmentCycle, assessment.cycle_id)
+    if cycle is None:  # pragma: no cover - foreign key
+        raise LookupError("assessment without cycle")
+    version = session.get(RubricVersion, cycle.rubric_version_id)
+    if version is None:  # pragma: no cover - foreign key
+        raise LookupError("cycle without rubric version")
+    rubric = rubric_of(version)
+    language = language if language in rubric.languages else rubric.default_language
+    assessment_id: int = assessment.id  # type: ignore[assignment]
+    version_id: int = version.id  # type: ignore[assignment]
+    own = scorecard(
+        session, assessment_id, version_id, rubric, language, Source.SELF, viewer=viewer
+    )
+    verified: Scorecard | None = None
+    verified_on: datetime | None = None
+    if assessment.status == Status.VERIFIED:
+        found = scorecard(
+            session, assessment_id, version_id, rubric, language, Source.VERIFIED, viewer=viewer
+        )
+        if found.overall is not None:
+            verified = found
+            verified_on = _verified_on(session, assessment_id, viewer)
+    lead = Source.VERIFIED if verified is not None else Source.SELF
+    card = verified if verified is not None else own
+    own_domains = {d.code: d for d in own.domains}
+    verified_domains = {d.code: d for d in verified.domains} if verified else {}
+    pairs = [
+        DomainPair(code, line.label, line, verified_domains.get(code))
+        for code, line in own_domains.items()
+    ]
+    strengths, weaknesses = _highlights(
+        session, assessment_id, rubric, card, lead, language, viewer, highlights
+    )
+    organization = session.get(Organization, assessment.organization_id)
+    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
+    return ScorecardPage(
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        version_number=version.number,
+        organization=organization.name if organization else "",
+        language=language,
+        scored=scored,
+        lead=lead,
+        own=own,
+        verified=verified,
+        verified_on=verified_on,
+        domains=pairs,
+        strengths=strengths,
+        weaknesses=weaknesses,
+        peers=peer_benchmark(
+            session, assessment, rubric, version_id, card, language, minimum=peer_min_group
+        )
+        if scored and card.overall is not None
+        else PeerBenchmark(peer_min_group, 0, []),
+        trend=trend(session, assessment, rubric, language, viewer=viewer),
+    )
+
+
+def _verified_on(session: Session, assessment_id: int, viewer: Principal) -> datetime | None:
+    """When the review was completed (the latest move to verified), if the viewer sees it."""
+    return session.execute(
+        sa.select(sa.func.max(col(StatusChange.changed_at)))
+        .join(Assessment, col(Assessment.id) == col(StatusChange.assessment_id))
+        .where(
+            col(StatusChange.assessment_id) == assessment_id,
+            col(StatusChange.to_status) == Status.VERIFIED,
+            visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
+        )
+    ).scalar_one_or_none()
+
+
+def _highlights(
+    session: Session,
+    assessment_id: int,
+    rubric: Rubric,
+    card: Scorecard,
+    source: Source,
+    language: str,
+    viewer: Principal,
+    count: int,
+) -> tuple[list[Highlight], list[Highlight]]:
+    """The ``count`` highest and lowest scored indicators (none in both lists), each with the
+    answers that gave its score, under the leading source."""
+    domain_of = {i.code: d.label for d in card.domains for i in card.indicators.get(d.code, [])}
+    lines = [i for d in card.domains for i in card.indicators.get(d.code, [])]
+    scored = sorted((i for i in lines if i.score is not None), key=lambda i: (-i.score, i.code))  # type: ignore[operator]
+    top = scored[:count]
+    bottom = [i for i in reversed(scored[count:]) if i not in top][:count]
+    values = dict(
+        session.execute(
+            sa.select(col(Answer.question_id), col(Answer.value))
+            .join(Assessment, col(Assessment.id) == col(Answer.assessment_id))
+            .where(
+                col(Answer.assessment_id) == assessment_id,
+                col(Answer.source) == source,
+                visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
+            )
+        ).all()
+    )
+    indicators = {ind.id: ind for dom in rubric.domains for ind in dom.indicators}
+
+    def notes(code: str, weak: bool) -> list[AnswerNote]:
+        found: list[AnswerNote] = []
+        for question in indicators[code].questions:
+            if not question.scored:
+                continue
+            value = values.get(question.id)
+            blank = value is None or value == "" or value == []
+            answer = None if blank else display_answer(question, rubric, language, value)
+            found.append(
+                AnswerNote(
+                    rubric.text(question.label, language),
+                    answer,
+                    _next_level(rubric, question, value, language) if weak else None,
+                )
+            )
+        return found
+
+    def highlight(line: ScoreLine, weak: bool) -> Highlight:
+        return Highlight(
+            line.code, line.label, domain_of[line.code], line.score or 0.0, notes(line.code, weak)
+        )
+
+    return [highlight(i, False) for i in top], [highlight(i, True) for i in bottom]
+
+
+def _next_level(rubric: Rubric, question: Question, value: Any, language: str) -> str | None:
+    """The descriptor of the level above a maturity answer (what improving would look like)."""
+    if not question.levels:
+        return None
+    try:
+        level = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    for item in question.levels:
+        if item.level == level + 1:
+            return rubric.text(item.descriptor, language)
+    return None
+
+
+def peer_benchmark(
+    session: Session,
+    assessment: Assessment,
+    rubric: Rubric,
+    version_id: int,
+    card: Scorecard,
+    language: str,
+    *,
+    minimum: int,
+) -> PeerBenchmark:
+    """The NGO's percentile rank and the peers' quartiles, overall and per domain.
+
+    The peers are ALL the submitted assessments of the cycle (its own included) under the
+    cycle's rubric version, each with its leading score (verified once verified, self-assessed
+    before), as the headline. This is the one read that is not scoped to the viewer: what
+    leaves it is an aggregate (quartiles and a percentile rank), never a row, and only when at
+    least ``minimum`` assessments make the group (per domain: have a score there), so no peer
+    can be named or singled out. One select, then numpy on the fetched array.
+    """
+    lead_score = sa.or_(
+        sa.and_(col(Score.source) == Source.VERIFIED, col(Assessment.status) == Status.VERIFIED),
+        sa.and_(col(Score.source) == Source.SELF, col(Assessment.status) != Status.VERIFIED),
+    )
+    base = (
+        sa.select(col(Assessment.id))
+        .where(
+            col(Assessment.cycle_id) == assessment.cycle_id,
+            col(Assessment.status).in_(PEER_STATUSES),
+        )
+        .subquery()
+    )
+    group = int(session.execute(sa.select(sa.func.count()).select_from(base)).scalar_one())
+    codes = [rubric.id] + [d.code for d in card.domains]
+    labels = {rubric.id: rubric.text(rubric.title, language)} | {
+        d.code: d.label for d in card.domains
+    }
+    own = {d.code: d.score for d in card.domains}
+    own[rubric.id] = card.overall.score if card.overall else None
+    if group < minimum:
+        empty = [PeerDomain(c, labels[c], own[c], 0, None, None, None, None) for c in codes]
+        return PeerBenchmark(minimum, group, empty)
+    rows = session.execute(
+        sa.select(col(Score.code), col(Score.score))
+        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
+        .where(
+            col(Assessment.cycle_id) == assessment.cycle_id,
+            col(Assessment.status).in_(PEER_STATUSES),
+            col(Score.rubric_version_id) == version_id,
+            col(Score.level).in_(("overall", "domain")),
+            col(Score.score).is_not(None),
+            lead_score,
+        )
+    ).all()
+    fetched = np.array(rows, dtype=object).reshape(-1, 2)
+    row_codes = fetched[:, 0].astype(str)
+    values = fetched[:, 1].astype(float)
+    domains: list[PeerDomain] = []
+    for code in codes:
+        peers = values[row_codes == code]
+        mine = own[code]
+        if peers.size < minimum:
+            domains.append(PeerDomain(code, labels[code], mine, int(peers.size), *(None,) * 4))
+            continue
+        q1, median, q3 = (float(q) for q in np.percentile(peers, [25, 50, 75]))
+        rank = None if mine is None else percentile_rank(peers, mine).percentile
+        domains.append(PeerDomain(code, labels[code], mine, int(peers.size), rank, q1, median, q3))
+    return PeerBenchmark(minimum, group, domains)
+
+
+def trend(
+    session: Session,
+    assessment: Assessment,
+    rubric: Rubric,
+    language: str,
+    *,
+    viewer: Principal,
+) -> Trend:
+    """The NGO's self-assessed overall and domain scores in every cycle of the same rubric
+    that the viewer sees, like with like: under the newest version pinned by one of those
+    cycles, to which earlier cycles were rescored on publication (surveys.scoring); a cycle
+    without such scores keeps its own version's, and the trend says which. Self-assessed
+    scores because every submitted cycle has them (rescoring covers them only)."""
+    pinned = aliased(RubricVersion)
+    rows = session.execute(
+        sa.select(
+            col(AssessmentCycle.id),
+            col(AssessmentCycle.name),
+            col(AssessmentCycle.opens_on),
+            col(pinned.number),
+            col(RubricVersion.number),
+            col(Score.rubric_version_id),
+            col(Score.level),
+            col(Score.code),
+            col(Score.score),
+        )
+        .select_from(Assessment)
+        .join(AssessmentCycle, col(AssessmentCycle.id) == col(Assessment.cycle_id))
+        .join(pinned, col(pinned.id) == col(AssessmentCycle.rubric_version_id))
+        .join(RubricRecord, col(RubricRecord.id) == col(pinned.rubric_id))
+        .join(Score, col(Score.assessment_id) == col(Assessment.id))
+        .join(RubricVersion, col(RubricVersion.id) == col(Score.rubric_version_id))
+        .where(
+            col(Assessment.organization_id) == assessment.organization_id,
+            col(Assessment.status).in_(TREND_STATUSES),
+            col(RubricRecord.code) == rubric.id,
+            col(Score.source) == Source.SELF,
+            col(Score.level).in_(("overall", "domain")),
+            visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
+        )
+    ).all()
+    if not rows:
+        return Trend(0, [], [])
+    reference = max(row[3] for row in rows)  # the newest pinned version
+    reference_id = next(row[5] for row in rows if row[4] == reference)
+    cycles: dict[int, tuple[str, Any, int]] = {row[0]: (row[1], row[2], row[3]) for row in rows}
+    points: list[TrendPoint] = []
+    for cycle_id, (name, _opens, pinned_number) in cycles.items():
+        mine = [row for row in rows if row[0] == cycle_id]
+        rescored = any(r[5] == reference_id for r in mine)
+        # Not rescored under the reference version: its own pinned version's scores.
+        under = reference_id if rescored else next(r[5] for r in mine if r[4] == pinned_number)
+        chosen = [r for r in mine if r[5] == under]
+        overall = next((r[8] for r in chosen if r[6] == "overall"), None)
+        points.append(
+            TrendPoint(
+                cycle_id,
+                name,
+                chosen[0][4],
+                pinned_number,
+                overall,
+                {r[7]: r[8] for r in chosen if r[6] == "domain"},
+            )
+        )
+    order = {cid: (opens or datetime.min.date(), cid) for cid, (_, opens, _) in cycles.items()}
+    points.sort(key=lambda p: order[p.cycle_id])
+    reference_rubric = rubric_of(session.get(RubricVersion, reference_id))  # type: ignore[arg-type]
+    domains = [(d.id, reference_rubric.text(d.label, language)) for d in reference_rubric.domains]
+    return Trend(reference, domains, points)

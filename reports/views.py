@@ -6,11 +6,9 @@ import io
 from datetime import UTC, datetime
 
 import numpy as np
-import sqlalchemy as sa
-from flask import Blueprint, render_template, request, send_file
-from flask_babel import get_locale
+from flask import Blueprint, current_app, render_template, request, send_file
+from flask_babel import get_locale, gettext
 from flask_login import login_required
-from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from accounts import permissions
@@ -20,8 +18,6 @@ from reports import dashboard, exports, figures, queries
 from rubrics.models import RubricVersion
 from rubrics.services import rubric_of
 from surveys.access import load_assessment
-from surveys.answers import rubric_for
-from surveys.models import Source, Status, StatusChange
 from surveys.plan.services import plan_summary
 from webapp.extensions import dbsession
 
@@ -33,39 +29,100 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 @requires("view_assessment")
 def scorecard(assessment_id: int) -> str:
     assessment = load_assessment(assessment_id)
-    cycle, rubric = rubric_for(dbsession(), assessment)
     wanted = request.args.get("lang") or str(get_locale() or "")
-    language = wanted if wanted in rubric.languages else rubric.default_language
-    card = queries.scorecard(
+    page = queries.scorecard_page(
         dbsession(),
-        assessment_id,
-        cycle.rubric_version_id,
-        rubric,
-        language,
+        assessment,
         viewer=permissions.current_principal(),
+        language=wanted,
+        peer_min_group=int(current_app.config["PEER_MIN_GROUP"]),
     )
-    figure_json = None
-    if card.domains:
-        fig = figures.domain_bars(
-            [d.label for d in card.domains],
-            [d.score for d in card.domains],
-            [d.coverage for d in card.domains],
-        )
-        figure_json = figures.to_json(fig)
-    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
-    plan = plan_summary(dbsession(), assessment, language) if scored else None
+    plan = plan_summary(dbsession(), assessment, page.language) if page.scored else None
     return render_template(
         "reports/scorecard.html",
+        page=page,
         plan=plan,
         assessment=assessment,
-        cycle=cycle,
-        rubric=rubric,
-        organization=dbsession().get(Organization, assessment.organization_id),
-        card=card,
-        figure_json=figure_json,
-        language=language,
-        scored=scored,
+        cycle=page.cycle,
+        rubric=page.rubric,
+        organization=page.organization,
+        card=page.card,
+        language=page.language,
+        scored=page.scored,
+        figures=scorecard_figures(page),
+        reason_label=reason_label,
+        trend_note=trend_note(page.trend) if page.trend.points else "",
     )
+
+
+# --- the scorecard page's figures ---------------------------------------------------------------
+
+
+def reason_label(reason: str | None) -> str:
+    """A stored reason for a missing score (the engine's English key), in the viewer's language."""
+    labels = {
+        "insufficient data": gettext("insufficient data"),
+        "not applicable": gettext("not applicable"),
+    }
+    return str(labels.get(reason or "", gettext("no score")))
+
+
+def scorecard_figures(page: queries.ScorecardPage) -> dict[str, str]:
+    """The scorecard's charts as JSON for ``<script type="application/json">`` blocks, by id."""
+    found: dict[str, str] = {}
+    labels = [d.label for d in page.domains]
+    notes = [
+        None if d.lead.score is not None else reason_label(d.lead.reason) for d in page.domains
+    ]
+    if page.domains and page.verified is not None:
+        fig = figures.self_and_verified_bars(
+            labels,
+            [d.own.score for d in page.domains],
+            [d.verified.score if d.verified else None for d in page.domains],
+            notes,
+        )
+        found["domain-figure"] = figures.to_json(fig)
+    elif page.domains:
+        fig = figures.domain_bars(
+            labels, [d.own.score for d in page.domains], [d.own.coverage for d in page.domains]
+        )
+        figures.annotate_missing(fig, labels, notes)
+        found["domain-figure"] = figures.to_json(fig)
+    shown = [d for d in page.peers.domains if d.shown]
+    if page.peers.shown and shown:
+        fig = figures.peer_ranges(
+            [d.label for d in shown],
+            [d.score for d in shown],
+            [d.q1 or 0.0 for d in shown],
+            [d.median or 0.0 for d in shown],
+            [d.q3 or 0.0 for d in shown],
+        )
+        found["peer-figure"] = figures.to_json(fig)
+    if len(page.trend.points) > 1:
+        series = [(gettext("Overall"), [p.overall for p in page.trend.points])]
+        series += [
+            (label, [p.domains.get(code) for p in page.trend.points])
+            for code, label in page.trend.domains
+        ]
+        fig = figures.trend_lines(
+            [p.cycle for p in page.trend.points], series, note=trend_note(page.trend)
+        )
+        found["trend-figure"] = figures.to_json(fig)
+    return found
+
+
+def trend_note(trend: queries.Trend) -> str:
+    """Which rubric versions the trend compares (said on the chart and under it)."""
+    rescored = [p.cycle for p in trend.points if p.rescored and p.version == trend.version]
+    other = [f"{p.cycle} ({p.version})" for p in trend.points if p.version != trend.version]
+    parts = [gettext("Scores under rubric version %(n)s.", n=trend.version)]
+    if rescored:
+        parts.append(gettext("Rescored under it: %(cycles)s.", cycles=", ".join(rescored)))
+    if other:
+        parts.append(
+            gettext("Under another version, not comparable: %(cycles)s.", cycles=", ".join(other))
+        )
+    return " ".join(parts)
 
 
 @bp.route("/vendor/plotly.min.js")
@@ -85,9 +142,8 @@ def plotly_js() -> Response:
 
 
 # --- the PDF scorecard (issue 9, section 3) ----------------------------------------------------
-# Fed like the HTML scorecard above (queries.scorecard through the permissions scope); when the
-# scorecard's single data-assembly function lands in reports.queries, both views should call it
-# and this section keeps only the PDF specifics (chart geometry, filename, headers).
+# Fed like the HTML scorecard above, by queries.scorecard_page; this section keeps only the PDF
+# specifics (chart geometry, filename, headers).
 
 
 @bp.route("/assessments/<int:assessment_id>/scorecard.pdf")
@@ -96,19 +152,16 @@ def plotly_js() -> Response:
 def scorecard_pdf(assessment_id: int) -> Response:
     assessment = load_assessment(assessment_id)
     session = dbsession()
-    cycle, rubric = rubric_for(session, assessment)
-    wanted = request.args.get("lang") or str(get_locale() or "")
-    language = wanted if wanted in rubric.languages else rubric.default_language
-    viewer = permissions.current_principal()
-    own, verified = (
-        queries.scorecard(
-            session, assessment_id, cycle.rubric_version_id, rubric, language, source, viewer=viewer
-        )
-        for source in (Source.SELF, Source.VERIFIED)
+    page = queries.scorecard_page(
+        session,
+        assessment,
+        viewer=permissions.current_principal(),
+        language=request.args.get("lang") or str(get_locale() or ""),
+        peer_min_group=int(current_app.config["PEER_MIN_GROUP"]),
     )
-    lead = verified if verified.overall is not None else own
-    beside = {d.code: d for d in own.domains} if lead is verified else {}
-    scored = assessment.status not in {Status.NOT_STARTED, Status.IN_PROGRESS}
+    cycle, rubric, language, scored = page.cycle, page.rubric, page.language, page.scored
+    own, lead = page.own, page.card
+    beside = {d.code: d for d in own.domains} if page.verified is not None else {}
     chart = None
     if scored and lead.domains:
         chart = exports.bar_chart(
@@ -131,8 +184,8 @@ def scorecard_pdf(assessment_id: int) -> Response:
         scored=scored,
         card=lead,
         own=own,
-        is_verified=lead is verified,
-        verified_on=_verified_on(session, assessment_id) if lead is verified else None,
+        is_verified=page.verified is not None,
+        verified_on=page.verified_on,
         beside=beside,
         chart=chart,
         plan=plan_summary(session, assessment, language) if scored else None,
@@ -147,16 +200,6 @@ def scorecard_pdf(assessment_id: int) -> Response:
     # A revoked grant must not leave copies in shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _verified_on(session: Session, assessment_id: int) -> datetime | None:
-    """When the assessment was last verified."""
-    return session.exec(
-        select(sa.func.max(StatusChange.changed_at)).where(
-            StatusChange.assessment_id == assessment_id,
-            StatusChange.to_status == Status.VERIFIED,
-        )
-    ).one()
 
 
 # --- the comparative dashboard (many NGOs) -----------------------------------------------------

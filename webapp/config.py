@@ -28,6 +28,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "EVIDENCE_MAX_BYTES": 10 * MiB,
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "el"],
+        "PEER_MIN_GROUP": 5,  # the smallest peer group whose statistics a scorecard shows
     }
 
 

@@ -14,7 +14,7 @@ from test_scorecard import submitted
 from accounts import sharing
 from accounts.models import AccessGrant, Role
 from reports.exports import bar_chart, pdf_filename
-from surveys.models import Score, Source
+from surveys.models import Score, Source, Status
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 
@@ -90,6 +90,9 @@ def test_a_verified_score_leads_with_the_self_assessed_beside(client, session, c
                 band=None,
             )
         )
+    # Verified scores lead once the review is complete (surveys.workflow.verified_visible).
+    assessment.status = Status.VERIFIED
+    session.add(assessment)
     session.commit()
     logged_in(user)
     text = pdf_text(client.get(f"/reports/assessments/{assessment.id}/scorecard.pdf").data)
