@@ -94,20 +94,27 @@ def to_json(fig: go.Figure) -> str:
 # click on it. Names are escaped wherever plotly reads HTML (hover text, tick labels).
 
 
+# The frame every chart of the reports shares (the scorecard's figures and the dashboard's).
+FRAME = {
+    "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+    "plot_bgcolor": "white",
+    "font": {"family": "DejaVu Sans, Arial, sans-serif"},
+}
+
+
+def _number(value: float | None) -> str:
+    """A score as chart text: one decimal, or "n/a" for None and NaN (NaN != NaN)."""
+    return str(gettext("n/a")) if value is None or value != value else f"{value:.1f}"
+
+
 def _layout(fig: go.Figure, *, height: int, xtitle: str = "", ytitle: str = "") -> go.Figure:
     fig.update_layout(
+        **FRAME,
         height=height,
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        plot_bgcolor="white",
-        font={"family": "DejaVu Sans, Arial, sans-serif"},
         xaxis={"title": xtitle or None, "automargin": True},
         yaxis={"title": ytitle or None, "automargin": True},
     )
     return fig
-
-
-def _score_text(value: float) -> str:
-    return gettext("n/a") if value != value else f"{value:.1f}"  # NaN != NaN
 
 
 def score_heatmap(
@@ -122,7 +129,7 @@ def score_heatmap(
     z = [[None if v != v else float(v) for v in row] for row in scores]
     hover = [
         [
-            f"{html.escape(name)}<br>{html.escape(label)}: {_score_text(float(v))}"
+            f"{html.escape(name)}<br>{html.escape(label)}: {_number(float(v))}"
             for label, v in zip(domain_labels, row, strict=True)
         ]
         for name, row in zip(names, scores, strict=True)
@@ -283,18 +290,12 @@ def self_verified_scatter(
 PALETTE_SCORECARD = {"self": "#8fb8c9", "verified": "#1f6f8b", "peers": "#b9c4cc", "ngo": "#c0392b"}
 
 
-def _number(value: float | None) -> str:
-    return str(gettext("n/a")) if value is None else f"{value:.1f}"
-
-
 def _base_layout(fig: go.Figure, rows: int, *, xaxis_title: str) -> None:
     fig.update_layout(
+        **FRAME,
         xaxis={"range": [0, 101], "title": xaxis_title, "tickvals": [0, 20, 40, 60, 80, 100]},
         yaxis={"autorange": "reversed", "automargin": True},
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
         height=100 + 48 * rows,
-        plot_bgcolor="white",
-        font={"family": "DejaVu Sans, Arial, sans-serif"},
         legend={"orientation": "h", "y": -0.2},
     )
 
