@@ -162,3 +162,5 @@ class AuditEvent(SQLModel, table=True):
     object_id: str | None = Field(default=None, max_length=64)
     organization_id: int | None = Field(default=None, foreign_key="organization.id")
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    address: str | None = Field(default=None, max_length=45)  # the client's IP address
+    user_agent: str | None = Field(default=None, max_length=255)

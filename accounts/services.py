@@ -6,6 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
@@ -116,6 +117,11 @@ def audit(
     organization_id: int | None = None,
     **detail: Any,
 ) -> AuditEvent:
+    """Append an event; within a request it also records the client's address and user agent."""
+    address = agent = None
+    if has_request_context():
+        address = (request.remote_addr or "")[:45] or None
+        agent = (request.user_agent.string or "")[:255] or None
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         action=action,
@@ -123,6 +129,8 @@ def audit(
         object_id=None if object_id is None else str(object_id),
         organization_id=organization_id,
         detail=detail,
+        address=address,
+        user_agent=agent,
     )
     session.add(event)
     session.flush()
