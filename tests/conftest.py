@@ -119,6 +119,26 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+# Fixtures through which a test reaches a database. The PostgreSQL run (TEST_DB=postgresql)
+# repeats only the tests that use one of them: the rest (the engine, the rubric loader, the
+# XLSForm reader...) never open a connection, so a second run of them would test nothing new.
+DATABASE_FIXTURES = frozenset(
+    {"backend", "database_url", "postgres_url", "app", "session", "client"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("TEST_DB") != "postgresql":
+        return
+    kept, skipped = [], []
+    for item in items:
+        uses_database = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (kept if uses_database else skipped).append(item)
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
     """Real argon2id, with the cost lowered for tests: the default costs ~0.3 s per hash."""
