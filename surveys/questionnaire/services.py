@@ -5,7 +5,7 @@ Services take the session and flush; the view commits once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from surveys.answers import (
     values_of,
 )
 from surveys.evidence.models import Evidence
-from surveys.models import EDITABLE, AnswerRevision, Assessment, Source, Status
+from surveys.models import EDITABLE, Answer, AnswerRevision, Assessment, Source, Status
 from surveys.scoring import score_assessments
 from surveys.workflow import AssessmentError, change_status
 
@@ -86,6 +86,60 @@ def missing_answers(rubric: Rubric, values: Mapping[str, Any]) -> list[Missing]:
         and relevant.get(question.id, True)
         and is_blank(values.get(question.id))
     ]
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One relevant question with its answer as people read it (None when unanswered)."""
+
+    question: Question
+    answer: str | None
+    comment: str | None
+    missing: bool
+
+
+@dataclass(frozen=True)
+class SheetSection:
+    page: int
+    label: str
+    rows: list[SheetRow]
+
+    @property
+    def missing(self) -> int:
+        return sum(row.missing for row in self.rows)
+
+
+def answer_sheet(
+    rubric: Rubric,
+    answers: Mapping[str, Answer],
+    language: str,
+    show: Callable[[Question, Any], str],
+) -> list[SheetSection]:
+    """Every relevant question of every section with its answer, for reading before submitting
+    (and after). ``answers`` maps question ids to stored answers (``value``, ``comment``);
+    ``show`` writes out a value. Questions hidden by relevance are left out, as on the pages."""
+    values = values_of(answers)
+    relevant = relevant_questions(rubric, values)
+    missing = {m.question.id for m in missing_answers(rubric, values)}
+    sections = []
+    for page, domain in enumerate(rubric.domains):
+        rows = []
+        for indicator in domain.indicators:
+            for question in indicator.questions:
+                if not relevant.get(question.id, True):
+                    continue
+                stored = answers.get(question.id)
+                value = values.get(question.id)
+                rows.append(
+                    SheetRow(
+                        question=question,
+                        answer=None if is_blank(value) else show(question, value),
+                        comment=(stored.comment or None) if stored else None,
+                        missing=question.id in missing,
+                    )
+                )
+        sections.append(SheetSection(page, rubric.text(domain.label, language), rows))
+    return sections
 
 
 def submit(session: Session, assessment: Assessment, *, by: User | None) -> list[Missing]:

@@ -374,7 +374,7 @@ def _after_save(ctx: PageContext) -> Response:
     elif action.startswith("goto-") and action[5:].isdigit():
         target = min(int(action[5:]), pages - 1)
     elif action == "review" or page + 1 >= pages:
-        return redirect(url_for("questionnaire.overview", assessment_id=assessment_id, lang=lang))
+        return redirect(url_for("questionnaire.answers", assessment_id=assessment_id, lang=lang))
     else:
         target = page + 1
     return redirect(
@@ -499,6 +499,68 @@ def replay() -> Response | str | tuple[str, int]:
     if kept.get("files"):
         notice += " " + _("Files you had chosen then were not kept: please attach them again.")
     return _render_outcome(ctx, form, outcome, notice=notice)
+
+
+# --- reading every answer: before submitting, and after -----------------------------------------
+
+
+Sheet = tuple[AssessmentCycle, Rubric, str, list[services.SheetSection]]
+
+
+def _sheet(assessment: Assessment) -> Sheet:
+    cycle, rubric = store.rubric_for(dbsession(), assessment)
+    language = page_language(rubric)
+    sections = services.answer_sheet(
+        rubric,
+        store.answers_of(dbsession(), assessment.id),  # type: ignore[arg-type]
+        language,
+        lambda question, value: display_value(question, rubric, language, value),
+    )
+    return cycle, rubric, language, sections
+
+
+@bp.route("/<int:assessment_id>/answers")
+@login_required
+@requires("view_assessment")
+def answers(assessment_id: int) -> str:
+    """Every answer of every section, as the questionnaire shows it: what the NGO reviews
+    before submitting, and reads (or prints) afterwards."""
+    assessment = load_assessment(assessment_id)
+    cycle, rubric, language, sections = _sheet(assessment)
+    return render_template(
+        "questionnaire/answers.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        organization=dbsession().get(Organization, assessment.organization_id),
+        language=language,
+        sections=sections,
+        missing=sum(section.missing for section in sections),
+        sections_missing=sum(bool(section.missing) for section in sections),
+        can_edit=_can_edit(assessment),
+        printing=request.args.get("print") == "1",
+    )
+
+
+@bp.route("/<int:assessment_id>/submit", methods=["GET"])
+@login_required
+@requires("answer_assessment")
+def confirm_submit(assessment_id: int) -> Response | str:
+    """The confirmation step: what submitting does, asked once nothing required is missing."""
+    assessment = load_assessment(assessment_id, need="answer_assessment")
+    if assessment.status not in EDITABLE:
+        return redirect(url_for("questionnaire.answers", assessment_id=assessment_id))
+    cycle, rubric, language, sections = _sheet(assessment)
+    if any(section.missing for section in sections):
+        return redirect(url_for("questionnaire.answers", assessment_id=assessment_id))
+    return render_template(
+        "questionnaire/confirm_submit.html",
+        assessment=assessment,
+        cycle=cycle,
+        rubric=rubric,
+        organization=dbsession().get(Organization, assessment.organization_id),
+        language=language,
+    )
 
 
 # --- submission ---------------------------------------------------------------------------------

@@ -112,9 +112,13 @@ def test_an_ngo_fills_in_over_two_sessions_attaches_evidence_and_submits(
         last = number == PAGES
         page.get_by_role("button", name="Save and review" if last else "Save and next").click()
 
+    # The last page leads to every answer, section by section, before submitting.
     expect(heading(page)).to_have_text(re.compile(CYCLE))
-    expect(page.locator(".sections .ok")).to_have_count(PAGES)
-    page.get_by_role("button", name="Submit the assessment").click()
+    expect(page.locator("section.answer-sheet")).to_have_count(PAGES)
+    expect(page.locator(".missing-answer")).to_have_count(0)
+    page.get_by_role("link", name="Submit the assessment…").click()
+    expect(heading(page)).to_have_text("Submit the assessment?")
+    page.get_by_role("button", name="Yes, submit the assessment").click()
     expect(heading(page)).to_contain_text("Scorecard")
     expect(page.get_by_text("Submitted. Thank you: your scorecard is ready.")).to_be_visible()
     # TODO(verification): the journey continues with the evaluator, who verifies the

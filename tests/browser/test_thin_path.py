@@ -52,7 +52,8 @@ def test_ngo_answers_submits_and_sees_the_scorecard_chart(page: Page, live_serve
     changes.locator("textarea").first.fill("We now follow up at six months.")
     page.get_by_role("button", name="Save and review").click()
 
-    page.get_by_role("button", name="Submit the assessment").click()
+    page.get_by_role("link", name="Submit the assessment…").click()
+    page.get_by_role("button", name="Yes, submit the assessment").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Scorecard")
     expect(page.locator(".headline .big")).to_have_text("69")
     chart = page.locator(".plotly-chart")

@@ -92,8 +92,8 @@ def test_an_evaluator_verifies_two_indicators_and_the_ngo_sees_the_verified_rati
 
     # The NGO submits its answered self-assessment.
     log_in(page, live_server, "ngo-b@demo.test")
-    page.goto(f"{live_server}/assessments/{assessment_id}")
-    page.get_by_role("button", name="Submit the assessment").click()
+    page.goto(f"{live_server}/assessments/{assessment_id}/submit")
+    page.get_by_role("button", name="Yes, submit the assessment").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Scorecard")
     page.goto(f"{live_server}/assessments/{assessment_id}/verification")
     expect(page.locator(".pending")).to_contain_text("once the evaluator has completed")

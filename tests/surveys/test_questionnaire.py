@@ -303,7 +303,7 @@ def test_a_user_whose_account_is_in_greek_sees_greek(client, session, ngo, logge
     session.commit()
     logged_in(user)
     html = client.get(f"/assessments/{assessment.id}").get_data(as_text=True)
-    assert "Υποβολή της αξιολόγησης" in html  # Submit the assessment
+    assert "Έλεγχος των απαντήσεων και υποβολή" in html  # Review the answers and submit
 
 
 def test_validation_messages_are_translated(client, ngo, logged_in):
@@ -533,6 +533,15 @@ def test_the_page_script_gets_the_relevance_rules_and_only_the_values_they_read(
 # --- translations -----------------------------------------------------------------------------
 
 
+def _key(text):
+    """A message id or string, hashable: plural forms are a tuple of texts."""
+    return tuple(text) if isinstance(text, list | tuple) else text
+
+
+def _translated(text) -> bool:
+    return all(text) if isinstance(text, list | tuple) else bool(text)
+
+
 def test_compiled_catalogues_match_their_sources():
     """The .mo files are committed: each must hold exactly its .po's translations."""
     from babel.messages.mofile import read_mo
@@ -542,9 +551,18 @@ def test_compiled_catalogues_match_their_sources():
     for language in ("en", "el"):
         base = folder / language / "LC_MESSAGES"
         with (base / "messages.po").open("rb") as po_file:
-            po = {m.id: m.string for m in read_po(po_file) if m.id and m.string and not m.fuzzy}
+            po = {
+                _key(m.id): _key(m.string)
+                for m in read_po(po_file)
+                if m.id and _translated(m.string) and not m.fuzzy
+            }
         with (base / "messages.mo").open("rb") as mo_file:
-            mo = {m.id: m.string for m in read_mo(mo_file) if m.id}
+            # Babel writes an untranslated plural entry with its English forms: not a translation.
+            mo = {
+                _key(m.id): _key(m.string)
+                for m in read_mo(mo_file)
+                if m.id and not (m.pluralizable and _key(m.string) == _key(m.id))
+            }
         assert mo == po, f"run `make translations` to compile {language}"
 
 
@@ -588,9 +606,16 @@ def test_the_greek_catalogue_translates_every_entry_and_keeps_its_placeholders()
             continue
         if message.fuzzy:
             fuzzy.append(message.id)
-        if not message.string:
+        if not _translated(message.string):
             empty.append(message.id)
-        elif sorted(placeholder.findall(message.id)) != sorted(placeholder.findall(message.string)):
+            continue
+        # Plural forms: each Greek form keeps the placeholders of the English plural.
+        source = message.id[-1] if isinstance(message.id, list | tuple) else message.id
+        forms = message.string if isinstance(message.string, list | tuple) else [message.string]
+        if any(
+            sorted(placeholder.findall(source)) != sorted(placeholder.findall(form))
+            for form in forms
+        ):
             changed.append(message.id)
     assert not empty, f"msgid without a Greek msgstr: {empty}"
     assert not fuzzy, f"fuzzy (unchecked) translations: {fuzzy}"
