@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -14,7 +15,7 @@ from sqlmodel import Session, col
 from accounts.models import Organization
 from accounts.permissions import Principal, visible_assessments
 from rubrics.models import RubricRecord, RubricVersion
-from surveys.models import Assessment, AssessmentCycle
+from surveys.models import EDITABLE, Assessment, AssessmentCycle, Status
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class AssessmentRow:
     status: str
     progress: float
     closes_on: date | None
+    organization_id: int
+    cycle_id: int
+    submitted_at: datetime | None
 
 
 def _rows(
@@ -34,6 +38,7 @@ def _rows(
     viewer: Principal,
     where: Sequence[sa.ColumnElement[bool]],
     limit: int | None = None,
+    order: Sequence[sa.ColumnElement[Any]] = (),
 ) -> list[AssessmentRow]:
     query = (
         sa.select(Assessment, Organization, AssessmentCycle, RubricVersion, RubricRecord)
@@ -42,12 +47,24 @@ def _rows(
         .join(RubricVersion, col(RubricVersion.id) == AssessmentCycle.rubric_version_id)
         .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
         .where(visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id), *where)
-        .order_by(col(Assessment.updated_at).desc())
+        .order_by(*order, col(Assessment.updated_at).desc())
     )
     if limit:
         query = query.limit(limit)
     return [
-        AssessmentRow(a.id, o.name, c.name, r.title, v.number, a.status, a.progress, c.closes_on)
+        AssessmentRow(
+            a.id,
+            o.name,
+            c.name,
+            r.title,
+            v.number,
+            a.status,
+            a.progress,
+            c.closes_on,
+            a.organization_id,
+            a.cycle_id,
+            a.submitted_at,
+        )
         for a, o, c, v, r in session.execute(query).all()
     ]
 
@@ -59,9 +76,42 @@ def own_assessments(session: Session, viewer: Principal) -> list[AssessmentRow]:
     return _rows(session, viewer, [col(Assessment.organization_id).in_(sorted(viewer.ngos))])
 
 
-def recent_assessments(session: Session, viewer: Principal, limit: int = 50) -> list[AssessmentRow]:
-    """The latest assessments the viewer may see, of every NGO."""
-    return _rows(session, viewer, [], limit)
+def recent_assessments(
+    session: Session, viewer: Principal, limit: int = 50, status: str | None = None
+) -> list[AssessmentRow]:
+    """The latest assessments the viewer may see, of every NGO (of one status, if given)."""
+    where = [col(Assessment.status) == status] if status else []
+    return _rows(session, viewer, where, limit)
+
+
+WAITING_FOR_REVIEW = (Status.SUBMITTED, Status.IN_REVIEW)
+
+
+def review_queue(session: Session, viewer: Principal, *, everything: bool) -> list[AssessmentRow]:
+    """Submissions waiting for a review that the viewer may do, the oldest submission first:
+    in the cycles they are assigned to (``everything``: an admin's, in every cycle)."""
+    where = [col(Assessment.status).in_(WAITING_FOR_REVIEW)]
+    if not everything:
+        if not viewer.cycles:
+            return []
+        where.append(col(Assessment.cycle_id).in_(sorted(viewer.cycles)))
+    return _rows(session, viewer, where, order=[col(Assessment.submitted_at).asc()])
+
+
+def overdue_assessments(
+    session: Session, viewer: Principal, *, today: date, everything: bool
+) -> list[AssessmentRow]:
+    """Assessments not submitted although their cycle closed before ``today``, in the viewer's
+    cycles (``everything``: in every cycle), the longest overdue first."""
+    where = [
+        col(Assessment.status).in_(sorted(EDITABLE)),
+        col(AssessmentCycle.closes_on) < today,
+    ]
+    if not everything:
+        if not viewer.cycles:
+            return []
+        where.append(col(Assessment.cycle_id).in_(sorted(viewer.cycles)))
+    return _rows(session, viewer, where, order=[col(AssessmentCycle.closes_on).asc()])
 
 
 def shared_with_funder(session: Session, viewer: Principal) -> list[AssessmentRow]:

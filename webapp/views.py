@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlmodel import col, select
 from werkzeug.routing import BuildError
@@ -17,11 +20,78 @@ from accounts.models import Organization
 from accounts.permissions import public, requires
 from accounts.views import safe_next
 from reports.queries import sharing_ngos
-from surveys.models import Assessment, AssessmentCycle
-from surveys.queries import own_assessments, recent_assessments
+from rubrics.languages import page_language
+from surveys import answers as store
+from surveys.models import EDITABLE, Assessment, AssessmentCycle, Status
+from surveys.queries import (
+    AssessmentRow,
+    overdue_assessments,
+    own_assessments,
+    recent_assessments,
+    review_queue,
+)
+from surveys.questionnaire import services as questionnaire
 from webapp.extensions import dbsession
 
 bp = Blueprint("main", __name__)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What an NGO does next with one assessment: a label and where it leads."""
+
+    label: str
+    url: str
+    primary: bool = True
+
+
+@dataclass(frozen=True)
+class OwnCard:
+    """An NGO's assessment on its home page: the row, its sections and its one next step."""
+
+    row: AssessmentRow
+    sections: list[tuple[str, int]]  # (label, questions still missing)
+    next_step: NextStep
+    scored: bool
+
+    @property
+    def complete_sections(self) -> int:
+        return sum(missing == 0 for _, missing in self.sections)
+
+
+# A returned assessment was submitted, so scored, before: its plan has numbers to work from.
+SCORED = frozenset({Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED, Status.RETURNED})
+
+
+def _own_card(row: AssessmentRow) -> OwnCard:
+    assessment = dbsession().get(Assessment, row.id)
+    if assessment is None:  # pragma: no cover - the row was just read
+        raise LookupError(row.id)
+    rubric = store.rubric_for(dbsession(), assessment)[1]
+    language = page_language(rubric)
+    missing = questionnaire.missing_per_section(
+        rubric, store.values_of(store.answers_of(dbsession(), row.id))
+    )
+    sections = [
+        (rubric.text(domain.label, language), count)
+        for domain, count in zip(rubric.domains, missing, strict=True)
+    ]
+    if row.status == Status.NOT_STARTED:
+        step = NextStep(_("Start"), url_for("questionnaire.resume", assessment_id=row.id))
+    elif row.status in EDITABLE and any(missing):
+        page = next(i for i, count in enumerate(missing) if count)
+        step = NextStep(
+            _("Continue at section %(n)s: %(section)s", n=page + 1, section=sections[page][0]),
+            url_for("questionnaire.page", assessment_id=row.id, page=page),
+        )
+    elif row.status in EDITABLE:
+        step = NextStep(
+            _("Review the answers and submit"),
+            url_for("questionnaire.answers", assessment_id=row.id),
+        )
+    else:
+        step = NextStep(_("See the scorecard"), url_for("reports.scorecard", assessment_id=row.id))
+    return OwnCard(row, sections, step, scored=row.status in SCORED)
 
 
 @bp.route("/")
@@ -29,10 +99,20 @@ bp = Blueprint("main", __name__)
 @requires("logged_in")
 def home() -> str:
     viewer = permissions.current_principal()
-    own = own_assessments(dbsession(), viewer)
-    reviewing = []
+    own = [_own_card(row) for row in own_assessments(dbsession(), viewer)]
+    everything = permissions.can("administer")
+    queue: list[AssessmentRow] = []
+    overdue: list[AssessmentRow] = []
+    reviewing: list[AssessmentRow] = []
+    status = request.args.get("status") or None
+    if status not in {s.value for s in Status}:
+        status = None
     if permissions.can("view_network"):
-        reviewing = recent_assessments(dbsession(), viewer)
+        queue = review_queue(dbsession(), viewer, everything=everything)
+        overdue = overdue_assessments(
+            dbsession(), viewer, today=date.today(), everything=everything
+        )
+        reviewing = recent_assessments(dbsession(), viewer, status=status)
     # The funder's home: the NGOs that share with the viewer's fund, one row each.
     shared = sharing_ngos(dbsession(), viewer=viewer, language=str(get_locale() or "en"))
     ngos: list[Organization] = []
@@ -49,7 +129,13 @@ def home() -> str:
     return render_template(
         "home.html",
         own=own,
+        staff=permissions.can("view_network"),
+        unassigned=permissions.can("be_cycle_evaluator") and not everything and not viewer.cycles,
+        queue=queue,
+        overdue=overdue,
         reviewing=reviewing,
+        status=status,
+        statuses=list(Status),
         shared=shared,
         is_funder=bool(viewer.funders),
         dashboard_url=_dashboard_url(),

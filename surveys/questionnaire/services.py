@@ -142,6 +142,14 @@ def answer_sheet(
     return sections
 
 
+def missing_per_section(rubric: Rubric, values: Mapping[str, Any]) -> list[int]:
+    """How many required, relevant questions are still unanswered in each section (domain)."""
+    counts = [0] * len(rubric.domains)
+    for missing in missing_answers(rubric, values):
+        counts[missing.page] += 1
+    return counts
+
+
 def submit(session: Session, assessment: Assessment, *, by: User | None) -> list[Missing]:
     """Submit if complete; else return what is missing (and change nothing)."""
     if assessment.status not in EDITABLE:

@@ -99,8 +99,7 @@ def overview(assessment_id: int) -> str:
     assessment = load_assessment(assessment_id)
     cycle, rubric = store.rubric_for(dbsession(), assessment)
     values = store.values_of(store.answers_of(dbsession(), assessment_id))
-    missing = services.missing_answers(rubric, values)
-    per_page = [sum(m.page == page for m in missing) for page in range(len(rubric.domains))]
+    per_page = services.missing_per_section(rubric, values)
     return render_template(
         "questionnaire/overview.html",
         assessment=assessment,
