@@ -161,3 +161,13 @@ def test_the_home_page_is_translated(client, network, logged_in):
     logged_in(network["evaluator"])
     html = home(client, lang="el")
     assert "Περιμένουν τον έλεγχό σας (1)" in html
+
+
+def test_the_navigation_marks_the_current_language_and_leads_evaluators_to_their_reviews(
+    client, network, logged_in
+):
+    logged_in(network["evaluator"])
+    html = home(client, lang="el")
+    assert re.search(r'value="el" class="link current" lang="el" aria-current="true"', html)
+    assert 'value="en" class="link" lang="en">' in html
+    assert 'href="/#review-queue"' in html
