@@ -37,18 +37,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests run on every core (pytest-xdist), a test file per worker at a time: each worker has
+# its own databases (SQLite files, a PostgreSQL cluster, a live server), so files never meet.
+XDIST := -n auto --dist loadfile
+
 # Unit and integration tests on SQLite.
 unit: $(STAMP)
-	$(BIN)/pytest -q -m "not browser"
+	$(BIN)/pytest -q $(XDIST) -m "not browser"
 
 # The browser tests, in Chromium, in a run of their own: Playwright's sync API keeps an event
 # loop in the main thread, which Flask's app-context teardown must not run beside.
 browser: $(STAMP)
-	$(BIN)/pytest -q -m browser
+	$(BIN)/pytest -q $(XDIST) -m browser
 
 # The same suite (browser tests aside) on a throwaway PostgreSQL cluster.
 pg: $(STAMP)
-	TEST_DB=postgresql $(BIN)/pytest -q -m "not browser"
+	TEST_DB=postgresql $(BIN)/pytest -q $(XDIST) -m "not browser"
 
 test: lint typecheck unit browser pg
 

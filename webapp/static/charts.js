@@ -6,7 +6,7 @@
       var data = document.getElementById(el.getAttribute("data-figure-id"));
       if (!data || !window.Plotly) { return; }
       var fig = JSON.parse(data.textContent);
-      window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false})
+      window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false, displayModeBar: false})
         .then(function () {
           el.setAttribute("data-drawn", "true");
           // A mark whose customdata is a page of this site (a scorecard) opens it on click.
