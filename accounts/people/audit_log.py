@@ -56,7 +56,7 @@ class AuditRow:
 
 def _select(filters: AuditFilters) -> sa.Select[Any]:
     actor = aliased(User)
-    query: sa.Select[Any] = (
+    query: Any = (
         sa.select(AuditEvent, col(actor.name), col(actor.email), col(Organization.name))
         .outerjoin(actor, col(actor.id) == col(AuditEvent.actor_id))
         .outerjoin(Organization, col(Organization.id) == col(AuditEvent.organization_id))

@@ -404,8 +404,13 @@ def audit_csv() -> Response:
     _form, filters = _audit_filters()
     db = dbsession()
     body = audit_log.events_csv(db, filters)
-    audit(db, actor=current_user, action="export", object_type="audit_log",
-          **{k: str(v) for k, v in vars(filters).items() if v})  # fmt: skip
+    audit(
+        db,
+        actor=current_user,
+        action="export",
+        object_type="audit_log",
+        filters={k: str(v) for k, v in vars(filters).items() if v},
+    )
     db.commit()  # the transaction ends before the file is sent
     return Response(
         body,
