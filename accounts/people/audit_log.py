@@ -54,7 +54,7 @@ class AuditRow:
         return ", ".join(f"{k}={v}" for k, v in sorted(self.detail.items()))
 
 
-def _select(filters: AuditFilters) -> sa.Select[Any]:
+def _select(filters: AuditFilters) -> Any:
     actor = aliased(User)
     query: Any = (
         sa.select(AuditEvent, col(actor.name), col(actor.email), col(Organization.name))
