@@ -136,3 +136,6 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.people.views import bp as people_bp
 
     app.register_blueprint(people_bp)
+    from surveys.reminders.views import bp as reminders_bp
+
+    app.register_blueprint(reminders_bp, url_prefix="/assessments")
