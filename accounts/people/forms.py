@@ -18,7 +18,7 @@ def role_label(role: str) -> str:
         "ngo_member": _l("NGO member"),
         "ngo_admin": _l("NGO admin"),
         "funder": _l("Funder"),
-        "evaluator": _l("Evaluator"),
+        "evaluator": _l("evaluator"),
         "admin": _l("Administrator"),
     }
     return str(labels.get(str(role), role))

@@ -5,6 +5,7 @@ one person; the password rules; a reset that never says whether an address exist
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -220,7 +221,8 @@ def test_a_reset_never_says_whether_the_address_exists(app, db, world, smtp):
             data={"csrf_token": csrf_token(client, "/password/forgot"), "email": email},
         )
         assert response.status_code == 302
-        answers.append(client.get(response.location).get_data(as_text=True).replace(email, "@"))
+        page = client.get(response.location).get_data(as_text=True).replace(email, "@")
+        answers.append(re.sub(r'value="[^"]*"', "", page))  # CSRF tokens differ, nothing else
     assert answers[0] == answers[1]
     assert [e.rcpt_tos for e in smtp.envelopes] == [["known@example.org"]]
 
