@@ -183,3 +183,31 @@ def test_without_a_mail_server_nothing_is_recorded(app, db, world):
     assert "MAIL_SERVER is not set: 1 reminder(s) not sent" in result.output
     db.expire_all()
     assert not db.exec(select(ReminderSent).where(ReminderSent.user_id == accounts_user.id)).all()
+
+
+def test_the_cycle_page_button_sends_that_cycles_reminders_and_hides_from_ngos(
+    app, db, world, smtp
+):
+    from conftest import csrf_token, login
+
+    newcomer = accounts.create_user(db, email="new-a@example.org", name="N", password=PASSWORD)
+    accounts.add_membership(db, user=newcomer, role=Role.NGO_MEMBER, organization=world["a"])
+    db.commit()
+    url = f"/assessments/cycles/{world['soon'].id}/remind"
+
+    ngo = app.test_client()
+    login(ngo, "a@example.org")
+    assert ngo.post(url, data={"csrf_token": csrf_token(ngo, "/")}).status_code == 404  # unseen
+
+    smtp.clear()
+    evaluator = app.test_client()
+    login(evaluator, "eva@example.org")
+    page = f"/assessments/cycles/{world['soon'].id}"
+    answer = evaluator.post(url, data={"csrf_token": csrf_token(evaluator, page)})
+    assert answer.status_code == 302
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["new-a@example.org"]]  # only what is new
+    again = evaluator.post(url, data={"csrf_token": csrf_token(evaluator, page)})
+    assert "each is sent once" in evaluator.get(again.location).get_data(as_text=True).replace(
+        "η καθεμία στέλνεται μία φορά", "each is sent once"
+    )
+    assert len(smtp.envelopes) == 1
