@@ -192,9 +192,11 @@ def invite() -> Response | str | tuple[str, int]:
         )
         message = _invitation(user, raw, org)
         db.commit()
-    except AccountError as exc:
+    except (AccountError, IntegrityError) as exc:  # IntegrityError: invited meanwhile
         db.rollback()
-        form.email.errors.append(str(exc))
+        form.email.errors.append(
+            str(exc) if isinstance(exc, AccountError) else gettext("Already done.")
+        )
         return render_template("people/invite.html", form=form), 400
     _deliver(message, show_link=True)
     return redirect(url_for("people.person", user_id=user.id))
@@ -478,7 +480,7 @@ def team_invite(ngo_id: int) -> Response | tuple[str, int]:
         )
         message = _invitation(user, raw, ngo)
         db.commit()
-    except AccountError:
+    except (AccountError, IntegrityError):
         db.rollback()
         # Same answer whether the address has an account here or elsewhere: an NGO admin
         # learns nothing of other organisations' people.
