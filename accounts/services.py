@@ -145,6 +145,14 @@ def set_password(session: Session, *, user: User, password: str) -> None:
     session.flush()
 
 
+def verify_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (to confirm a change of password)."""
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def end_sessions(session: Session, user: User) -> int:
     """End every session ``user`` has open (after a password reset or a deactivation); the
     number ended.

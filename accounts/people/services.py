@@ -37,6 +37,7 @@ from accounts.services import (
     end_sessions,
     normalise_email,
     set_password,
+    verify_password,
 )
 
 
@@ -187,6 +188,26 @@ def reset_password(session: Session, *, raw: str, password: str) -> User:
     end_sessions(session, user)
     audit(session, actor=user, action="password_reset", object_type="user", object_id=user.id)
     return user
+
+
+def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+    """A logged-in person changes their own password: the current one first. Their other
+    sessions end."""
+    if not verify_password(user, current):
+        audit(
+            session,
+            actor=user,
+            action="password_change_failed",
+            object_type="user",
+            object_id=user.id,
+        )
+        raise AccountError(_l("The current password is wrong."))
+    problems = password_problems(new, email=user.email)
+    if problems:
+        raise PasswordRejected(problems)
+    set_password(session, user=user, password=new)
+    end_sessions(session, user)
+    audit(session, actor=user, action="password_change", object_type="user", object_id=user.id)
 
 
 def token_owner(session: Session, raw: str, purpose: TokenPurpose) -> User:

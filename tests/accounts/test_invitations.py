@@ -297,3 +297,37 @@ def test_without_a_mail_server_the_link_is_shown_to_who_made_it_and_logged(app, 
         app.config["MAIL_SERVER"] = "127.0.0.1"
     assert "http://evaluator.test/invitations/" in page
     assert "http://evaluator.test/invitations/" in caplog.text
+
+
+def test_a_person_changes_their_own_password_knowing_the_current_one(app, db):
+    user = accounts.create_user(db, email="changer@example.org", name="C", password=PASSWORD)
+    db.commit()
+    client = app.test_client()
+    login(client, "changer@example.org")
+    url = "/account/password"
+
+    def post(current, new):
+        token = csrf_token(client, url)
+        data = {"csrf_token": token, "current": current, "password": new, "confirm": new}
+        return client.post(url, data=data)
+
+    assert "Wrong" not in client.get(url).get_data(as_text=True)
+    wrong = post("not my password", NEW_PASSWORD)
+    assert wrong.status_code == 400
+    assert "The current password is wrong." in wrong.get_data(as_text=True)
+    assert post(PASSWORD, "too short").status_code == 400
+    assert post(PASSWORD, NEW_PASSWORD).status_code == 302
+    assert login(app.test_client(), "changer@example.org", NEW_PASSWORD).status_code == 302
+    db.expire_all()
+    actions = db.exec(select(AuditEvent.action).where(AuditEvent.object_id == str(user.id))).all()
+    assert {"password_change_failed", "password_change"} <= set(actions)
+
+
+def test_a_token_is_spent_once_even_by_two_requests_at_the_same_moment(db):
+    raw = issued(db, "twice@example.org", TokenPurpose.RESET)
+    first = tokens.find(db, raw, TokenPurpose.RESET)
+    second = tokens.find(db, raw, TokenPurpose.RESET)  # both read it before either spends it
+    tokens.spend(db, first)
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.spend(db, second)
+    db.rollback()
