@@ -88,6 +88,8 @@ def invite(
 ) -> tuple[User, str]:
     """A new person with one role, who cannot log in until they follow the invitation link and
     choose a password; the user and the link's token."""
+    if role not in NGO_ROLES and role != Role.FUNDER:
+        organization = None  # platform-wide roles belong to no organisation
     user = create_user(
         session,
         email=email,

@@ -403,3 +403,22 @@ def test_login_failures_show_in_the_log(app, db, world, logged_in, login_as):
     login_as(app.test_client(), "m@example.org", "wrong password!")
     page = logged_in(world["admin"]).get("/admin/audit?action=login_failed").get_data(as_text=True)
     assert "m@example.org" in page
+
+
+def test_a_platform_role_invited_with_an_organisation_belongs_to_none(db, world, logged_in, smtp):
+    client = logged_in(world["admin"])
+    client.post(
+        "/admin/people/invite",
+        data={
+            "csrf_token": token(client, "/admin/people/invite"),
+            "email": "eval2@example.org",
+            "name": "Evi",
+            "role": "evaluator",
+            "organization": world["ngo_a"].id,
+            "locale": "en",
+        },
+    )
+    user = db.exec(select(User).where(User.email == "eval2@example.org")).one()
+    [membership] = db.exec(select(Membership).where(Membership.user_id == user.id)).all()
+    assert (membership.role, membership.organization_id) == ("evaluator", None)
+    assert smtp.messages("eval2@example.org")
