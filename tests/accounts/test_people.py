@@ -1,6 +1,7 @@
 """Administration of people by admins, NGO admins running their own team, and the audit log:
 every action through the routes with CSRF, refused to everyone else, recorded."""
 
+# ruff: noqa: RUF001  (Greek text is checked here: its letters are not confusables)
 from __future__ import annotations
 
 import csv
@@ -422,3 +423,14 @@ def test_a_platform_role_invited_with_an_organisation_belongs_to_none(db, world,
     [membership] = db.exec(select(Membership).where(Membership.user_id == user.id)).all()
     assert (membership.role, membership.organization_id) == ("evaluator", None)
     assert smtp.messages("eval2@example.org")
+
+
+def test_the_admin_and_team_pages_are_in_greek(world, logged_in):
+    admin = logged_in(world["admin"])
+    assert "Πρόσκληση ατόμου" in admin.get("/admin/people?lang=el").get_data(as_text=True)
+    assert "Λήψη ως CSV" in admin.get("/admin/audit?lang=el").get_data(as_text=True)
+    person_page = admin.get(f"/admin/people/{world['member_a'].id}?lang=el").get_data(as_text=True)
+    assert "Μέλος ΜΚΟ" in person_page
+    assert "Απενεργοποίηση" in person_page
+    team = admin.get(f"/organizations/{world['ngo_a'].id}/team?lang=el").get_data(as_text=True)
+    assert "Πρόσκληση συναδέλφου" in team
