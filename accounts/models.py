@@ -164,3 +164,24 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     address: str | None = Field(default=None, max_length=45)  # the client's IP address
     user_agent: str | None = Field(default=None, max_length=255)
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITATION = "invitation"
+    RESET = "reset"
+
+
+class AccountToken(SQLModel, table=True):
+    """A single-use link sent to a person (an invitation, a password reset). Only a SHA-256 of
+    the random token is stored: whoever reads the table cannot use the links."""
+
+    __tablename__ = "account_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    purpose: str = Field(max_length=16)  # TokenPurpose
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = timestamp()
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")

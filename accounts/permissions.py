@@ -361,6 +361,13 @@ def grant_access(principal: Principal, ngo_id: int) -> bool:
     return ngo_id in principal.ngo_admin_of
 
 
+@_register("organization", seen_with="view_scores_of")
+def manage_team(principal: Principal, ngo_id: int) -> bool:
+    """Invite an NGO's people, change their roles and remove them: its admins (and platform
+    admins). Never another organisation's people."""
+    return ngo_id in principal.ngo_admin_of or Role.ADMIN in principal.roles
+
+
 # About an assessment (or anything of one organisation in one cycle).
 
 

@@ -135,3 +135,31 @@ def audit(
     session.add(event)
     session.flush()
     return event
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    """Store a new password (argon2id) for ``user``; the caller checked the rules
+    (:func:`accounts.passwords.password_problems`)."""
+    user.password_hash = _hasher.hash(password)
+    session.add(user)
+    session.flush()
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (to confirm a change of password)."""
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """End every session ``user`` has open (after a password reset or a deactivation); the
+    number ended.
+
+    PLACEHOLDER until server-side sessions land (accounts/sessions.py, on another branch): the
+    lead wires this to them at merge. Today sessions live in signed cookies, so nothing on the
+    server can end them; what protects an account meanwhile is that ``load_user`` refuses a
+    deactivated person on their next request. A reset cannot yet end the person's other
+    sessions."""
+    return 0

@@ -133,3 +133,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(feature_bp, url_prefix="/assessments")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(rubrics_bp, url_prefix="/rubrics")
+    from accounts.people.views import bp as people_bp
+
+    app.register_blueprint(people_bp)
+    from surveys.reminders.views import bp as reminders_bp
+
+    app.register_blueprint(reminders_bp, url_prefix="/assessments")

@@ -29,6 +29,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "el"],
         "PEER_MIN_GROUP": 5,  # the smallest peer group whose statistics a scorecard shows
+        # E-mail (accounts.mail): no MAIL_SERVER, no mail; links are shown and logged instead.
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_FROM": "evaluator@localhost",
+        "BASE_URL": None,  # e.g. https://evaluator.example.org, for links in messages
+        "INVITATION_DAYS": 7,
+        "RESET_HOURS": 2,
+        "REMINDER_DAYS": 7,  # remind NGOs this many days before the deadline
     }
 
 

@@ -6,6 +6,7 @@ from surveys import models as surveys_models
 from surveys.cycles import models as cycles_models
 from surveys.evidence import models as evidence_models
 from surveys.plan import models as plan_models
+from surveys.reminders import models as reminders_models
 from surveys.review import models as review_models
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "cycles_models",
     "evidence_models",
     "plan_models",
+    "reminders_models",
     "review_models",
     "rubrics_models",
     "surveys_models",

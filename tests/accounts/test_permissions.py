@@ -142,6 +142,7 @@ EXPECTED = [
     ("view_scores_of", "ngo_a_id", {"member", "ngo_admin", "funder", "admin"}),
     ("view_sharing", "ngo_a_id", {"member", "ngo_admin"}),
     ("grant_access", "ngo_a_id", {"ngo_admin"}),
+    ("manage_team", "ngo_a_id", {"ngo_admin", "admin"}),
 ]
 
 

@@ -1,0 +1,1 @@
+"""People: administration by admins, NGO teams, invitations and password resets."""

@@ -1,0 +1,1 @@
+"""Reminders by e-mail: NGOs whose assessment is due or overdue, evaluators of new submissions."""
