@@ -29,6 +29,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "el"],
         "PEER_MIN_GROUP": 5,  # the smallest peer group whose statistics a scorecard shows
+        # A questionnaire page's request (answers and evidence files): larger than one file's
+        # limit, so that a file too large is refused alone and the typed answers are saved.
+        "UPLOAD_REQUEST_MAX_BYTES": 100 * MiB,
     }
 
 

@@ -13,9 +13,9 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from accounts import permissions
+from accounts.inputs import safe_next
 from accounts.models import Organization
 from accounts.permissions import public, requires
-from accounts.views import safe_next
 from reports.queries import sharing_ngos
 from surveys.models import Assessment, AssessmentCycle
 from surveys.queries import own_assessments, recent_assessments
