@@ -386,3 +386,75 @@ def test_a_nul_byte_in_any_text_field_is_refused_with_422_and_nothing_saved(app,
 def test_a_draft_version_is_not_touched_by_a_refused_post(session, world):
     draft = session.get(RubricVersion, world["draft"].id)
     assert draft.lock_version == world["draft"].lock_version
+
+
+# --- mass assignment ----------------------------------------------------------------------------
+
+EXTRA = {
+    "organization_id": "999",
+    "role": "admin",
+    "status": "verified",
+    "score": "100",
+    "version": "999",
+    "rubric_version_id": "999",
+    "created_by": "999",
+    "created_by_id": "999",
+}
+
+
+def test_fields_no_form_offers_change_nothing_when_posted_with_valid_forms(
+    app, session, world, make_org
+):
+    from accounts.models import Membership
+    from surveys.cycles.models import CycleSettings
+    from surveys.plan.models import ImprovementAction
+
+    other = make_org(name="NGO B", code="ngo-b")
+    extra = {**EXTRA, "organization_id": str(other.id)}
+    assessment, ngo = world["assessment"], world["ngo"]
+    client = as_user(app, ngo)
+    url = f"/assessments/{assessment.id}/page/0"
+    response = client.post(url, data={**page_fields(client, url), "q_SG1_policy": "2", **extra})
+    assert response.status_code == 302
+    response = client.post(
+        f"/assessments/{assessment.id}/plan/indicators/SG1/actions",
+        data={
+            "csrf_token": token_of(client),
+            "new_SG1-text": "Write it down",
+            "new_SG1-status": "planned",
+            **extra,
+        },
+    )
+    assert response.status_code in (302, 404)  # 404: SG1 is not (yet) below target
+    evaluator = as_user(app, world["evaluator"])
+    cycle = world["cycle"]
+    response = evaluator.post(
+        f"/assessments/cycles/{cycle.id}/target",
+        data={"csrf_token": token_of(evaluator), "target_score": "70", **extra},
+    )
+    assert response.status_code == 302
+    anonymous = app.test_client()
+    response = anonymous.post(
+        "/login",
+        data={
+            "csrf_token": token_of(anonymous, "/login"),
+            "email": ngo.email,
+            "password": "correct horse battery",
+            **extra,
+        },
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    found = session.get(Assessment, assessment.id)
+    assert (found.organization_id, found.status) == (assessment.organization_id, "in_progress")
+    answer = session.exec(select(Answer)).one()
+    assert (answer.assessment_id, answer.value, answer.version) == (assessment.id, 2, 1)
+    assert answer.updated_by_id == ngo.id
+    assert session.get(type(cycle), cycle.id).rubric_version_id == cycle.rubric_version_id
+    assert session.exec(select(CycleSettings.target_score)).all() == [70.0]
+    for action in session.exec(select(ImprovementAction)).all():
+        assert (action.organization_id, action.created_by_id) == (found.organization_id, ngo.id)
+    roles = session.exec(select(Membership.user_id, Membership.role)).all()
+    assert sorted(roles) == sorted(
+        [(ngo.id, Role.NGO_ADMIN), (world["evaluator"].id, Role.EVALUATOR)]
+    )
