@@ -27,7 +27,7 @@ from test_route_matrix import (  # the matrix's world and clients
 )
 
 FUZZ = settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     derandomize=True,
     database=None,
