@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -22,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts import services, sharing
 from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm
+from accounts.inputs import parse_id, safe_next
 from accounts.models import Organization, OrgKind, User
 from accounts.permissions import authorize, public, requires
 from webapp.extensions import dbsession, login_manager
@@ -35,20 +34,11 @@ login_manager.localize_callback = gettext
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    ident = parse_id(user_id)
+    if ident is None:
         return None
-    user = dbsession().get(User, int(user_id))
+    user = dbsession().get(User, ident)
     return user if user is not None and user.active else None
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

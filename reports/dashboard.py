@@ -16,6 +16,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from accounts.inputs import parse_id
 from accounts.models import FocusArea, OrgType
 from evaluator.results import EngineError
 from evaluator.stats import rank_stability
@@ -63,10 +64,8 @@ def country_label(code: str) -> str:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    """An id or page number from the URL; None for anything else (see accounts.inputs)."""
+    return parse_id(value)
 
 
 def parse_filters(args: Mapping[str, str], options: DashboardOptions) -> DashboardFilters:

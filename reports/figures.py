@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import plotly
@@ -84,9 +86,33 @@ def domain_bars(
 
 def to_json(fig: go.Figure) -> str:
     """The figure as JSON, safe inside ``<script type="application/json">`` (drawn by
-    static/charts.js): ``<``, ``>`` and ``&`` are escaped so no label can close the element."""
-    text = str(fig.to_json())
+    static/charts.js): ``<``, ``>`` and ``&`` are escaped so no label can close the element.
+
+    plotly.js also reads a few HTML tags in every text it draws (tick labels, legends, titles,
+    annotations, hover text): ``<a href>`` becomes a live link, ``<span style>`` styles it. So
+    every ``<`` and ``>`` of every string of the figure becomes an entity, which plotly shows
+    as the character itself; only the ``<br>`` line breaks the builders write stay tags.
+    Entities are left as they are: plotly turns them into text, never into tags, so a label a
+    builder escaped already shows once.
+    """
+    figure = _neutralise(json.loads(fig.to_json()))
+    text = json.dumps(figure, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _neutralise(value: Any) -> Any:
+    """Every string in ``value`` (JSON data) with ``<`` and ``>`` as entities, ``<br>`` kept."""
+    if isinstance(value, str):
+        if "<" not in value and ">" not in value:
+            return value
+        return "<br>".join(
+            part.replace("<", "&lt;").replace(">", "&gt;") for part in value.split("<br>")
+        )
+    if isinstance(value, list):
+        return [_neutralise(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _neutralise(item) for key, item in value.items()}
+    return value
 
 
 # --- the comparative dashboard (many NGOs) -----------------------------------------------------

@@ -31,13 +31,22 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
+from accounts.inputs import MAX_ID
 from rubrics.schema import CHOICE_TYPES, CODE_PATTERN
 from rubrics.types import TYPES
 
 UPLOAD_EXTENSIONS = ("yaml", "yml", "xlsx", "xls")
+LOCK_RANGE = NumberRange(min=0, max=MAX_ID)  # larger overflows the database's integer
 QUESTION_TYPES: tuple[str, ...] = tuple(TYPES)  # the registry's order (rubrics.types)
 TEXT_MAX = 5000
 
@@ -70,13 +79,13 @@ class YamlEditForm(FlaskForm):
         validators=[InputRequired(_l("The rubric cannot be empty."))],
         render_kw={"rows": 32, "spellcheck": "false", "autocapitalize": "off", "class": "code"},
     )
-    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), LOCK_RANGE])
 
 
 class PublishForm(FlaskForm):
     """Confirms publishing the revision of the draft that the person reviewed."""
 
-    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), LOCK_RANGE])
 
 
 class PostButtonForm(FlaskForm):
@@ -180,7 +189,7 @@ class NewBranch:
 class SectionFormBase(FlaskForm):
     """Base of every generated section form."""
 
-    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), LOCK_RANGE])
     extra_checks: tuple[Callable[[Any], None], ...] = ()
 
     def validate(self, extra_validators: Any = None) -> bool:

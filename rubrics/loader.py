@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from evaluator.results import AnswersError, FloatArray
@@ -158,15 +159,107 @@ def _hint(root: Node | None, problem: Problem) -> str:
     return problem.message
 
 
+# Limits on the YAML document, checked while it is composed, before anything is built from it:
+# a 378-byte file of eight levels of aliases expands to 43 million nodes, and 5,000 nested
+# brackets overflow the composer's recursion. The largest shipped rubric has 3,252 nodes nested
+# 10 deep and no aliases.
+MAX_DEPTH = 64
+MAX_ALIASES = 1_000
+MAX_NODES = 200_000
+
+
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A YAML document over one of the limits above (or with an alias inside its own anchor)."""
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """The safe loader, refusing documents nested deeper than :data:`MAX_DEPTH` or with more
+    than :data:`MAX_ALIASES` aliases while composing them (the composer recurses per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        if self.check_event(AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise YamlLimitError(
+                    problem=f"more than {MAX_ALIASES} aliases (*name): write the values out",
+                    problem_mark=mark,
+                )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise YamlLimitError(
+                    problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _check_size(root: Node) -> None:
+    """Refuse a document that would expand to more than :data:`MAX_NODES` nodes once its
+    aliases are followed (counted on the composed graph, each shared node once), or whose
+    alias points into its own anchor (a cycle)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            children = _children(node)
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_NODES:
+                raise YamlLimitError(
+                    problem=f"more than {MAX_NODES} values once its aliases (*name) are expanded",
+                    problem_mark=node.start_mark,
+                )
+            sizes[key] = size
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise YamlLimitError(
+                problem="an alias (*name) refers to a value that contains it",
+                problem_mark=node.start_mark,
+            )
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
 def load_rubric_text(text: str, source: str = "<rubric>") -> Rubric:
     """Parse and validate a rubric from YAML ``text`` (``source`` names it in messages).
 
-    Raises :class:`RubricFileError` listing every problem with its line.
+    Raises :class:`RubricFileError` listing every problem with its line; a document nested
+    deeper than :data:`MAX_DEPTH`, with more than :data:`MAX_ALIASES` aliases or expanding to
+    more than :data:`MAX_NODES` values is refused before anything is built from it.
     """
-    loader = yaml.SafeLoader(text)
+    loader: _LimitedLoader | None = None
     try:
+        loader = _LimitedLoader(text)  # reads the first characters: a NUL is refused here
         root = loader.get_single_node()
+        if root is not None:
+            _check_size(root)
         data = loader.construct_document(root) if root is not None else None
+    except YamlLimitError as exc:
+        line = int(exc.problem_mark.line) + 1 if exc.problem_mark is not None else 1
+        problem = FileProblem((), f"YAML: {exc.problem}", source, line)
+        raise RubricFileError([problem], source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
@@ -178,7 +271,8 @@ def load_rubric_text(text: str, source: str = "<rubric>") -> Rubric:
         line = text.count("\n", 0, position) + 1
         raise RubricFileError([FileProblem((), f"YAML: {exc}", source, line)], source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
     problems = [
         FileProblem(path, message, source, line) for path, line, message in _duplicate_keys(root)

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from accounts.inputs import parse_id
 from accounts.permissions import requires
 from rubrics import services
 from rubrics.access import load_rubric_record, load_rubric_version
@@ -638,9 +639,10 @@ def _number_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    number = parse_id(raw)
+    if number is None:
         abort(400)
-    return int(raw)
+    return number
 
 
 @bp.route("/<code>/diff")

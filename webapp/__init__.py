@@ -56,6 +56,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["pct"] = _percent
 
     _declare_static_public(app)
+    from webapp import inputs
+
+    inputs.register(app)  # before the blueprints: their rules take its bounded int converter
     _register_blueprints(app)
     from webapp import cli, errors, security
 

@@ -40,6 +40,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "INVITATION_DAYS": 7,
         "RESET_HOURS": 2,
         "REMINDER_DAYS": 7,  # remind NGOs this many days before the deadline
+        # A questionnaire page's request (answers and evidence files): larger than one file's
+        # limit, so that a file too large is refused alone and the typed answers are saved.
+        "UPLOAD_REQUEST_MAX_BYTES": 100 * MiB,
     }
 
 

@@ -16,9 +16,9 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from accounts import permissions
+from accounts.inputs import safe_next
 from accounts.models import Organization
 from accounts.permissions import public, requires
-from accounts.views import safe_next
 from reports.queries import sharing_ngos
 from rubrics.languages import page_language
 from surveys import answers as store

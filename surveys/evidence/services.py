@@ -79,17 +79,21 @@ def upload_folder(config: Any) -> Path:
 
 
 def max_bytes(config: Any) -> int:
-    """The per-file limit: EVIDENCE_MAX_BYTES (default 10 MiB), never above the request limit."""
+    """The per-file limit: EVIDENCE_MAX_BYTES (default 10 MiB), never above the limit of the
+    page's request (UPLOAD_REQUEST_MAX_BYTES, else MAX_CONTENT_LENGTH)."""
     limit = int(config.get("EVIDENCE_MAX_BYTES") or DEFAULT_MAX_BYTES)
-    request_limit = config.get("MAX_CONTENT_LENGTH")
+    request_limit = config.get("UPLOAD_REQUEST_MAX_BYTES") or config.get("MAX_CONTENT_LENGTH")
     return min(limit, int(request_limit)) if request_limit else limit
 
 
 def sanitise_filename(name: str) -> str:
-    """A file name safe to keep and to offer as a download name: no path, no control or
-    reserved characters, no leading dots, at most 200 characters (extension kept). Letters of
-    every script are kept (Greek names stay Greek)."""
+    """A file name safe to keep and to offer as a download name: no path, no control,
+    invisible formatting or reserved characters, no leading dots, at most 200 characters
+    (extension kept). Letters of every script are kept (Greek names stay Greek)."""
     name = unicodedata.normalize("NFC", name or "")
+    # Invisible format characters (bidirectional overrides such as U+202E, which show
+    # "invoice\u202efdp.exe" as "invoiceexe.pdf", zero-width characters) are dropped.
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
     name = re.split(r"[/\\]", name)[-1]
     name = _UNSAFE_NAME.sub("_", name)
     name = " ".join(name.split()).lstrip(". ")

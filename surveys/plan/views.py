@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from accounts import permissions
+from accounts.inputs import parse_id
 from accounts.models import Organization
 from accounts.permissions import requires
 from rubrics.forms import add_errors
@@ -189,7 +190,7 @@ def plan_update_action(assessment_id: int, action_id: int) -> Response | tuple[s
                 owner=form.owner.data,
                 due_on=form.due_on.data,
                 status=form.status.data,
-                base_version=int(raw) if raw.isdigit() else None,
+                base_version=parse_id(raw),
                 by=current_user,
             )
         except plan.PlanConflict as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -21,7 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from rubrics.schema import Question, Rubric
@@ -36,6 +36,29 @@ MISSING_CODES = (NOT_APPLICABLE, DONT_KNOW)
 class CheckboxListField(SelectMultipleField):  # type: ignore[misc]
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class BlankOrOffered:
+    """A choice field's check: nothing chosen is no answer (validation stops, no error); a value
+    that is not one of the choices (three spaces, a forged option id) is an error that names
+    the question. WTForms' ``Optional`` would take "   " for blank and wipe the field's own
+    "Not a valid choice", letting it through to be read as a level."""
+
+    field_flags: ClassVar[dict[str, bool]] = {"optional": True}
+
+    def __init__(self, label: str) -> None:
+        self.label = label if len(label) <= 80 else label[:79] + "…"
+
+    def __call__(self, form: Any, field: Field) -> None:
+        raw = [value for value in (field.raw_data or []) if value != ""]
+        if not raw:
+            field.errors[:] = []
+            raise StopValidation()
+        if field.errors:  # the field's own check found a value outside its choices
+            field.errors[:] = [
+                _l("“%(question)s”: choose one of the answers offered.", question=self.label)
+            ]
+            raise StopValidation()
 
 
 def _missing_choices(question: Question, rubric: Rubric) -> list[SelectChoice]:
@@ -65,7 +88,7 @@ def missing_field(question: Question, rubric: Rubric, language: str) -> Any:
     return CheckboxListField(
         _l("If you cannot answer"),
         choices=_missing_choices(question, rubric),
-        validators=[Optional()],
+        validators=[BlankOrOffered(rubric.text(question.label, language))],
     )
 
 
@@ -78,27 +101,28 @@ def maturity_field(question: Question, rubric: Rubric, language: str) -> Any:
         )
         for level in sorted(question.levels, key=lambda lv: lv.level)
     ]
+    label = rubric.text(question.label, language)
     return RadioField(
-        rubric.text(question.label, language),
+        label,
         choices=choices + _missing_choices(question, rubric) + _undo_choices(question, rubric),
-        validators=[Optional()],
+        validators=[BlankOrOffered(label)],
     )
 
 
 def single_field(question: Question, rubric: Rubric, language: str) -> Any:
     choices = [SelectChoice(o.id, rubric.text(o.label, language)) for o in question.options]
+    label = rubric.text(question.label, language)
     return RadioField(
-        rubric.text(question.label, language),
+        label,
         choices=choices + _missing_choices(question, rubric) + _undo_choices(question, rubric),
-        validators=[Optional()],
+        validators=[BlankOrOffered(label)],
     )
 
 
 def multiple_field(question: Question, rubric: Rubric, language: str) -> Any:
     choices = [SelectChoice(o.id, rubric.text(o.label, language)) for o in question.options]
-    return CheckboxListField(
-        rubric.text(question.label, language), choices=choices, validators=[Optional()]
-    )
+    label = rubric.text(question.label, language)
+    return CheckboxListField(label, choices=choices, validators=[BlankOrOffered(label)])
 
 
 def number_field(question: Question, rubric: Rubric, language: str) -> Any:

@@ -12,6 +12,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from accounts.inputs import parse_id
 from rubrics.schema import Domain, Question, Rubric
 from rubrics.types import DONT_KNOW_VALUE as DONT_KNOW
 from rubrics.types import NOT_APPLICABLE_VALUE as NOT_APPLICABLE
@@ -118,7 +119,7 @@ def read_answers(form: ResponseFormBase, rubric: Rubric, domain: Domain) -> Page
             if version_name(question) not in form:
                 continue
             raw_version = form[version_name(question)].data or ""
-            out.base_versions[question.id] = int(raw_version) if raw_version.isdigit() else None
+            out.base_versions[question.id] = parse_id(raw_version)
             comment = form[comment_name(question)]
             if comment.errors:
                 out.errors[question.id] = list(comment.errors)

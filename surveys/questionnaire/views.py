@@ -31,6 +31,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from accounts import permissions
+from accounts.inputs import parse_id
 from accounts.models import Organization, User
 from accounts.permissions import requires
 from rubrics.access import load_rubric_version_by_id
@@ -245,7 +246,9 @@ def _save_posted(
         take_theirs=frozenset(
             q.id for q in ctx.questions if formdata.get(choice_name(q)) == "theirs"
         ),
-        remove_evidence=[int(raw) for raw in formdata.getlist(REMOVE_EVIDENCE) if raw.isdigit()],
+        remove_evidence=[
+            ident for ident in map(parse_id, formdata.getlist(REMOVE_EVIDENCE)) if ident is not None
+        ],
         uploads={
             q.id: [
                 evidence.Upload(upload.filename, upload.stream)
@@ -370,8 +373,8 @@ def _after_save(ctx: PageContext) -> Response:
         target = page
     elif action == "prev":
         target = max(page - 1, 0)
-    elif action.startswith("goto-") and action[5:].isdigit():
-        target = min(int(action[5:]), pages - 1)
+    elif action.startswith("goto-") and parse_id(action[5:]) is not None:
+        target = min(parse_id(action[5:]) or 0, pages - 1)
     elif action == "review" or page + 1 >= pages:
         return redirect(url_for("questionnaire.answers", assessment_id=assessment_id, lang=lang))
     else:

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from accounts.inputs import parse_id
 from accounts.models import Organization
 from accounts.permissions import requires
 from rubrics.forms import PostButtonForm
@@ -227,7 +228,7 @@ def review_indicator(assessment_id: int, indicator_id: str) -> Response | str | 
             errors=posted.errors,
             note=form.note.data,
             note_errors=list(form.note.errors),
-            note_version=int(raw) if raw.isdigit() else None,
+            note_version=parse_id(raw),
             by=current_user,
         )
         session.commit()

@@ -278,9 +278,9 @@ def test_the_page_tells_the_browser_the_limit_so_big_files_are_refused_before_se
     assert "at most 2 MB each" in html
 
 
-def test_a_request_over_max_content_length_gets_the_413_page(app, setup, ana):
+def test_a_page_request_over_its_upload_limit_gets_the_413_page(app, setup, ana):
     _, _, assessment = setup
-    app.config["MAX_CONTENT_LENGTH"] = 4096
+    app.config["UPLOAD_REQUEST_MAX_BYTES"] = 4096
     response = post_page(ana, assessment, q_policy="yes", f_policy_doc=(PDF * 100, "policy.pdf"))
     assert response.status_code == 413
     assert "larger than the limit" in response.get_data(as_text=True)

@@ -102,7 +102,7 @@ def test_an_invalid_option_is_refused_naming_the_question_and_other_answers_are_
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "How complete is your child safeguarding policy?" in html
-    assert "Not a valid choice" in html
+    assert "choose one of the answers offered" in html
     assert "Traceback" not in html
     saved = {a.question_id: a.value for a in session.exec(select(Answer)).all()}
     assert saved == {"SG2_vetting": 3}
