@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField
 from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 ALL_CYCLES = "all"
@@ -16,6 +16,21 @@ class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(min=8, max=1024, message=_l("At least 8 characters.")),
+        ],
+    )
+    confirm = PasswordField(
+        _l("New password, again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
+    )
 
 
 class CheckboxListField(SelectMultipleField):

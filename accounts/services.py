@@ -70,8 +70,26 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
+def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+    """Set a new password once the current one is given (the caller ends the other sessions)."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise AccountError(_l("The current password is not right.")) from None
+    if len(new) < 8:
+        raise AccountError(_l("the password must have at least 8 characters"))
+    user.password_hash = _hasher.hash(new)
+    session.add(user)
+    session.flush()
+
+
 def add_membership(
-    session: Session, *, user: User, role: Role, organization: Organization | None = None
+    session: Session,
+    *,
+    user: User,
+    role: Role,
+    organization: Organization | None = None,
+    by: User | None = None,
 ) -> Membership:
     if role in NGO_ROLES and (organization is None or organization.kind != "ngo"):
         raise AccountError(_l("role %(role)s needs an NGO", role=role))
@@ -84,6 +102,15 @@ def add_membership(
     )
     session.add(membership)
     session.flush()
+    audit(
+        session,
+        actor=by,
+        action="membership_added",
+        object_type="user",
+        object_id=user.id,
+        organization_id=organization.id if organization else None,
+        role=str(role),
+    )
     return membership
 
 

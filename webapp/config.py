@@ -29,6 +29,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "el"],
         "PEER_MIN_GROUP": 5,  # the smallest peer group whose statistics a scorecard shows
+        "SESSION_IDLE_MINUTES": 120,  # a login ends after this long without a request
+        "LOGIN_THROTTLE_WINDOW": 15 * 60,  # seconds over which failed logins are counted
+        "LOGIN_ACCOUNT_LIMIT": 10,  # failed logins per account within the window
+        "LOGIN_ADDRESS_LIMIT": 50,  # failed logins per address within the window
+        "HTTPS": None,  # Secure cookies and HSTS; None: on, except in debug and testing
+        "TRUSTED_ORIGINS": [],  # other origins whose pages may post here (besides our own)
+        "TRUSTED_PROXIES": 0,  # reverse proxies in front: trust that many X-Forwarded-* hops
     }
 
 

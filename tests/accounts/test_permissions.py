@@ -279,15 +279,13 @@ def test_history_over_http_is_404_for_strangers_and_403_for_members(client, worl
 
 
 @pytest.fixture
-def as_(app, world):
+def as_(app, world, log_in_directly):
     """A fresh client for one person of the world (``"anonymous"``: nobody logged in)."""
 
     def client_of(who):
         client = app.test_client()
         if who != "anonymous":
-            with client.session_transaction() as browser_session:
-                browser_session["_user_id"] = str(world[who].id)
-                browser_session["_fresh"] = True
+            log_in_directly(client, world[who])
         return client
 
     return client_of
