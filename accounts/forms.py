@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField
 from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
@@ -57,6 +57,9 @@ class GrantForm(FlaskForm):
         validators=[InputRequired()],
     )
     cycles = CheckboxListField(_l("Cycles"), coerce=int)  # no Optional: it would skip the check
+    include_evidence = BooleanField(
+        _l("Also evidence files, answers not yet submitted and the evaluator's notes")
+    )
 
     def validate_cycles(self, field: CheckboxListField) -> None:
         if self.scope.data == CHOSEN_CYCLES and not field.data:

@@ -308,7 +308,14 @@ def grant(ngo_id: int) -> Response | tuple[str, int]:
         abort(404)
     chosen = form.cycles.data if form.scope.data == CHOSEN_CYCLES else None
     try:
-        sharing.grant(session, ngo=ngo, funder=funder, cycles=chosen, by=current_user)
+        sharing.grant(
+            session,
+            ngo=ngo,
+            funder=funder,
+            cycles=chosen,
+            by=current_user,
+            include_evidence=bool(form.include_evidence.data),
+        )
         session.commit()
     except (IntegrityError, sharing.GrantGone):  # another change to this grant, meanwhile
         session.rollback()
