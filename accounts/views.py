@@ -17,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
@@ -103,10 +103,9 @@ def login() -> Response | tuple[str, int] | str:
             db_session.commit()
             minutes = max(1, -(-refused.retry_after // 60))
             form.password.errors.append(
-                ngettext(
-                    "Too many failed logins. Please try again in %(num)d minute.",
-                    "Too many failed logins. Please try again in %(num)d minutes.",
-                    minutes,
+                gettext(
+                    "Too many failed logins. Please try again in %(minutes)s min.",
+                    minutes=minutes,
                 )
             )
             page = render_template("accounts/login.html", form=form)
