@@ -129,6 +129,8 @@ EXPECTED = [
         {"member", "ngo_admin", "funder", "evaluator", "admin"},
     ),
     ("answer_assessment", "assessment", {"member", "ngo_admin"}),
+    # The funder's grant here does not include evidence (tests/accounts/test_funder_access.py).
+    ("view_evidence", "assessment", {"member", "ngo_admin", "evaluator", "admin"}),
     ("view_history", "assessment", {"ngo_admin", "evaluator", "unassigned", "admin"}),
     ("review_assessment", "assessment", {"evaluator", "admin"}),
     (

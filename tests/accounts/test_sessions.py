@@ -15,6 +15,8 @@ from surveys.models import PendingSave
 from tests.conftest import PASSWORD, login
 from tests.surveys.test_nothing_lost import page_form, stored
 from webapp import create_app
+from webapp.extensions import db
+from webapp.security import https_enabled
 
 EVIL = "https://evil.example"
 
@@ -30,6 +32,21 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def another_app(app):
+    """Another app on the same database, with other settings; its engine closed afterwards."""
+    made = []
+
+    def make(**settings):
+        made.append(create_app({**app.config, **settings}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -283,9 +300,8 @@ def test_a_post_from_another_origin_is_refused_even_with_a_valid_token(
     assert own.status_code == 302
 
 
-def test_trusted_origins_may_post(app, client, make_user, logged_in, csrf):
-    app.config["TRUSTED_ORIGINS"] = ["https://evaluator.example.org/"]
-    fresh = create_app({**app.config, "TESTING": True})
+def test_trusted_origins_may_post(another_app, make_user, csrf):
+    fresh = another_app(TRUSTED_ORIGINS=["https://evaluator.example.org/"])
     user = make_user()
     other = fresh.test_client()
     login(other, user.email)
@@ -312,9 +328,9 @@ def test_a_failed_cookieless_post_gets_no_session_cookie(client, make_user):
 
 
 def test_https_gives_secure_cookies_and_hsts_and_proxies_are_believed_when_trusted(
-    app, session, make_user, login_as
+    another_app, session, make_user, login_as
 ):
-    secure = create_app({**app.config, "HTTPS": True, "TRUSTED_PROXIES": 1})
+    secure = another_app(HTTPS=True, TRUSTED_PROXIES=1)
     user = make_user()
     client = secure.test_client()
     client.environ_base.update(
@@ -338,11 +354,9 @@ def test_plain_http_in_testing_has_no_secure_cookies(client, make_user, login_as
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_https_is_on_by_default_outside_debug_and_testing(app):
-    from webapp.security import https_enabled
-
-    production = create_app({**app.config, "TESTING": False, "SECRET_KEY": "x" * 40, "HTTPS": None})
+def test_https_is_on_by_default_outside_debug_and_testing(another_app):
+    production = another_app(TESTING=False, SECRET_KEY="x" * 40, HTTPS=None)
     assert https_enabled(production) is True
     assert production.config["SESSION_COOKIE_SECURE"] is True
-    off = create_app({**app.config, "TESTING": False, "SECRET_KEY": "x" * 40, "HTTPS": "false"})
+    off = another_app(TESTING=False, SECRET_KEY="x" * 40, HTTPS="false")
     assert off.config["SESSION_COOKIE_SECURE"] is False
