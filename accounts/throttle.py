@@ -11,14 +11,19 @@ an address with ``LOGIN_ADDRESS_LIMIT``, is refused (429, ``Retry-After``) until
 failure in the window is older than the window: the lock always lifts by itself, and refused
 attempts are not counted, so waiting is always enough. A successful login clears the account's
 failures.
+
+With ``LOGIN_THROTTLE_REDIS_URL`` set (``redis://host:6379/0``) the same counts are kept in
+Redis instead (a sorted set per account and per address, expiring with the window), for
+installations that run several servers against one Redis; the rules are the same.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import ceil
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -30,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_THROTTLE_WINDOW": 15 * 60,  # seconds
     "LOGIN_ACCOUNT_LIMIT": 10,  # failures per account within the window
     "LOGIN_ADDRESS_LIMIT": 50,  # failures per address within the window
+    "LOGIN_THROTTLE_REDIS_URL": None,  # None: count in the database
 }
+REDIS_PREFIX = "evaluator:login-failures"
 
 
 @dataclass(frozen=True)
@@ -111,3 +118,90 @@ def clear_account(session: Session, *, email: str) -> None:
         .execution_options(synchronize_session=False)
     )
     session.flush()
+
+
+# --- one interface, two stores --------------------------------------------------------------------
+
+
+class Counter(Protocol):
+    def refusal(self, *, email: str, address: str, limits: Limits) -> Refusal | None: ...
+
+    def record_failure(self, *, email: str, address: str, limits: Limits) -> None: ...
+
+    def clear_account(self, *, email: str) -> None: ...
+
+
+@dataclass
+class DatabaseCounter:
+    """The failures in the ``login_failure`` table (the default)."""
+
+    session: Session
+
+    def refusal(self, *, email: str, address: str, limits: Limits) -> Refusal | None:
+        return refusal(self.session, email=email, address=address, limits=limits)
+
+    def record_failure(self, *, email: str, address: str, limits: Limits) -> None:
+        record_failure(self.session, email=email, address=address, limits=limits)
+
+    def clear_account(self, *, email: str) -> None:
+        clear_account(self.session, email=email)
+
+
+_redis_clients: dict[str, Any] = {}
+
+
+@dataclass
+class RedisCounter:
+    """The failures in Redis: per account and per address, a sorted set of failure times."""
+
+    client: Any  # redis.Redis
+
+    @staticmethod
+    def _keys(email: str, address: str) -> tuple[str, str]:
+        return f"{REDIS_PREFIX}:account:{email}", f"{REDIS_PREFIX}:address:{address}"
+
+    def refusal(self, *, email: str, address: str, limits: Limits) -> Refusal | None:
+        moment = now()
+        since = (moment - limits.window).timestamp()
+        account, by_address = self._keys(email, address)
+        for scope, key, limit in (
+            ("account", account, limits.per_account),
+            ("address", by_address, limits.per_address),
+        ):
+            if limit <= 0:
+                continue
+            newest = self.client.zrevrangebyscore(
+                key, "+inf", f"({since}", start=0, num=limit, withscores=True
+            )
+            if len(newest) >= limit:
+                oldest = datetime.fromtimestamp(newest[-1][1], UTC)
+                wait = (oldest + limits.window - moment).total_seconds()
+                return Refusal(scope, max(1, ceil(wait)))
+        return None
+
+    def record_failure(self, *, email: str, address: str, limits: Limits) -> None:
+        moment = now().timestamp()
+        seconds = max(1, ceil(limits.window.total_seconds()))
+        pipe = self.client.pipeline()
+        for key in self._keys(email, address):
+            pipe.zadd(key, {f"{moment}:{secrets.token_hex(4)}": moment})
+            pipe.zremrangebyscore(key, "-inf", moment - limits.window.total_seconds())
+            pipe.expire(key, seconds)
+        pipe.execute()
+
+    def clear_account(self, *, email: str) -> None:
+        self.client.delete(self._keys(email, "")[0])
+
+
+def counter(config: Any, session: Session) -> Counter:
+    """Where failed logins are counted: Redis when ``LOGIN_THROTTLE_REDIS_URL`` is set, else
+    the database."""
+    url = config.get("LOGIN_THROTTLE_REDIS_URL")
+    if not url:
+        return DatabaseCounter(session)
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis  # only needed when configured
+
+        client = _redis_clients[url] = redis.Redis.from_url(url)
+    return RedisCounter(client)

@@ -87,9 +87,8 @@ def login() -> Response | tuple[str, int] | str:
         db_session = dbsession()
         email = services.normalise_email(form.email.data or "")[:254]
         limits = throttle.Limits.from_config(current_app.config)
-        refused = throttle.refusal(
-            db_session, email=email, address=_client_address(), limits=limits
-        )
+        failures = throttle.counter(current_app.config, db_session)
+        refused = failures.refusal(email=email, address=_client_address(), limits=limits)
         if refused is not None:
             services.audit(
                 db_session,
@@ -114,16 +113,14 @@ def login() -> Response | tuple[str, int] | str:
             db_session, email=form.email.data or "", password=form.password.data or ""
         )
         if user is None:
-            throttle.record_failure(
-                db_session, email=email, address=_client_address(), limits=limits
-            )
+            failures.record_failure(email=email, address=_client_address(), limits=limits)
             services.audit(
                 db_session, actor=None, action="login_failed", object_type="user", email=email
             )
             db_session.commit()
             form.password.errors.append(gettext("Wrong e-mail or password."))
             return render_template("accounts/login.html", form=form), 401
-        throttle.clear_account(db_session, email=email)
+        failures.clear_account(email=email)
         kept = session.get("pending_answers")  # answers posted while the session had expired
         session.clear()  # a new session at login: no fixation
         if kept:

@@ -33,6 +33,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_THROTTLE_WINDOW": 15 * 60,  # seconds over which failed logins are counted
         "LOGIN_ACCOUNT_LIMIT": 10,  # failed logins per account within the window
         "LOGIN_ADDRESS_LIMIT": 50,  # failed logins per address within the window
+        "LOGIN_THROTTLE_REDIS_URL": None,  # count failed logins in Redis instead of the database
         "HTTPS": None,  # Secure cookies and HSTS; None: on, except in debug and testing
         "TRUSTED_ORIGINS": [],  # other origins whose pages may post here (besides our own)
         "TRUSTED_PROXIES": 0,  # reverse proxies in front: trust that many X-Forwarded-* hops

@@ -3,16 +3,21 @@ them; the old cookie then opens nothing. Login throttling; cross-site posts; HTT
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from sqlmodel import col, select
 
 from accounts import sessions
-from accounts.models import AuditEvent, Organization, Role, UserSession
+from accounts.models import AuditEvent, LoginFailure, Organization, Role, UserSession
 from accounts.services import add_membership
 from surveys.models import PendingSave
-from tests.conftest import PASSWORD, login
+from tests.conftest import IN_CI, PASSWORD, _free_port, login
 from tests.surveys.test_nothing_lost import page_form, stored
 from webapp import create_app
 from webapp.extensions import db
@@ -276,6 +281,47 @@ def test_a_successful_login_clears_the_accounts_failures(app, clock, make_user, 
     assert login_as(app.test_client(), user.email).status_code == 302
     for _ in range(2):
         assert login_as(app.test_client(), user.email, "guess").status_code == 401
+    assert login_as(app.test_client(), user.email).status_code == 302
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway redis-server (no persistence) for this test."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(binary):
+        if IN_CI:
+            pytest.fail("redis-server not found (CI=true: a missing server is a failure)")
+        pytest.skip("redis-server not found")
+    port = _free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no", "--dir", str(tmp_path)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    for _ in range(100):  # it starts in a few milliseconds
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.02)
+    yield f"redis://127.0.0.1:{port}/0"
+    client.close()
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_with_redis_configured_the_counts_are_kept_there(
+    app, clock, session, make_user, login_as, redis_url
+):
+    app.config.update(LOGIN_ACCOUNT_LIMIT=3, LOGIN_THROTTLE_WINDOW=300)
+    app.config["LOGIN_THROTTLE_REDIS_URL"] = redis_url
+    user = make_user()
+    for _ in range(3):
+        clock.advance(seconds=10)
+        assert login_as(app.test_client(), user.email, "guess").status_code == 401
+    response = login_as(app.test_client(), user.email)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "280")
+    assert session.exec(select(LoginFailure)).all() == []  # none in the database
+    clock.advance(seconds=280)
     assert login_as(app.test_client(), user.email).status_code == 302
 
 
