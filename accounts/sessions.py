@@ -113,7 +113,7 @@ def check(engine: sa.Engine, user_id: int, session_id: object, idle: timedelta) 
     if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
         return Checked(False)
     table = UserSession.__table__  # type: ignore[attr-defined]
-    with engine.connect() as connection:
+    with engine.connect().execution_options(evaluator_read_only=True) as connection:
         row = connection.execute(
             sa.select(table.c.user_id, table.c.last_seen_at, table.c.ended_at).where(
                 table.c.id == session_id
