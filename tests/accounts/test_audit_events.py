@@ -47,7 +47,7 @@ def people(session, make_org, make_user):
 
 
 @pytest.fixture
-def browser(app, csrf):
+def visitor(app, csrf):
     """A client that says which browser it is, logged in through the form."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = AGENT
@@ -65,45 +65,45 @@ def assert_from_the_browser(event, actor):
 # --- over HTTP: logging in and out, passwords, exports --------------------------------------------
 
 
-def test_login_is_recorded(browser, session, people, login_as):
-    login_as(browser, people["admin"].email)
+def test_login_is_recorded(visitor, session, people, login_as):
+    login_as(visitor, people["admin"].email)
     assert_from_the_browser(last(session, "login"), people["admin"])
 
 
-def test_a_failed_login_is_recorded_with_address_and_browser(browser, session, people, login_as):
-    login_as(browser, people["admin"].email, "wrong password")
+def test_a_failed_login_is_recorded_with_address_and_browser(visitor, session, people, login_as):
+    login_as(visitor, people["admin"].email, "wrong password")
     event = last(session, "login_failed")
     assert_from_the_browser(event, None)
     assert event.detail == {"email": people["admin"].email}
 
 
-def test_a_throttled_login_is_recorded(app, browser, session, people, login_as):
+def test_a_throttled_login_is_recorded(app, visitor, session, people, login_as):
     app.config["LOGIN_ACCOUNT_LIMIT"] = 1
-    login_as(browser, people["admin"].email, "wrong password")
-    assert login_as(browser, people["admin"].email).status_code == 429
+    login_as(visitor, people["admin"].email, "wrong password")
+    assert login_as(visitor, people["admin"].email).status_code == 429
     assert_from_the_browser(last(session, "login_throttled"), None)
 
 
-def test_logout_is_recorded(browser, session, people, login_as, csrf):
-    login_as(browser, people["admin"].email)
-    browser.post("/logout", data={"csrf_token": csrf(browser, "/")})
+def test_logout_is_recorded(visitor, session, people, login_as, csrf):
+    login_as(visitor, people["admin"].email)
+    visitor.post("/logout", data={"csrf_token": csrf(visitor, "/")})
     assert_from_the_browser(last(session, "logout"), people["admin"])
 
 
-def test_a_password_change_is_recorded(browser, session, people, login_as, csrf):
-    login_as(browser, people["admin"].email)
+def test_a_password_change_is_recorded(visitor, session, people, login_as, csrf):
+    login_as(visitor, people["admin"].email)
     new = "another long password"
-    browser.post(
+    visitor.post(
         "/account/password",
-        data={"current": PASSWORD, "new": new, "confirm": new, "csrf_token": csrf(browser, "/")},
+        data={"current": PASSWORD, "new": new, "confirm": new, "csrf_token": csrf(visitor, "/")},
     )
     assert_from_the_browser(last(session, "password_changed"), people["admin"])
 
 
-def test_a_pdf_export_is_recorded(browser, session, people, login_as, make_assessment):
+def test_a_pdf_export_is_recorded(visitor, session, people, login_as, make_assessment):
     assessment = make_assessment(org=people["ngo"])
-    login_as(browser, people["admin"].email)
-    response = browser.get(f"/reports/assessments/{assessment.id}/scorecard.pdf")
+    login_as(visitor, people["admin"].email)
+    response = visitor.get(f"/reports/assessments/{assessment.id}/scorecard.pdf")
     assert response.status_code == 200
     event = last(session, "exported")
     assert_from_the_browser(event, people["admin"])
@@ -115,10 +115,10 @@ def test_a_pdf_export_is_recorded(browser, session, people, login_as, make_asses
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "xlsx"])
-def test_a_rubric_export_is_recorded(browser, session, people, login_as, published_version, fmt):
+def test_a_rubric_export_is_recorded(visitor, session, people, login_as, published_version, fmt):
     version = published_version()
-    login_as(browser, people["evaluator"].email)
-    response = browser.get(f"/rubrics/quick-check/{version.number}/download/{fmt}")
+    login_as(visitor, people["evaluator"].email)
+    response = visitor.get(f"/rubrics/quick-check/{version.number}/download/{fmt}")
     assert response.status_code == 200
     event = last(session, "exported")
     assert_from_the_browser(event, people["evaluator"])
@@ -251,17 +251,17 @@ def test_evidence_upload_and_removal_are_recorded(app, session, people, make_ass
         assert event.detail["filename"] == "policy.pdf"
 
 
-def test_a_draft_edit_in_the_browser_names_its_author(browser, session, people, login_as, csrf):
+def test_a_draft_edit_in_the_browser_names_its_author(visitor, session, people, login_as, csrf):
     rubric = load_rubric(LIBRARY / "quick-check.yaml")
     version = rubrics.store_rubric(session, rubric, by=people["evaluator"])
     session.commit()
-    login_as(browser, people["evaluator"].email)
+    login_as(visitor, people["evaluator"].email)
     url = f"/rubrics/quick-check/{version.number}/yaml"
-    page = browser.get(url).get_data(as_text=True)
+    page = visitor.get(url).get_data(as_text=True)
     text = rubrics.yaml_text(version.content).replace("Safeguarding", "Safe-guarding", 1)
-    response = browser.post(
+    response = visitor.post(
         url,
-        data={"csrf_token": csrf(browser, url), "text": text, "lock_version": "1"},
+        data={"csrf_token": csrf(visitor, url), "text": text, "lock_version": "1"},
     )
     assert response.status_code in (200, 302), page[:200]
     assert_from_the_browser(last(session, "rubric_draft_edited"), people["evaluator"])
