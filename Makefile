@@ -22,6 +22,8 @@ instance/secret_key:
 	@mkdir -p instance
 	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
 
+# Plain http on 127.0.0.1: no Secure cookies or HSTS (EVALUATOR_HTTPS=true behind TLS).
+run: export EVALUATOR_HTTPS := false
 run: $(STAMP) instance/secret_key
 	$(BIN)/flask --app wsgi db-upgrade
 	$(BIN)/flask --app wsgi seed-demo --if-empty

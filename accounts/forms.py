@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField
 from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 ALL_CYCLES = "all"
@@ -16,6 +16,21 @@ class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(min=8, max=1024, message=_l("At least 8 characters.")),
+        ],
+    )
+    confirm = PasswordField(
+        _l("New password, again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
+    )
 
 
 class CheckboxListField(SelectMultipleField):
@@ -42,6 +57,9 @@ class GrantForm(FlaskForm):
         validators=[InputRequired()],
     )
     cycles = CheckboxListField(_l("Cycles"), coerce=int)  # no Optional: it would skip the check
+    include_evidence = BooleanField(
+        _l("Also evidence files, answers not yet submitted and the evaluator's notes")
+    )
 
     def validate_cycles(self, field: CheckboxListField) -> None:
         if self.scope.data == CHOSEN_CYCLES and not field.data:

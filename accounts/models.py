@@ -131,6 +131,8 @@ class AccessGrant(SQLModel, table=True):
     # False: only the cycles listed in access_grant_cycle (none listed: nothing, never all).
     all_cycles: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     granted_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # The funder also sees evidence files, in-progress drafts and the evaluator's notes.
+    include_evidence: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     granted_at: datetime = timestamp()
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     revoked_by_id: int | None = Field(default=None, foreign_key="user.id")
@@ -185,3 +187,41 @@ class AccountToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class UserSession(SQLModel, table=True):
+    """A login, server-side: the signed cookie carries only its random id. Ended at logout,
+    password change or reset, deactivation, "log out everywhere" and after inactivity; a
+    cookie whose session is ended opens nothing."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # secrets.token_urlsafe(32)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = timestamp()
+    last_seen_at: datetime = timestamp()
+    ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    end_reason: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=45)
+    user_agent: str | None = Field(default=None, max_length=255)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, counted per account and per address to throttle guessing (the rows of
+    the current window are all that is read; older ones are deleted as new ones come)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = timestamp(index=True)
+    email: str = Field(max_length=254, index=True)
+    address: str = Field(max_length=45, index=True)
+
+
+def _append_only() -> None:
+    from accounts import audit_ddl
+
+    audit_ddl.install(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+
+_append_only()

@@ -103,6 +103,8 @@ class Principal:
     # pairs these grants cover; the other NGOs of granted_ngos granted all their cycles.
     cycle_limited_ngos: frozenset[int] = frozenset()
     granted_cycles: frozenset[tuple[int, int]] = frozenset()
+    # NGOs whose live grant to one of their funders includes evidence, drafts and notes.
+    evidence_ngos: frozenset[int] = frozenset()
     cycles: frozenset[int] = frozenset()  # cycles they are assigned to as an evaluator
 
     @property
@@ -176,7 +178,7 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
     ngos = frozenset(org for role, org in memberships if role in ngo_roles and org is not None)
     admin_of = frozenset(org for role, org in memberships if role == Role.NGO_ADMIN and org)
     funders = frozenset(org for role, org in memberships if role == Role.FUNDER and org)
-    granted, limited, pairs = _live_grants(session, funders)
+    granted, limited, pairs, evidence = _live_grants(session, funders)
     cycles: set[int] = set()
     for query in _assignments:
         cycles.update(session.execute(query(user_id)).scalars())
@@ -189,21 +191,26 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
         granted_ngos=granted,
         cycle_limited_ngos=limited,
         granted_cycles=pairs,
+        evidence_ngos=evidence,
         cycles=frozenset(cycles),
     )
 
 
 def _live_grants(
     session: Session, funders: frozenset[int]
-) -> tuple[frozenset[int], frozenset[int], frozenset[tuple[int, int]]]:
+) -> tuple[frozenset[int], frozenset[int], frozenset[tuple[int, int]], frozenset[int]]:
     """The NGOs that granted one of ``funders`` access, those of them whose grants are all
-    limited to chosen cycles, and the (NGO, cycle) pairs these cover: one query, revoked grants
-    left out (read on every request, so a revocation counts at once)."""
+    limited to chosen cycles, the (NGO, cycle) pairs these cover, and the NGOs whose grant
+    includes evidence: one query, revoked grants left out (read on every request, so a
+    revocation counts at once)."""
     if not funders:
-        return frozenset(), frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset(), frozenset()
     rows = session.execute(
         sa.select(
-            col(AccessGrant.ngo_id), col(AccessGrant.all_cycles), col(AccessGrantCycle.cycle_id)
+            col(AccessGrant.ngo_id),
+            col(AccessGrant.all_cycles),
+            col(AccessGrantCycle.cycle_id),
+            col(AccessGrant.include_evidence),
         )
         .select_from(AccessGrant)
         .outerjoin(AccessGrantCycle, col(AccessGrantCycle.grant_id) == col(AccessGrant.id))
@@ -212,10 +219,13 @@ def _live_grants(
             col(AccessGrant.revoked_at).is_(None),
         )
     ).all()
-    granted = frozenset(ngo for ngo, _all, _cycle in rows)
-    whole = frozenset(ngo for ngo, every, _cycle in rows if every)
-    pairs = frozenset((ngo, cycle) for ngo, every, cycle in rows if not every and cycle is not None)
-    return granted, granted - whole, pairs
+    granted = frozenset(ngo for ngo, _all, _cycle, _evidence in rows)
+    whole = frozenset(ngo for ngo, every, _cycle, _evidence in rows if every)
+    pairs = frozenset(
+        (ngo, cycle) for ngo, every, cycle, _evidence in rows if not every and cycle is not None
+    )
+    evidence = frozenset(ngo for ngo, _all, _cycle, included in rows if included)
+    return granted, granted - whole, pairs, evidence
 
 
 def current_principal() -> Principal:
@@ -380,6 +390,20 @@ def view_assessment(principal: Principal, assessment: InCycle) -> bool:
         or assessment.organization_id in found.organizations
         or assessment.cycle_id in found.cycles
         or (assessment.organization_id, assessment.cycle_id) in found.organization_cycles
+    )
+
+
+@_register("assessment", seen_with="view_assessment")
+def view_evidence(principal: Principal, assessment: InCycle) -> bool:
+    """Open evidence files, answers not yet submitted (drafts) and the evaluator's notes and
+    reasons: the NGO's members, the evaluators of its cycle and admins; a funder only when the
+    NGO's grant includes them (``include_evidence``, on its Sharing page). Funders otherwise
+    see submitted results, scores, verified results and plans (the README's roles)."""
+    return (
+        Role.ADMIN in principal.roles
+        or assessment.organization_id in principal.ngos
+        or (Role.EVALUATOR in principal.roles and assessment.cycle_id in principal.cycles)
+        or assessment.organization_id in principal.evidence_ngos
     )
 
 

@@ -71,7 +71,12 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
 
 
 def add_membership(
-    session: Session, *, user: User, role: Role, organization: Organization | None = None
+    session: Session,
+    *,
+    user: User,
+    role: Role,
+    organization: Organization | None = None,
+    by: User | None = None,
 ) -> Membership:
     if role in NGO_ROLES and (organization is None or organization.kind != "ngo"):
         raise AccountError(_l("role %(role)s needs an NGO", role=role))
@@ -84,6 +89,15 @@ def add_membership(
     )
     session.add(membership)
     session.flush()
+    audit(
+        session,
+        actor=by,
+        action="membership_added",
+        object_type="user",
+        object_id=user.id,
+        organization_id=organization.id if organization else None,
+        role=str(role),
+    )
     return membership
 
 
@@ -151,15 +165,3 @@ def verify_password(user: User, password: str) -> bool:
         return bool(_hasher.verify(user.password_hash, password))
     except (VerificationError, InvalidHashError):
         return False
-
-
-def end_sessions(session: Session, user: User) -> int:
-    """End every session ``user`` has open (after a password reset or a deactivation); the
-    number ended.
-
-    PLACEHOLDER until server-side sessions land (accounts/sessions.py, on another branch): the
-    lead wires this to them at merge. Today sessions live in signed cookies, so nothing on the
-    server can end them; what protects an account meanwhile is that ``load_user`` refuses a
-    deactivated person on their next request. A reset cannot yet end the person's other
-    sessions."""
-    return 0

@@ -92,6 +92,7 @@ class GrantRow:
     funder: str
     all_cycles: bool
     cycles: tuple[str, ...]  # names of the chosen cycles (when not all_cycles)
+    include_evidence: bool  # also evidence files, drafts and the evaluator's notes
     granted_at: datetime
     granted_by: str | None
     revoked_at: datetime | None
@@ -143,6 +144,7 @@ def grants_of(session: Session, ngo_id: int) -> list[GrantRow]:
             funder=funder_name,
             all_cycles=grant.all_cycles,
             cycles=tuple(chosen.get(grant.id, ())),
+            include_evidence=grant.include_evidence,
             granted_at=grant.granted_at,
             granted_by=granted_by,
             revoked_at=grant.revoked_at,
@@ -180,6 +182,7 @@ def grant(
     funder: Organization,
     cycles: Sequence[int] | None,
     by: User | None,
+    include_evidence: bool = False,
 ) -> AccessGrant:
     """Grant ``funder`` access to ``ngo``'s results: all cycles (``cycles=None``) or the chosen
     ones, which must be cycles the NGO takes part in. Replaces a live grant to the same funder.
@@ -207,6 +210,7 @@ def grant(
         ngo_id=ngo.id,  # type: ignore[arg-type]
         funder_id=funder.id,  # type: ignore[arg-type]
         all_cycles=cycles is None,
+        include_evidence=include_evidence,
         granted_by_id=by.id if by else None,
     )
     session.add(made)
@@ -224,6 +228,7 @@ def grant(
         funder_id=funder.id,
         funder=funder.name,
         cycles="all" if cycles is None else sorted(set(cycles)),
+        include_evidence=include_evidence,
         replaces=replaced.id if replaced is not None else None,
     )
     return made

@@ -1,11 +1,15 @@
-"""Login and logout; an NGO's Sharing page (who sees its results)."""
+"""Login and logout, the account page (sessions, password); an NGO's Sharing page."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -13,32 +17,56 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from accounts import services, sharing
-from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm
+from accounts import services, sessions, sharing, throttle
+from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm, PasswordForm
 from accounts.inputs import parse_id, safe_next
 from accounts.models import Organization, OrgKind, User
+from accounts.people import services as people_services
 from accounts.permissions import authorize, public, requires
-from webapp.extensions import dbsession, login_manager
+from webapp.extensions import db, dbsession, login_manager
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
 login_manager.login_view = "accounts.login"
-login_manager.login_message = "Please log in to see this page."
-login_manager.localize_callback = gettext
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The logged-in user, if the cookie's server-side session is live (else anonymous: the
+    cookie of a session that ended opens nothing)."""
     ident = parse_id(user_id)
     if ident is None:
         return None
+    found = sessions.check(db.engine, ident, session.get(sessions.SESSION_KEY), _idle())
+    if not found.live:
+        if found.idle:
+            g.session_idle = True
+        return None
     user = dbsession().get(User, ident)
     return user if user is not None and user.active else None
+
+
+def _idle() -> timedelta:
+    return timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Response:
+    """To the login page, saying why when the session ended for inactivity."""
+    if g.get("session_idle"):
+        flash(gettext("You were logged out after a time without activity."), "info")
+    else:
+        flash(gettext("Please log in to see this page."), "info")
+    return redirect(login_url("accounts.login", request.url))
+
+
+def _client_address() -> str:
+    return (request.remote_addr or "unknown")[:45]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -48,29 +76,54 @@ def login() -> Response | tuple[str, int] | str:
         return redirect(url_for("main.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        db_session = dbsession()
+        email = services.normalise_email(form.email.data or "")[:254]
+        limits = throttle.Limits.from_config(current_app.config)
+        failures = throttle.counter(current_app.config, db_session)
+        refused = failures.refusal(email=email, address=_client_address(), limits=limits)
+        if refused is not None:
+            services.audit(
+                db_session,
+                actor=None,
+                action="login_throttled",
+                object_type="user",
+                email=email,
+                scope=refused.scope,
+                retry_after=refused.retry_after,
+            )
+            db_session.commit()
+            minutes = max(1, -(-refused.retry_after // 60))
+            form.password.errors.append(
+                gettext(
+                    "Too many failed logins. Please try again in %(minutes)s min.",
+                    minutes=minutes,
+                )
+            )
+            page = render_template("accounts/login.html", form=form)
+            return Response(page, 429, {"Retry-After": str(refused.retry_after)})
         user = services.authenticate(
-            dbsession(), email=form.email.data or "", password=form.password.data or ""
+            db_session, email=form.email.data or "", password=form.password.data or ""
         )
         if user is None:
+            failures.record_failure(email=email, address=_client_address(), limits=limits)
             services.audit(
-                dbsession(),
-                actor=None,
-                action="login_failed",
-                object_type="user",
-                email=services.normalise_email(form.email.data or "")[:254],
+                db_session, actor=None, action="login_failed", object_type="user", email=email
             )
-            dbsession().commit()
+            db_session.commit()
             form.password.errors.append(gettext("Wrong e-mail or password."))
             return render_template("accounts/login.html", form=form), 401
+        failures.clear_account(email=email)
         kept = session.get("pending_answers")  # answers posted while the session had expired
         session.clear()  # a new session at login: no fixation
         if kept:
             session["pending_answers"] = kept
+        started = sessions.start_session(db_session, user)
+        session[sessions.SESSION_KEY] = started.id
         login_user(user)
         services.audit(
-            dbsession(), actor=user, action="login", object_type="user", object_id=user.id
+            db_session, actor=user, action="login", object_type="user", object_id=user.id
         )
-        dbsession().commit()
+        db_session.commit()
         if kept and isinstance(kept, dict) and safe_next(kept.get("url")):
             # Answers kept while logged out are saved first, whatever page was asked for.
             return redirect(kept["url"])
@@ -83,10 +136,93 @@ def login() -> Response | tuple[str, int] | str:
 @login_required
 @requires("logged_in")
 def logout() -> Response:
+    db_session = dbsession()
+    sessions.end_session(db_session, session.get(sessions.SESSION_KEY))
+    services.audit(
+        db_session,
+        actor=current_user,
+        action="logout",
+        object_type="user",
+        object_id=current_user.id,
+    )
+    db_session.commit()
     logout_user()
     session.clear()
     flash(gettext("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+# --- the person's account: sessions and password ------------------------------------------------
+
+
+def _account_page(password_form: PasswordForm, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "accounts/account.html",
+        sessions=sessions.live_sessions(dbsession(), current_user),
+        current_id=session.get(sessions.SESSION_KEY),
+        everywhere_form=ConfirmForm(),
+        password_form=password_form,
+    ), status
+
+
+@bp.route("/account")
+@login_required
+@requires("logged_in")
+def account() -> tuple[str, int]:
+    return _account_page(PasswordForm())
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+@requires("logged_in")
+def logout_everywhere() -> Response | tuple[str, int]:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _account_page(PasswordForm(), 400)
+    db_session = dbsession()
+    ended = sessions.end_sessions(db_session, current_user, reason=sessions.EVERYWHERE)
+    services.audit(
+        db_session,
+        actor=current_user,
+        action="logout_everywhere",
+        object_type="user",
+        object_id=current_user.id,
+        sessions=ended,
+    )
+    db_session.commit()
+    logout_user()
+    session.clear()
+    flash(gettext("You are logged out everywhere."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+@requires("logged_in")
+def change_password() -> Response | tuple[str, int]:
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _account_page(form, 400)
+    db_session = dbsession()
+    try:
+        people_services.change_password(
+            db_session,
+            user=current_user,
+            current=form.current.data or "",
+            new=form.new.data or "",
+            keep_session=session.get(sessions.SESSION_KEY),
+        )
+    except people_services.PasswordRejected as exc:
+        db_session.rollback()
+        form.new.errors = [*form.new.errors, *(str(p) for p in exc.problems)]
+        return _account_page(form, 422)
+    except services.AccountError as exc:
+        db_session.commit()  # the failed attempt stays in the audit log
+        form.current.errors = [*form.current.errors, str(exc)]
+        return _account_page(form, 422)
+    db_session.commit()
+    flash(gettext("Your password is changed. Your other sessions are logged out."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 # --- sharing: an NGO's consent --------------------------------------------------------------------
@@ -151,7 +287,14 @@ def grant(ngo_id: int) -> Response | tuple[str, int]:
         abort(404)
     chosen = form.cycles.data if form.scope.data == CHOSEN_CYCLES else None
     try:
-        sharing.grant(session, ngo=ngo, funder=funder, cycles=chosen, by=current_user)
+        sharing.grant(
+            session,
+            ngo=ngo,
+            funder=funder,
+            cycles=chosen,
+            by=current_user,
+            include_evidence=bool(form.include_evidence.data),
+        )
         session.commit()
     except (IntegrityError, sharing.GrantGone):  # another change to this grant, meanwhile
         session.rollback()

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import numpy as np
 from flask import Blueprint, current_app, render_template, request, send_file
 from flask_babel import get_locale, gettext
-from flask_login import login_required
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from accounts import permissions
 from accounts.models import Organization
 from accounts.permissions import public, requires
+from accounts.services import audit
 from reports import dashboard, exports, figures, queries
 from rubrics.models import RubricVersion
 from rubrics.services import rubric_of
@@ -197,6 +198,18 @@ def scorecard_pdf(assessment_id: int) -> Response:
         as_attachment=True,
         download_name=exports.pdf_filename("scorecard", organization.code, cycle.code),
     )
+    session.commit()  # end the read: the audit's write then waits its turn (SQLite)
+    audit(
+        session,
+        actor=current_user,
+        action="exported",
+        object_type="assessment",
+        object_id=assessment.id,
+        organization_id=assessment.organization_id,
+        format="pdf",
+        language=language,
+    )
+    session.commit()
     # A revoked grant must not leave copies in shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -43,4 +43,5 @@ class RubricVersion(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = timestamp()
     published_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    published_by_id: int | None = Field(default=None, foreign_key="user.id")
     lock_version: int = Field(default=1)  # bumped on every edit: stale editor saves conflict

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from accounts.concurrency import StaleWrite, compare_and_set
 from accounts.models import User, utcnow
+from accounts.services import audit
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.loader import rubric_yaml
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
@@ -222,6 +223,17 @@ def store_rubric(
     )
     session.add(version)
     session.flush()
+    audit(
+        session,
+        actor=by,
+        action="rubric_version_created",
+        object_type="rubric_version",
+        object_id=version.id,
+        rubric=rubric.id,
+        number=version.number,
+        source_format=source_format,
+        based_on=based_on.id if based_on else None,
+    )
     return version
 
 
@@ -275,6 +287,7 @@ def update_draft(
     rubric: Rubric,
     *,
     expected_lock: int | None = None,
+    by: User | None = None,
 ) -> RubricVersion:
     """Replace a draft's content. Published versions are immutable.
 
@@ -303,11 +316,25 @@ def update_draft(
     _compare_and_bump(
         session, version, expected, {"content": content, "content_hash": hash_content(content)}
     )
+    audit(
+        session,
+        actor=by,
+        action="rubric_draft_edited",
+        object_type="rubric_version",
+        object_id=version.id,
+        rubric=rubric.id,
+        number=version.number,
+        lock_version=version.lock_version,
+    )
     return version
 
 
 def publish(
-    session: Session, version: RubricVersion, *, expected_lock: int | None = None
+    session: Session,
+    version: RubricVersion,
+    *,
+    expected_lock: int | None = None,
+    by: User | None = None,
 ) -> RubricVersion:
     """Publish a draft: from now on its content never changes.
 
@@ -329,7 +356,20 @@ def publish(
         session,
         version,
         expected,
-        {"status": VersionStatus.PUBLISHED.value, "published_at": utcnow()},
+        {
+            "status": VersionStatus.PUBLISHED.value,
+            "published_at": utcnow(),
+            "published_by_id": by.id if by else None,
+        },
+    )
+    audit(
+        session,
+        actor=by,
+        action="rubric_published",
+        object_type="rubric_version",
+        object_id=version.id,
+        rubric=rubric.id,
+        number=version.number,
     )
     record = session.get(RubricRecord, version.rubric_id)
     if record is not None:  # the rubric is known by its latest published title

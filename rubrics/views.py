@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response
 
 from accounts.inputs import parse_id
 from accounts.permissions import requires
+from accounts.services import audit
 from rubrics import services
 from rubrics.access import load_rubric_record, load_rubric_version
 from rubrics.diff import RubricDiff, diff_rubrics
@@ -277,6 +278,16 @@ def download(code: str, number: int, fmt: str) -> PageResult:
     else:
         abort(404)
     filename = secure_filename(f"{code}-v{number}.{fmt}") or f"rubric-v{number}.{fmt}"
+    dbsession().commit()  # end the read: the audit's write then waits its turn (SQLite)
+    audit(
+        dbsession(),
+        actor=current_user,
+        action="exported",
+        object_type="rubric_version",
+        object_id=version.id,
+        format=fmt,
+    )
+    dbsession().commit()
     return send_file(
         io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=filename
     )
@@ -409,7 +420,9 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
         if not form.errors and rubric is not None:
             domains_before = len(version.content.get("domains") or [])
             try:
-                services.update_draft(dbsession(), version, rubric, expected_lock=submitted)
+                services.update_draft(
+                    dbsession(), version, rubric, expected_lock=submitted, by=current_user
+                )
             except services.StaleVersionError:
                 dbsession().rollback()
                 return _structured_conflict(record, version, editor, form)
@@ -546,7 +559,11 @@ def edit_yaml(code: str, number: int) -> PageResult:
             elif rubric is not None:
                 try:
                     services.update_draft(
-                        dbsession(), version, rubric, expected_lock=form.lock_version.data
+                        dbsession(),
+                        version,
+                        rubric,
+                        expected_lock=form.lock_version.data,
+                        by=current_user,
                     )
                 except services.StaleVersionError:
                     dbsession().rollback()
@@ -587,7 +604,9 @@ def publish(code: str, number: int) -> PageResult:
         if not form.validate():
             abort(400)
         try:
-            services.publish(dbsession(), version, expected_lock=form.lock_version.data)
+            services.publish(
+                dbsession(), version, expected_lock=form.lock_version.data, by=current_user
+            )
         except services.StaleVersionError:
             dbsession().rollback()
             dbsession().refresh(version)

@@ -43,6 +43,14 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # A questionnaire page's request (answers and evidence files): larger than one file's
         # limit, so that a file too large is refused alone and the typed answers are saved.
         "UPLOAD_REQUEST_MAX_BYTES": 100 * MiB,
+        "SESSION_IDLE_MINUTES": 120,  # a login ends after this long without a request
+        "LOGIN_THROTTLE_WINDOW": 15 * 60,  # seconds over which failed logins are counted
+        "LOGIN_ACCOUNT_LIMIT": 10,  # failed logins per account within the window
+        "LOGIN_ADDRESS_LIMIT": 50,  # failed logins per address within the window
+        "LOGIN_THROTTLE_REDIS_URL": None,  # count failed logins in Redis instead of the database
+        "HTTPS": None,  # Secure cookies and HSTS; None: on, except in debug and testing
+        "TRUSTED_ORIGINS": [],  # other origins whose pages may post here (besides our own)
+        "TRUSTED_PROXIES": 0,  # reverse proxies in front: trust that many X-Forwarded-* hops
     }
 
 

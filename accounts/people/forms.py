@@ -73,9 +73,3 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Event"), default="")
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("To"), validators=[Optional()])
-
-
-class ChangePasswordForm(ChoosePasswordForm):
-    current = PasswordField(
-        _l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
-    )

@@ -16,7 +16,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
-from accounts import tokens
+from accounts import sessions, tokens
 from accounts.models import (
     NGO_ROLES,
     AccountToken,
@@ -34,7 +34,6 @@ from accounts.services import (
     add_membership,
     audit,
     create_user,
-    end_sessions,
     normalise_email,
     set_password,
     verify_password,
@@ -187,14 +186,16 @@ def reset_password(session: Session, *, raw: str, password: str) -> User:
     """Set a new password from a reset link (once) and end the person's sessions."""
     token = tokens.find(session, raw, TokenPurpose.RESET)
     user = _choose_password(session, token, password)
-    end_sessions(session, user)
+    sessions.end_sessions(session, user, reason=sessions.PASSWORD_RESET)
     audit(session, actor=user, action="password_reset", object_type="user", object_id=user.id)
     return user
 
 
-def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+def change_password(
+    session: Session, *, user: User, current: str, new: str, keep_session: str | None = None
+) -> None:
     """A logged-in person changes their own password: the current one first. Their other
-    sessions end."""
+    sessions end (all but ``keep_session``, the one in use)."""
     if not verify_password(user, current):
         audit(
             session,
@@ -208,8 +209,17 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
     if problems:
         raise PasswordRejected(problems)
     set_password(session, user=user, password=new)
-    end_sessions(session, user)
-    audit(session, actor=user, action="password_change", object_type="user", object_id=user.id)
+    ended = sessions.end_sessions(
+        session, user, except_id=keep_session, reason=sessions.PASSWORD_CHANGED
+    )
+    audit(
+        session,
+        actor=user,
+        action="password_changed",
+        object_type="user",
+        object_id=user.id,
+        sessions_ended=ended,
+    )
 
 
 def token_owner(session: Session, raw: str, purpose: TokenPurpose) -> User:
@@ -237,7 +247,7 @@ def deactivate(session: Session, *, user: User, by: User | None) -> None:
         .where(col(AccountToken.user_id) == user.id, col(AccountToken.used_at).is_(None))
         .values(used_at=utcnow())
     )
-    end_sessions(session, user)
+    sessions.end_sessions(session, user, reason=sessions.DEACTIVATED)
     audit(
         session,
         actor=by,
@@ -279,17 +289,8 @@ def add_role(
     ).first()
     if exists is not None:
         raise AccountError(_l("%(name)s already has this role.", name=user.name))
-    membership = add_membership(session, user=user, role=role, organization=organization)
-    audit(
-        session,
-        actor=by,
-        action="membership_added",
-        object_type="user",
-        object_id=user.id,
-        organization_id=membership.organization_id,
-        role=str(role),
-    )
-    return membership
+    # add_membership records the change (who, whom, which role where) in the audit log
+    return add_membership(session, user=user, role=role, organization=organization, by=by)
 
 
 def remove_membership(session: Session, *, membership: Membership, by: User | None) -> None:

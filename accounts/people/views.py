@@ -28,14 +28,13 @@ from sqlmodel import col, select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from accounts import mail, tokens
+from accounts import mail, sessions, tokens
 from accounts.forms import ConfirmForm
 from accounts.models import Membership, Organization, OrgKind, Role, TokenPurpose, User
 from accounts.people import audit_log, services
 from accounts.people.forms import (
     NO_ORGANIZATION,
     AuditFilterForm,
-    ChangePasswordForm,
     ChoosePasswordForm,
     ForgotForm,
     InviteForm,
@@ -541,35 +540,6 @@ def team_remove(ngo_id: int, user_id: int) -> Response:
     return redirect(url_for("people.team", ngo_id=ngo_id))
 
 
-# --- one's own password ---------------------------------------------------------------------------
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-@requires("logged_in")
-def change_password() -> Response | str | tuple[str, int]:
-    form = ChangePasswordForm()
-    if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("people/change_password.html", form=form), status
-    db = dbsession()
-    try:
-        services.change_password(
-            db, user=current_user, current=form.current.data or "", new=form.password.data or ""
-        )
-    except services.PasswordRejected as exc:
-        db.rollback()
-        form.password.errors.extend(str(p) for p in exc.problems)
-        return render_template("people/change_password.html", form=form), 400
-    except AccountError as exc:
-        db.commit()  # the failed attempt stays in the audit log
-        form.current.errors.append(str(exc))
-        return render_template("people/change_password.html", form=form), 400
-    db.commit()
-    flash(gettext("Your password is changed."), "success")
-    return redirect(url_for("main.home"))
-
-
 # --- links: invitations and resets (public) -------------------------------------------------------
 
 
@@ -600,7 +570,8 @@ def _choose_password(
     except tokens.TokenInvalid:  # used by another request meanwhile
         db.rollback()
         return render_template("people/link_invalid.html"), 404
-    session.clear()
+    session.clear()  # a new session at login: no fixation
+    session[sessions.SESSION_KEY] = sessions.start_session(db, user).id
     login_user(user)
     audit(db, actor=user, action="login", object_type="user", object_id=user.id, via=str(purpose))
     db.commit()

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from accounts import permissions
 from accounts.concurrency import StaleWrite, insert_once
 from accounts.models import Organization, OrgKind, User, utcnow
+from accounts.services import audit
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import CODE_PATTERN
 from surveys.cycles.models import DEFAULT_TARGET, CycleEvaluator, CycleSettings
@@ -66,6 +67,15 @@ def open_cycle(
             raise AssessmentError(_l("%(name)s is not an NGO", name=org.name))
         session.add(Assessment(cycle_id=cycle.id, organization_id=org.id))  # type: ignore[arg-type]
     session.flush()
+    audit(
+        session,
+        actor=by,
+        action="cycle_opened",
+        object_type="cycle",
+        object_id=cycle.id,
+        code=code,
+        rubric_version_id=version.id,
+    )
     return cycle
 
 
@@ -218,10 +228,21 @@ def assign_evaluators(
     if errors:
         raise CycleError(errors)
     session.flush()
+    for row in added:
+        audit(
+            session,
+            actor=by,
+            action="evaluator_assigned",
+            object_type="cycle",
+            object_id=cycle.id,
+            user_id=row.user_id,
+        )
     return added
 
 
-def unassign_evaluator(session: Session, cycle: AssessmentCycle, user_id: int) -> None:
+def unassign_evaluator(
+    session: Session, cycle: AssessmentCycle, user_id: int, *, by: User | None = None
+) -> None:
     row = session.exec(
         select(CycleEvaluator).where(
             CycleEvaluator.cycle_id == cycle.id, CycleEvaluator.user_id == user_id
@@ -230,6 +251,14 @@ def unassign_evaluator(session: Session, cycle: AssessmentCycle, user_id: int) -
     if row is not None:
         session.delete(row)
         session.flush()
+        audit(
+            session,
+            actor=by,
+            action="evaluator_unassigned",
+            object_type="cycle",
+            object_id=cycle.id,
+            user_id=user_id,
+        )
 
 
 def set_target(

@@ -234,7 +234,7 @@ def cycle_unassign_evaluator(cycle_id: int, user_id: int) -> Response:
     cycle = load_cycle(cycle_id, need="manage_cycle")
     if not PostButtonForm().validate_on_submit():  # pragma: no cover - CSRFProtect answers first
         abort(400)
-    cycles.unassign_evaluator(dbsession(), cycle, user_id)
+    cycles.unassign_evaluator(dbsession(), cycle, user_id, by=current_user)
     dbsession().commit()
     flash(_("Evaluator removed from the cycle."), "success")
     return redirect(url_for("cycles.cycle_detail", cycle_id=cycle_id))

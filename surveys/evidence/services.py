@@ -31,6 +31,7 @@ from typing import IO, Any
 from sqlmodel import Session, col, select
 
 from accounts.models import User, utcnow
+from accounts.services import audit
 from rubrics.schema import Rubric
 from surveys import answers as store
 from surveys.evidence.models import Evidence
@@ -228,7 +229,25 @@ def store_evidence(
     )
     session.add(evidence)
     session.flush()
+    _audit(session, "evidence_uploaded", evidence, assessment.organization_id, user)
     return evidence
+
+
+def _audit(
+    session: Session, action: str, evidence: Evidence, organization_id: int, user: User | None
+) -> None:
+    audit(
+        session,
+        actor=user,
+        action=action,
+        object_type="evidence",
+        object_id=evidence.id,
+        organization_id=organization_id,
+        assessment_id=evidence.assessment_id,
+        question_id=evidence.question_id,
+        filename=evidence.original_filename,
+        sha256=evidence.sha256,
+    )
 
 
 def live_evidence(session: Session, assessment_id: int) -> dict[str, list[Evidence]]:
@@ -258,6 +277,9 @@ def delete_evidence(session: Session, evidence: Evidence, *, user: User | None) 
     evidence.deleted_by_id = user.id if user else None
     session.add(evidence)
     session.flush()
+    assessment = session.get(Assessment, evidence.assessment_id)
+    organization_id = assessment.organization_id if assessment else 0
+    _audit(session, "evidence_removed", evidence, organization_id, user)
 
 
 def sync_answers(

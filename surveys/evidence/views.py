@@ -24,8 +24,9 @@ bp = Blueprint("evidence", __name__, cli_group="surveys")
 
 
 def load_evidence(assessment_id: int, evidence_id: int) -> tuple[Assessment, Evidence]:
-    """An evidence file that is not deleted, of an assessment the current user may see."""
-    assessment = load_assessment(assessment_id)
+    """An evidence file that is not deleted, of an assessment whose evidence the current user
+    may see (a funder: only when the NGO's grant includes evidence)."""
+    assessment = load_assessment(assessment_id, need="view_evidence")
     item = evidence.find_evidence(dbsession(), assessment_id, evidence_id)
     if item is None:
         abort(404)
@@ -34,7 +35,7 @@ def load_evidence(assessment_id: int, evidence_id: int) -> tuple[Assessment, Evi
 
 @bp.route("/<int:assessment_id>/evidence/<int:evidence_id>")
 @login_required
-@requires("view_assessment")
+@requires("view_evidence")
 def evidence_file(assessment_id: int, evidence_id: int) -> Response:
     """An evidence file, to whoever may see the assessment: always as a download, never
     rendered or run by the browser."""

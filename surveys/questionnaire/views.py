@@ -98,6 +98,8 @@ def _resume_serializer() -> URLSafeTimedSerializer:
 @requires("view_assessment")
 def overview(assessment_id: int) -> str:
     assessment = load_assessment(assessment_id)
+    if assessment.status in EDITABLE:  # a draft: not for a funder unless the grant says so
+        permissions.authorize(assessment, "view_evidence")
     cycle, rubric = store.rubric_for(dbsession(), assessment)
     values = store.values_of(store.answers_of(dbsession(), assessment_id))
     per_page = services.missing_per_section(rubric, values)

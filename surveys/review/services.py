@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from accounts.concurrency import StaleWrite, compare_and_set, insert_once
 from accounts.models import User, utcnow
+from accounts.services import audit
 from rubrics.schema import Indicator, Question, Rubric
 from surveys import answers as store
 from surveys.evidence.services import live_evidence
@@ -48,8 +49,23 @@ NOTE_MAX = 5000
 # --- review actions -------------------------------------------------------------------------------
 
 
+def _audit(
+    session: Session, assessment: Assessment, action: str, by: User | None, **detail: Any
+) -> None:
+    audit(
+        session,
+        actor=by,
+        action=action,
+        object_type="assessment",
+        object_id=assessment.id,
+        organization_id=assessment.organization_id,
+        **detail,
+    )
+
+
 def start_review(session: Session, assessment: Assessment, *, by: User | None) -> None:
     transition(session, assessment, Status.IN_REVIEW, by=by)
+    _audit(session, assessment, "review_started", by)
 
 
 def return_assessment(
@@ -57,6 +73,7 @@ def return_assessment(
 ) -> None:
     """Send the assessment back to the NGO, with the reasons they will see on its overview."""
     transition(session, assessment, Status.RETURNED, by=by, reason=reason)
+    _audit(session, assessment, "review_returned", by, reason=reason[:2000])
 
 
 def complete_review(session: Session, assessment: Assessment, *, by: User | None) -> None:
@@ -86,6 +103,7 @@ def complete_review(session: Session, assessment: Assessment, *, by: User | None
         )
     transition(session, assessment, Status.VERIFIED, by=by)
     score_assessments(session, [assessment], Source.VERIFIED)
+    _audit(session, assessment, "review_completed", by)
 
 
 @dataclass

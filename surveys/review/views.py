@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from accounts import permissions
 from accounts.inputs import parse_id
 from accounts.models import Organization
 from accounts.permissions import requires
@@ -329,6 +330,7 @@ def verification(assessment_id: int) -> str:
     cycle, rubric = store.rubric_for(session, assessment)
     language = page_language(rubric)
     visible = workflow.verified_visible(assessment)
+    notes = permissions.can("view_evidence", assessment)  # a funder: if the grant says so
     found = review.comparison(session, assessment, rubric, language) if visible else None
     return render_template(
         "review/comparison.html",
@@ -337,7 +339,8 @@ def verification(assessment_id: int) -> str:
         rubric=rubric,
         organization=session.get(Organization, assessment.organization_id),
         comparison=found,
-        return_notice=workflow.return_notice(session, assessment),
-        evidence_urls=_evidence_urls(assessment, found.indicators) if found else {},
+        return_notice=workflow.return_notice(session, assessment) if notes else None,
+        evidence_urls=_evidence_urls(assessment, found.indicators) if found and notes else {},
+        show_notes=notes,
         language=language,
     )

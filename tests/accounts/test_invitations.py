@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_token, login
 from flask import Flask
 from smtp_sink import SmtpSink, link_in, module_database, smtp_sink, text_of
 from sqlmodel import Session, select
@@ -21,6 +20,7 @@ from accounts import services as accounts
 from accounts import tokens
 from accounts.models import AccountToken, AuditEvent, Organization, Role, TokenPurpose, User, utcnow
 from accounts.passwords import password_problems
+from tests.conftest import csrf_token, login
 from webapp import create_app
 from webapp.extensions import db as flask_db
 
@@ -307,20 +307,21 @@ def test_a_person_changes_their_own_password_knowing_the_current_one(app, db):
     url = "/account/password"
 
     def post(current, new):
-        token = csrf_token(client, url)
-        data = {"csrf_token": token, "current": current, "password": new, "confirm": new}
+        token = csrf_token(client, "/account")
+        data = {"csrf_token": token, "current": current, "new": new, "confirm": new}
         return client.post(url, data=data)
 
-    assert "Wrong" not in client.get(url).get_data(as_text=True)
+    assert "wrong" not in client.get("/account").get_data(as_text=True)
     wrong = post("not my password", NEW_PASSWORD)
-    assert wrong.status_code == 400
+    assert wrong.status_code == 422
     assert "The current password is wrong." in wrong.get_data(as_text=True)
-    assert post(PASSWORD, "too short").status_code == 400
+    assert post(PASSWORD, "too short").status_code in (400, 422)
+    assert post(PASSWORD, "aaaaaaaaaaaa").status_code == 422  # one character repeated
     assert post(PASSWORD, NEW_PASSWORD).status_code == 302
     assert login(app.test_client(), "changer@example.org", NEW_PASSWORD).status_code == 302
     db.expire_all()
     actions = db.exec(select(AuditEvent.action).where(AuditEvent.object_id == str(user.id))).all()
-    assert {"password_change_failed", "password_change"} <= set(actions)
+    assert {"password_change_failed", "password_changed"} <= set(actions)
 
 
 def test_a_token_is_spent_once_even_by_two_requests_at_the_same_moment(db):

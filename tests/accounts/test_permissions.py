@@ -129,6 +129,8 @@ EXPECTED = [
         {"member", "ngo_admin", "funder", "evaluator", "admin"},
     ),
     ("answer_assessment", "assessment", {"member", "ngo_admin"}),
+    # The funder's grant here does not include evidence (tests/accounts/test_funder_access.py).
+    ("view_evidence", "assessment", {"member", "ngo_admin", "evaluator", "admin"}),
     ("view_history", "assessment", {"ngo_admin", "evaluator", "unassigned", "admin"}),
     ("review_assessment", "assessment", {"evaluator", "admin"}),
     (
@@ -280,15 +282,13 @@ def test_history_over_http_is_404_for_strangers_and_403_for_members(client, worl
 
 
 @pytest.fixture
-def as_(app, world):
+def as_(app, world, log_in_directly):
     """A fresh client for one person of the world (``"anonymous"``: nobody logged in)."""
 
     def client_of(who):
         client = app.test_client()
         if who != "anonymous":
-            with client.session_transaction() as browser_session:
-                browser_session["_user_id"] = str(world[who].id)
-                browser_session["_fresh"] = True
+            log_in_directly(client, world[who])
         return client
 
     return client_of

@@ -80,18 +80,14 @@ def world(session, make_org, make_user, published_version):
 
 
 @pytest.fixture
-def as_(app, world):
+def as_(app, world, log_in_directly):
     """A client of its own for one person of the world, kept for the whole test (as a browser
     keeps its session): what it sees after someone else's change is what that person sees."""
     clients = {}
 
     def client_of(who):
         if who not in clients:
-            client = app.test_client()
-            with client.session_transaction() as browser_session:
-                browser_session["_user_id"] = str(world[who].id)
-                browser_session["_fresh"] = True
-            clients[who] = client
+            clients[who] = log_in_directly(app.test_client(), world[who])
         return clients[who]
 
     return client_of

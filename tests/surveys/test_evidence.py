@@ -366,7 +366,8 @@ def test_file_names_are_sanitised_and_keep_their_script(session, setup, ana):
         (Role.NGO_MEMBER, 200),
         (Role.EVALUATOR, 200),  # assigned to the assessment's cycle
         ("unassigned", 404),  # an evaluator of no cycle of it (issue 9)
-        (Role.FUNDER, 200),
+        (Role.FUNDER, 403),  # sees the assessment, not its evidence: the grant does not say so
+        ("funder_evidence", 200),  # a grant that includes evidence
         ("other", 404),
     ],
 )
@@ -379,11 +380,12 @@ def test_files_are_served_to_those_who_may_see_the_assessment(
         viewer = make_user(email="b@example.org", org=make_org(name="NGO B"))
     elif role == "unassigned":
         viewer = make_user(email="u@example.org", role=Role.EVALUATOR)
-    elif role == Role.FUNDER:
+    elif role in (Role.FUNDER, "funder_evidence"):
         funder = make_org(name="Fund", kind="funder")
-        accounts.grant_access(session, ngo=org, funder=funder, by=None)
+        grant = accounts.grant_access(session, ngo=org, funder=funder, by=None)
+        grant.include_evidence = role == "funder_evidence"
         session.commit()
-        viewer = make_user(email="f@example.org", role=role, org=funder)
+        viewer = make_user(email="f@example.org", role=Role.FUNDER, org=funder)
     else:
         home = org if role == Role.NGO_MEMBER else None
         viewer = make_user(email="v@example.org", role=role, org=home)

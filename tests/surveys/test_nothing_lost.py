@@ -374,7 +374,8 @@ def test_who_may_see_the_history(app, session, ngo, make_org, make_user, login_a
         home = org
     elif role == Role.FUNDER:
         home = make_org(name="Fund", kind="funder")
-        accounts.grant_access(session, ngo=org, funder=home, by=None)
+        grant = accounts.grant_access(session, ngo=org, funder=home, by=None)
+        grant.include_evidence = True  # the assessment is a draft: the grant must say so
         session.commit()
     viewer = make_user(email="viewer@example.org", role=role, org=home)
     if role == Role.EVALUATOR:  # evaluators see the cycles they are assigned to (issue 9)

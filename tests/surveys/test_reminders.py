@@ -163,7 +163,7 @@ def test_remind_sends_each_reminder_once_in_the_recipients_language(app, db, wor
 
 
 def test_the_link_opens_the_assessment_for_its_ngo(app, world, smtp):
-    from conftest import login
+    from tests.conftest import login
 
     [message] = smtp.messages("am@example.org")
     client = app.test_client()
@@ -188,7 +188,7 @@ def test_without_a_mail_server_nothing_is_recorded(app, db, world):
 def test_the_cycle_page_button_sends_that_cycles_reminders_and_hides_from_ngos(
     app, db, world, smtp
 ):
-    from conftest import csrf_token, login
+    from tests.conftest import csrf_token, login
 
     newcomer = accounts.create_user(db, email="new-a@example.org", name="N", password=PASSWORD)
     accounts.add_membership(db, user=newcomer, role=Role.NGO_MEMBER, organization=world["a"])

@@ -98,12 +98,7 @@ def _field_names(people: People, seeded: dict[str, Any], app: Flask) -> list[str
 
 
 def _send(people: People, role: str, method: str, url: str, form: dict[str, Any]) -> Any:
-    if method == "GET":
-        response = people.client(role).get(url)
-    else:
-        client = people.client(role, fresh=url == "/logout")
-        token = client.token if url == "/logout" else people.tokens[role]
-        response = client.post(url, data={**form, "csrf_token": token})
+    response = people.client(role).get(url) if method == "GET" else people.post(role, url, form)
     response.close()
     return response
 

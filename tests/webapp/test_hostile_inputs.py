@@ -26,6 +26,7 @@ from surveys.evidence.services import sanitise_filename
 from surveys.models import Answer, Assessment
 from surveys.questionnaire import services as questionnaire
 from surveys.review import services as review
+from tests.conftest import server_session
 
 HUGE = str(2**64 + 7)  # above SQLite's 2^63 - 1: OverflowError before the fix
 SUPERSCRIPT = "²"  # str.isdigit() says yes, int() says no
@@ -73,9 +74,9 @@ def as_user(app, user):
     """A client logged in as ``user`` (the session set directly: no login form to throttle)."""
     client = app.test_client()
     if user is not None:
+        cookie = server_session(app, user.id)
         with client.session_transaction() as browser_session:
-            browser_session["_user_id"] = str(user.id)
-            browser_session["_fresh"] = True
+            browser_session.update(cookie)
     return client
 
 

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
+from accounts.models import AuditEvent
 from webapp.migrate import alembic_config, upgrade_database
 
 
@@ -49,3 +51,19 @@ def test_downgrade_to_base_and_upgrade_again(empty_database):
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
     command.upgrade(config, "head")
+
+
+def test_the_migrated_audit_log_refuses_updates_and_deletes(empty_database):
+    upgrade_database(empty_database)
+    engine = sa.create_engine(empty_database)
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(table).values(at=sa.func.now(), action="login", object_type="user", detail={})
+        )
+    for statement in (sa.update(table).values(action="nothing"), sa.delete(table)):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(table.c.action)).scalars().all() == ["login"]
+    engine.dispose()

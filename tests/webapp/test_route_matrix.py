@@ -36,6 +36,7 @@ from surveys.cycles import services as cycles
 from surveys.evidence import services as evidence
 from surveys.models import Assessment, AssessmentCycle
 from surveys.plan.models import ImprovementAction
+from tests.conftest import server_session
 from webapp import create_app
 from webapp.extensions import db
 
@@ -91,6 +92,9 @@ ANY_LOGGED_IN = access(LOGGED_IN)
 ROLE_STAFF = access(STAFF, LOGGED_IN - STAFF)  # a role permission: 403 to the others
 VIEW_ASSESSMENT = access(SEES_A)
 ANSWER = access(NGO_A, SEES_A - NGO_A)
+# NGO A's assessment is a draft, with evidence: its funder sees submitted results and plans,
+# drafts and evidence only when the grant includes them (this one does not).
+VIEW_DRAFT = access(SEES_A - {"funder"}, {"funder"})
 HISTORY = access({"ngo_admin", "evaluator", "admin"}, {"member", "funder"})
 REVIEW = access({"evaluator", "admin"}, {"member", "ngo_admin", "funder"})
 EDIT_PLAN = access(NGO_A, SEES_A - NGO_A)
@@ -115,8 +119,8 @@ ADMIN_NOTHING_THERE = access(set(), LOGGED_IN - {"admin"})
 # "METHOD rule" -> who gets what. Keep it sorted by rule; add a row for every new route.
 MATRIX: dict[str, dict[str, str]] = {
     "GET /": ANY_LOGGED_IN,
-    "GET /assessments/<int:assessment_id>": VIEW_ASSESSMENT,
-    "GET /assessments/<int:assessment_id>/evidence/<int:evidence_id>": VIEW_ASSESSMENT,
+    "GET /assessments/<int:assessment_id>": VIEW_DRAFT,
+    "GET /assessments/<int:assessment_id>/evidence/<int:evidence_id>": VIEW_DRAFT,
     "GET /assessments/<int:assessment_id>/history": HISTORY,
     "GET /assessments/<int:assessment_id>/history/<question_id>": HISTORY,
     "GET /assessments/<int:assessment_id>/page/<int:page>": ANSWER,
@@ -174,7 +178,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /rubrics/upload": ROLE_STAFF,
     "POST /rubrics/upload": ROLE_STAFF,
     "GET /static/<path:filename>": PUBLIC,
-    "GET /account/password": ANY_LOGGED_IN,
+    "GET /account": ANY_LOGGED_IN,
+    "POST /account/logout-everywhere": ANY_LOGGED_IN,
     "POST /account/password": ANY_LOGGED_IN,
     "GET /admin/audit": ROLE_ADMIN,
     "GET /admin/audit.csv": ROLE_ADMIN,
@@ -390,6 +395,9 @@ def url_of(rule: Any, key: str, values: dict[str, Any]) -> str:
     return str(built[1])
 
 
+LOGGING_OUT = ("/logout", "/account/logout-everywhere")
+
+
 class People:
     """One test client per person, logged in by setting the session (their CSRF token read once;
     logging out gets a throwaway client, so that the others stay logged in)."""
@@ -404,9 +412,9 @@ class People:
             return self.clients[role]
         client = self.app.test_client()
         if role != "anonymous":
+            cookie = server_session(self.app, self.ids[role])
             with client.session_transaction() as browser_session:
-                browser_session["_user_id"] = str(self.ids[role])
-                browser_session["_fresh"] = True
+                browser_session.update(cookie)
         html = client.get("/login" if role == "anonymous" else "/").get_data(as_text=True)
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
         assert token, role
@@ -416,12 +424,21 @@ class People:
             client.token = token.group(1)
         return client
 
+    def post(self, role: str, url: str, data: dict[str, Any]) -> Any:
+        """Post as ``role``: logging out on a throwaway client; after "log out everywhere"
+        (which ends every session of theirs) the person logs in anew for the next request."""
+        fresh = url in LOGGING_OUT
+        client = self.client(role, fresh=fresh)
+        token = client.token if fresh else self.tokens[role]
+        response = client.post(url, data={**data, "csrf_token": token})
+        if url == "/account/logout-everywhere":
+            self.clients.pop(role, None)
+        return response
+
     def request(self, role: str, method: str, url: str, extra: dict[str, str]) -> Any:
         if method == "GET":
             return self.client(role).get(url)
-        client = self.client(role, fresh=url == "/logout")
-        token = client.token if url == "/logout" else self.tokens[role]
-        return client.post(url, data={"csrf_token": token, **extra})
+        return self.post(role, url, extra)
 
 
 def outcome(response: Any) -> str:
