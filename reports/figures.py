@@ -458,3 +458,48 @@ def trend_lines(
             xanchor="left",
         )
     return fig
+
+
+# --- network-wide trends (issue 9, section 6) --------------------------------------------------
+
+
+def cohort_boxes(
+    domain_labels: Sequence[str],
+    cycles: Sequence[tuple[str, BoxStats]],
+    *,
+    note: str = "",
+) -> go.Figure:
+    """The cohort's domain scores, one box per cycle in each domain (grouped, oldest first),
+    from precomputed quartiles (whiskers to the minimum and maximum). ``cycles`` pairs each
+    legend name (the cycle and its number of NGOs) with its summary; ``note`` (which rubric
+    versions are compared) is written on the chart."""
+    x = [html.escape(label) for label in domain_labels]
+    ngos = gettext("NGOs with a score")
+    fig = go.Figure(
+        [
+            go.Box(
+                name=html.escape(name),
+                x=x,
+                q1=group.q1,
+                median=group.median,
+                q3=group.q3,
+                lowerfence=group.minimum,
+                upperfence=group.maximum,
+                boxpoints=False,
+                hovertext=[f"{html.escape(name)}<br>{ngos}: {n}" for n in group.n],
+            )
+            for name, group in cycles
+        ]
+    )
+    _layout(fig, height=460, ytitle=gettext("score (0-100)"))
+    fig.update_layout(
+        boxmode="group", legend={"orientation": "h", "y": -0.3}, margin={"t": 40 if note else 10}
+    )
+    fig.update_yaxes(range=[0, 101])
+    fig.update_xaxes(tickangle=-30)
+    if note:
+        fig.add_annotation(
+            text=html.escape(note), xref="paper", yref="paper", x=0, y=1.06,
+            showarrow=False, xanchor="left", yanchor="bottom",
+        )  # fmt: skip
+    return fig

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from accounts import permissions
 from accounts.models import Organization
 from accounts.permissions import public, requires
-from reports import dashboard, exports, figures, queries
+from reports import dashboard, exports, figures, queries, trends
 from rubrics.models import RubricVersion
 from rubrics.services import rubric_of
 from surveys.access import load_assessment
@@ -303,3 +303,65 @@ def dashboard_page() -> str:
         country_label=dashboard.country_label,
         draws=dashboard.RANK_DRAWS,
     )
+
+
+# --- network-wide trends (issue 9, section 6) --------------------------------------------------
+
+
+@bp.route("/trends", endpoint="trends")
+@login_required
+@requires("view_dashboard")
+def trends_page() -> str:
+    """One rubric's cohort over its cycles: the distribution of each domain's scores per cycle
+    (box plots beside their table), like with like, with the number of NGOs in each cycle.
+    Funders see their granting NGOs, evaluators their cycles, admins everything."""
+    session, viewer = dbsession(), permissions.current_principal()
+    rubrics = trends.trend_rubrics(session, viewer=viewer)
+    wanted = request.args.get("rubric", "")
+    code = wanted if any(c == wanted for c, _t in rubrics) else (rubrics[0][0] if rubrics else "")
+    found = (
+        trends.network_trend(session, code, viewer=viewer, language=str(get_locale() or ""))
+        if code
+        else None
+    )
+    charts: dict[str, str] = {}
+    note = ""
+    if found is not None and found.comparable:
+        note = network_trend_note(found)
+        shown = [
+            (
+                gettext("%(cycle)s (%(n)s NGOs)", cycle=c.name, n=c.n_ngos),
+                figures.BoxStats(c.name, c.n, c.minimum, c.q1, c.median, c.q3, c.maximum),
+            )
+            for c in found.comparable
+        ]
+        charts["trend"] = figures.to_json(
+            figures.cohort_boxes([label for _c, label in found.domains], shown, note=note)
+        )
+    return render_template(
+        "reports/trends.html",
+        rubrics=rubrics,
+        code=code,
+        trend=found,
+        charts=charts,
+        note=note,
+    )
+
+
+def network_trend_note(found: trends.NetworkTrend) -> str:
+    """Which rubric versions the cohort's trend compares (said on the chart and under it)."""
+    parts = [gettext("Scores under rubric version %(n)s.", n=found.version)]
+    rescored = [c.name for c in found.comparable if c.rescored]
+    if rescored:
+        parts.append(
+            gettext(
+                "Rescored under it, questions that changed left out: %(cycles)s.",
+                cycles=", ".join(rescored),
+            )
+        )
+    other = [f"{c.name} ({c.version})" for c in found.cycles if c.version != found.version]
+    if other:
+        parts.append(
+            gettext("Under another version, left out: %(cycles)s.", cycles=", ".join(other))
+        )
+    return " ".join(parts)
