@@ -503,3 +503,78 @@ def cohort_boxes(
             showarrow=False, xanchor="left", yanchor="bottom",
         )  # fmt: skip
     return fig
+
+
+def trend_panels(
+    cycles: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    notes: Sequence[Sequence[str | None]] = (),
+    verified: Sequence[bool] = (),
+    note: str = "",
+) -> go.Figure:
+    """Small multiples of a trend: one panel per series (overall first, then each domain),
+    the cycles along each panel's x axis and a 0-100 y axis shared by all. Where a series has
+    no score in a cycle, ``notes[series][cycle]`` (not applicable, insufficient data) is
+    written in the panel at that cycle; ``verified[cycle]`` draws a cycle's points as diamonds
+    (its verified scores). ``note`` (which rubric versions are compared) heads the chart."""
+    from plotly.subplots import make_subplots  # only the scorecard's trend draws panels
+
+    columns = 3
+    rows = -(-len(series) // columns)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        vertical_spacing=0.5 / rows if rows > 1 else 0.1,
+    )
+    names = list(cycles)
+    checked = list(verified) or [False] * len(names)
+    symbols = ["diamond" if v else "circle" for v in checked]
+    mark = gettext("verified")
+    if note:
+        fig.add_annotation(
+            text=html.escape(note), xref="paper", yref="paper", x=0, y=1.0,
+            yshift=40, showarrow=False, xanchor="left", yanchor="bottom",
+        )  # fmt: skip
+    for index, (name, values) in enumerate(series):
+        row, column = index // columns + 1, index % columns + 1
+        fig.add_trace(
+            go.Scatter(
+                x=names,
+                y=list(values),
+                mode="lines+markers",
+                name=name,
+                showlegend=False,
+                line={"width": 3 if index == 0 else 2, "color": PALETTE["score"]},
+                marker={"symbol": symbols, "size": 9},
+                hovertext=[
+                    f"{html.escape(name)}<br>{html.escape(c)}: {_number(v)}"
+                    + (f" ({mark})" if v is not None and ok else "")
+                    for c, v, ok in zip(names, values, checked, strict=True)
+                ],
+                hoverinfo="text",
+            ),
+            row=row,
+            col=column,
+        )
+        suffix = "" if index == 0 else str(index + 1)
+        # The panel's title, inside its top edge (the axes' domains are set by make_subplots).
+        fig.add_annotation(
+            text=f"<b>{html.escape(name)}</b>", xref=f"x{suffix} domain", yref=f"y{suffix} domain",
+            x=0, y=1.0, yshift=4, showarrow=False, xanchor="left", yanchor="bottom",
+        )  # fmt: skip
+        for cycle, value, why in zip(names, values, notes[index] if notes else [], strict=False):
+            if value is None and why:
+                fig.add_annotation(
+                    text=html.escape(why), x=cycle, y=50, xref=f"x{suffix}", yref=f"y{suffix}",
+                    showarrow=False, font={"color": "#555", "size": 11}, textangle=-90,
+                )  # fmt: skip
+    fig.update_xaxes(type="category", automargin=True)
+    fig.update_yaxes(range=[0, 101], tickvals=[0, 50, 100], gridcolor="#e3e9ed")
+    fig.update_layout(
+        **{**FRAME, "margin": {"l": 10, "r": 10, "t": 60 if note else 30, "b": 40}},
+        height=60 + 230 * rows,
+    )
+    return fig

@@ -4,7 +4,7 @@ scope (:func:`accounts.permissions.visible_assessments`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -595,6 +595,8 @@ class TrendPoint:
     pinned_version: int  # the number of the version the cycle was run with
     overall: float | None
     domains: dict[str, float | None]
+    verified: bool = False  # the verified scores (the cycle's assessment is verified)
+    reasons: dict[str, str | None] = field(default_factory=dict)  # why a domain has no score
 
     @property
     def rescored(self) -> bool:
@@ -872,11 +874,13 @@ def trend(
     *,
     viewer: Principal,
 ) -> Trend:
-    """The NGO's self-assessed overall and domain scores in every cycle of the same rubric
-    that the viewer sees, like with like: under the newest version pinned by one of those
-    cycles, to which earlier cycles were rescored on publication (surveys.scoring); a cycle
-    without such scores keeps its own version's, and the trend says which. Self-assessed
-    scores because every submitted cycle has them (rescoring covers them only)."""
+    """The NGO's overall and domain scores in every cycle of the same rubric that the viewer
+    sees, like with like: under the newest version pinned by one of those cycles, to which
+    earlier cycles were rescored on publication (surveys.scoring); a cycle without such scores
+    keeps its own version's, and the trend says which. Each cycle with its leading scores: the
+    verified ones where its assessment is verified and has verified scores under that version,
+    else the self-assessed ones (rescoring covers those only, so a rescored cycle is compared
+    by its self-assessment)."""
     pinned = aliased(RubricVersion)
     rows = session.execute(
         sa.select(
@@ -889,6 +893,9 @@ def trend(
             col(Score.level),
             col(Score.code),
             col(Score.score),
+            col(Score.source),
+            col(Score.reason),
+            col(Assessment.status),
         )
         .select_from(Assessment)
         .join(AssessmentCycle, col(AssessmentCycle.id) == col(Assessment.cycle_id))
@@ -900,7 +907,6 @@ def trend(
             col(Assessment.organization_id) == assessment.organization_id,
             col(Assessment.status).in_(TREND_STATUSES),
             col(RubricRecord.code) == rubric.id,
-            col(Score.source) == Source.SELF,
             col(Score.level).in_(("overall", "domain")),
             visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
         )
@@ -917,15 +923,24 @@ def trend(
         # Not rescored under the reference version: its own pinned version's scores.
         under = reference_id if rescored else next(r[5] for r in mine if r[4] == pinned_number)
         chosen = [r for r in mine if r[5] == under]
+        verified = any(
+            r[9] == Source.VERIFIED and r[11] == Status.VERIFIED and r[6] == "overall"
+            for r in chosen
+        )
+        lead = Source.VERIFIED if verified else Source.SELF
+        version_number = chosen[0][4]
+        chosen = [r for r in chosen if r[9] == lead]
         overall = next((r[8] for r in chosen if r[6] == "overall"), None)
         points.append(
             TrendPoint(
                 cycle_id,
                 name,
-                chosen[0][4],
+                version_number,
                 pinned_number,
                 overall,
                 {r[7]: r[8] for r in chosen if r[6] == "domain"},
+                verified,
+                {r[7]: r[10] for r in chosen if r[6] == "domain"},
             )
         )
     order = {cid: (opens or datetime.min.date(), cid) for cid, (_, opens, _) in cycles.items()}

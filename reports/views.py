@@ -52,6 +52,7 @@ def scorecard(assessment_id: int) -> str:
         figures=scorecard_figures(page),
         reason_label=reason_label,
         trend_note=trend_note(page.trend) if page.trend.points else "",
+        trend_reason=trend_reason,
     )
 
 
@@ -99,16 +100,32 @@ def scorecard_figures(page: queries.ScorecardPage) -> dict[str, str]:
         )
         found["peer-figure"] = figures.to_json(fig)
     if len(page.trend.points) > 1:
-        series = [(gettext("Overall"), [p.overall for p in page.trend.points])]
+        points = page.trend.points
+        series = [(gettext("Overall"), [p.overall for p in points])]
         series += [
-            (label, [p.domains.get(code) for p in page.trend.points])
-            for code, label in page.trend.domains
+            (label, [p.domains.get(code) for p in points]) for code, label in page.trend.domains
         ]
-        fig = figures.trend_lines(
-            [p.cycle for p in page.trend.points], series, note=trend_note(page.trend)
+        notes = [[None if p.overall is not None else gettext("no score") for p in points]]
+        notes += [[trend_reason(p, code) for p in points] for code, _label in page.trend.domains]
+        fig = figures.trend_panels(
+            [p.cycle for p in points],
+            series,
+            notes=notes,
+            verified=[p.verified for p in points],
+            note=trend_note(page.trend),
         )
         found["trend-figure"] = figures.to_json(fig)
     return found
+
+
+def trend_reason(point: queries.TrendPoint, code: str) -> str | None:
+    """Why a domain has no score in a cycle of the trend, in the viewer's language (None when
+    it has one)."""
+    if point.domains.get(code) is not None:
+        return None
+    if code not in point.domains:  # no such domain under that cycle's version
+        return str(gettext("not in this version"))
+    return reason_label(point.reasons.get(code))
 
 
 def trend_note(trend: queries.Trend) -> str:
@@ -116,6 +133,8 @@ def trend_note(trend: queries.Trend) -> str:
     rescored = [p.cycle for p in trend.points if p.rescored and p.version == trend.version]
     other = [f"{p.cycle} ({p.version})" for p in trend.points if p.version != trend.version]
     parts = [gettext("Scores under rubric version %(n)s.", n=trend.version)]
+    if any(p.verified for p in trend.points):
+        parts.append(gettext("Verified scores where verified (diamonds), else self-assessed."))
     if rescored:
         parts.append(gettext("Rescored under it: %(cycles)s.", cycles=", ".join(rescored)))
     if other:

@@ -71,6 +71,7 @@ def store(session: Session, assessment: Assessment, version_id: int, values, sou
             Score(
                 assessment_id=assessment.id, rubric_version_id=version_id, source=source,
                 level=level, code=code, score=value, coverage=1.0,
+                reason="not applicable" if value is None else None,
             )
         )  # fmt: skip
 
@@ -336,3 +337,52 @@ def test_the_trends_page_in_greek(world):
     html = client_of(world, "funder").get("/reports/trends?lang=el").get_data(as_text=True)
     assert "Τάσεις" in html
     assert "Προστασία παιδιών" in html
+
+
+# --- the scorecard's trend: verified where verified, one panel per domain -----------------------
+
+
+def trend_figure(html: str) -> dict:
+    import json
+
+    block = re.search(r'id="trend-figure">(.*?)</script>', html, re.S).group(1)
+    return json.loads(block)
+
+
+def test_the_scorecard_trend_leads_with_verified_scores_in_small_multiples(world):
+    from reports import queries
+
+    session = world["session"]
+    viewer = load_principal(session, world["member"].id)
+    page = queries.scorecard_page(
+        session, world["a"][("A", 2026)], viewer=viewer, language="en", peer_min_group=5
+    )
+    old, new = page.trend.points
+    assert (old.verified, new.verified) == (True, False)
+    # 2025 verified: (2 x 50 + 40 + 30) / 4 = 42.5; 2026 self: (2 x 70 + 60 + 50) / 4 = 62.5.
+    assert (old.overall, new.overall) == (42.5, 62.5)
+    assert old.domains == {"SG": 50, "SV": 40, "RS": 30}
+    html = (
+        client_of(world, "member").get(scorecard_urls(world, "A", 2026)[0]).get_data(as_text=True)
+    )
+    fig = trend_figure(html)
+    assert [t["name"] for t in fig["data"]] == [
+        "Overall", "Child safeguarding", "Services to survivors", "Measuring results",
+    ]  # fmt: skip
+    # One panel each: every trace on its own axes.
+    assert [(t["xaxis"], t["yaxis"]) for t in fig["data"]] == [
+        ("x", "y"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"),
+    ]  # fmt: skip
+    assert fig["data"][1]["y"] == [50, 70]
+    assert fig["data"][0]["marker"]["symbol"] == ["diamond", "circle"]
+    assert "(verified)" in fig["data"][0]["hovertext"][0]
+    assert "Verified scores where verified (diamonds)" in fig["layout"]["annotations"][0]["text"]
+
+
+def test_a_domain_without_a_score_says_so_on_the_trend_chart(world):
+    html = client_of(world, "admin").get(scorecard_urls(world, "C", 2026)[0]).get_data(as_text=True)
+    fig = trend_figure(html)
+    notes = [a for a in fig["layout"]["annotations"] if a.get("xref") == "x4"]
+    assert [(a["x"], a["text"]) for a in notes] == [("Cycle 2025", "not applicable")]
+    assert fig["data"][3]["y"] == [None, 50]
+    assert "not applicable" in html.split('class="trend"')[1]  # and in the table
