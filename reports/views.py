@@ -105,12 +105,16 @@ def scorecard_figures(page: queries.ScorecardPage) -> dict[str, str]:
         series += [
             (label, [p.domains.get(code) for p in points]) for code, label in page.trend.domains
         ]
-        notes = [[None if p.overall is not None else gettext("no score") for p in points]]
-        notes += [[trend_reason(p, code) for p in points] for code, _label in page.trend.domains]
+        panel_notes: list[list[str | None]] = [
+            [None if p.overall is not None else str(gettext("no score")) for p in points]
+        ]
+        panel_notes += [
+            [trend_reason(p, code) for p in points] for code, _label in page.trend.domains
+        ]
         fig = figures.trend_panels(
             [p.cycle for p in points],
             series,
-            notes=notes,
+            notes=panel_notes,
             verified=[p.verified for p in points],
             note=trend_note(page.trend),
         )
