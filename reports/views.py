@@ -195,9 +195,41 @@ def scorecard_pdf(assessment_id: int) -> Response:
             if beside
             else None,
         )
+    peers = [d for d in page.peers.domains if d.shown] if page.peers.shown else []
+    peer_chart = (
+        exports.peer_chart(
+            [d.label for d in peers],
+            [d.score for d in peers],
+            [d.q1 or 0.0 for d in peers],
+            [d.median or 0.0 for d in peers],
+            [d.q3 or 0.0 for d in peers],
+        )
+        if peers
+        else None
+    )
+    trend_chart = None
+    points = page.trend.points
+    if len(points) > 1:
+        series = [(str(gettext("Overall")), [p.overall for p in points])]
+        series += [
+            (label, [p.domains.get(code) for p in points]) for code, label in page.trend.domains
+        ]
+        notes: list[list[str | None]] = [
+            [None if p.overall is not None else str(gettext("no score")) for p in points]
+        ]
+        notes += [[trend_reason(p, code) for p in points] for code, _l in page.trend.domains]
+        trend_chart = exports.trend_chart(
+            [p.cycle for p in points], series, notes, [p.verified for p in points]
+        )
     organization = session.get_one(Organization, assessment.organization_id)
     version = session.get_one(RubricVersion, cycle.rubric_version_id)
     pdf = exports.scorecard_pdf(
+        page=page,
+        peer_chart=peer_chart,
+        trend_chart=trend_chart,
+        trend_note=trend_note(page.trend) if points else "",
+        trend_reason=trend_reason,
+        reason_label=reason_label,
         assessment=assessment,
         organization=organization,
         cycle=cycle,

@@ -386,3 +386,58 @@ def test_a_domain_without_a_score_says_so_on_the_trend_chart(world):
     assert [(a["x"], a["text"]) for a in notes] == [("Cycle 2025", "not applicable")]
     assert fig["data"][3]["y"] == [None, 50]
     assert "not applicable" in html.split('class="trend"')[1]  # and in the table
+
+
+# --- the PDF holds the page's content: peers, trend (static SVG), in the viewer's language -----
+
+
+def pdf_text(data: bytes) -> str:
+    import subprocess
+
+    assert data.startswith(b"%PDF-")
+    out = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+    return " ".join(out.split())
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+@pytest.mark.parametrize("language", ["en", "el"])
+def test_the_pdf_holds_the_peer_benchmark_and_the_trend(world, language):
+    client = client_of(world, "member")
+    with client.session_transaction() as browser_session:
+        browser_session["lang"] = language
+    response = client.get(scorecard_urls(world, "A", 2026)[1])
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=scorecard-ngo-a-qc-2026.pdf"
+    )
+    assert b"<svg" not in response.data  # drawn into the PDF, not embedded as markup
+    text = pdf_text(response.data)
+    assert "NGO A" in text
+    assert "62.5 / 100" in text  # (2 x 70 + 60 + 50) / 4
+    greek = language == "el"
+    domains = (
+        ["Προστασία παιδιών", "Υπηρεσίες προς επιζώντες", "Μέτρηση αποτελεσμάτων"]
+        if greek
+        else ["Child safeguarding", "Services to survivors", "Measuring results"]
+    )
+    for domain in domains:
+        assert text.count(domain) >= 4  # domains table, peer chart and table, trend
+    assert ("Σύγκριση με ομοτίμους" if greek else "Compared with peers") in text
+    assert ("Εξέλιξη ανά κύκλο" if greek else "Trend across cycles") in text
+    # Peer medians of 2026 (by hand): SG 10 30 50 70 90 -> 50; the trend's 2025 point: 42.5.
+    assert "50.0 30.0 \u2013 70.0 5" in text
+    assert "42.5" in text
+    assert ("Επαληθευμένο" if greek else "Verified") in text  # 2025's verified scores
+    if greek:
+        assert "Compared with peers" not in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_the_pdf_says_why_peers_are_hidden_and_a_domain_has_no_score(world):
+    client = client_of(world, "admin")
+    text = pdf_text(client.get(scorecard_urls(world, "C", 2025)[1]).data)
+    assert "The peer comparison is hidden: this cycle has 4 submitted assessments" in text
+    assert "Percentile" not in text
+    text = pdf_text(client.get(scorecard_urls(world, "C", 2026)[1]).data)
+    assert "not applicable" in text  # 2025's RS, on the trend chart and in its table
