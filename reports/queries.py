@@ -850,12 +850,21 @@ def peer_benchmark(
             lead_score,
         )
     ).all()
-    fetched = np.array(rows, dtype=object).reshape(-1, 2)
-    row_codes = fetched[:, 0].astype(str)
-    values = fetched[:, 1].astype(float)
+    # Columns at once (numpy reading Row objects one by one costs a second at 5,000 NGOs).
+    row_codes, row_values = zip(*rows, strict=True) if rows else ((), ())
+    values = np.asarray(row_values, dtype=np.float64)
+    order = np.argsort(np.asarray(row_codes, dtype=object), kind="stable")
+    sorted_codes = np.asarray(row_codes, dtype=object)[order]
+    firsts = {}
+    if values.size:
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        ends = np.r_[starts[1:], sorted_codes.size]
+        firsts = {sorted_codes[a]: (a, b) for a, b in zip(starts, ends, strict=True)}
+    by_code = values[order]
     domains: list[PeerDomain] = []
     for code in codes:
-        peers = values[row_codes == code]
+        a, b = firsts.get(code, (0, 0))
+        peers = by_code[a:b]
         mine = own[code]
         if peers.size < minimum:
             domains.append(PeerDomain(code, labels[code], mine, int(peers.size), *(None,) * 4))

@@ -288,6 +288,13 @@ def test_the_dashboard_figures_are_valid_plotly_figures():
         figures.domain_boxes(["SG"], [group]),
         figures.self_verified_scatter(["A"], [65.0], [55.0], ["/a"]),
         figures.cohort_boxes(["SG"], [("2025 (2 NGOs)", group)], note="a note"),
+        figures.trend_panels(
+            ["2025", "2026"],
+            [("Overall", [50.0, None]), ("SG", [1.0, 2.0])],
+            notes=[[None, "n/a"], [None, None]],
+            verified=[True, False],
+            note="a note",
+        ),
     ):
         go.Figure(plain(fig))  # raises on any invalid property
 
