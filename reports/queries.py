@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from accounts.models import Organization
 from accounts.permissions import Principal, may, visible_assessments
-from evaluator.stats import percentile_rank
 from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Question, Rubric
 from rubrics.services import rubric_of
@@ -838,8 +837,8 @@ def peer_benchmark(
     if group < minimum:
         empty = [PeerDomain(c, labels[c], own[c], 0, None, None, None, None) for c in codes]
         return PeerBenchmark(minimum, group, empty)
-    rows = session.execute(
-        sa.select(col(Score.code), col(Score.score))
+    peers = (
+        sa.select(col(Score.code).label("code"), col(Score.score).label("score"))
         .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
         .where(
             col(Assessment.cycle_id) == assessment.cycle_id,
@@ -847,31 +846,64 @@ def peer_benchmark(
             col(Score.rubric_version_id) == version_id,
             col(Score.level).in_(("overall", "domain")),
             col(Score.score).is_not(None),
+            col(Score.code).in_(codes),
             lead_score,
         )
-    ).all()
-    # Columns at once (numpy reading Row objects one by one costs a second at 5,000 NGOs).
-    row_codes, row_values = zip(*rows, strict=True) if rows else ((), ())
-    values = np.asarray(row_values, dtype=np.float64)
-    order = np.argsort(np.asarray(row_codes, dtype=object), kind="stable")
-    sorted_codes = np.asarray(row_codes, dtype=object)[order]
-    firsts = {}
-    if values.size:
-        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-        ends = np.r_[starts[1:], sorted_codes.size]
-        firsts = {sorted_codes[a]: (a, b) for a, b in zip(starts, ends, strict=True)}
-    by_code = values[order]
+        .subquery("peers")
+    )
+    # The order statistics the quartiles interpolate between, found by the database: per
+    # code, the scores at positions floor(p (n - 1)) and the next, for p = 1/4, 1/2, 3/4
+    # (numpy's linear rule), not every score of the cycle (55,000 rows at 5,000 NGOs).
+    ranked = sa.select(
+        peers.c.code,
+        peers.c.score,
+        (sa.func.row_number().over(partition_by=peers.c.code, order_by=peers.c.score) - 1).label(
+            "k"
+        ),
+        sa.func.count().over(partition_by=peers.c.code).label("n"),
+    ).subquery("ranked")
+    lows = [(ranked.c.n - 1) * q // 4 for q in (1, 2, 3)]  # floor division, both databases
+    wanted = sa.or_(*(ranked.c.k.in_((low, low + 1)) for low in lows))
+    order_stats: dict[str, dict[int, float]] = {}
+    counts: dict[str, int] = {}
+    for code, score, k, n in session.execute(
+        sa.select(ranked.c.code, ranked.c.score, ranked.c.k, ranked.c.n).where(wanted)
+    ).all():
+        order_stats.setdefault(code, {})[int(k)] = float(score)
+        counts[code] = int(n)
+    # The percentile rank, weak kind (evaluator.stats.percentile_rank): the share of the peers
+    # at or below the NGO's score, counted by the database.
+    mine_of = sa.case(
+        *((peers.c.code == code, own[code]) for code in codes if own[code] is not None),
+        else_=None,
+    )
+    at_or_below = (
+        dict(
+            session.execute(
+                sa.select(
+                    peers.c.code, sa.func.count(sa.case((peers.c.score <= mine_of, 1)))
+                ).group_by(peers.c.code)
+            ).all()
+        )
+        if any(own[code] is not None for code in codes)
+        else {}
+    )
     domains: list[PeerDomain] = []
     for code in codes:
-        a, b = firsts.get(code, (0, 0))
-        peers = by_code[a:b]
-        mine = own[code]
-        if peers.size < minimum:
-            domains.append(PeerDomain(code, labels[code], mine, int(peers.size), *(None,) * 4))
+        n, mine = counts.get(code, 0), own[code]
+        if n < minimum:
+            domains.append(PeerDomain(code, labels[code], mine, n, *(None,) * 4))
             continue
-        q1, median, q3 = (float(q) for q in np.percentile(peers, [25, 50, 75]))
-        rank = None if mine is None else percentile_rank(peers, mine).percentile
-        domains.append(PeerDomain(code, labels[code], mine, int(peers.size), rank, q1, median, q3))
+        stats = order_stats[code]
+
+        def quantile(q: int, stats: dict[int, float] = stats, n: int = n) -> float:
+            low, rest = divmod((n - 1) * q, 4)
+            upper = stats.get(low + 1, stats[low])
+            return stats[low] + rest / 4 * (upper - stats[low])
+
+        q1, median, q3 = quantile(1), quantile(2), quantile(3)
+        rank = None if mine is None else 100.0 * int(at_or_below.get(code, 0)) / n
+        domains.append(PeerDomain(code, labels[code], mine, n, rank, q1, median, q3))
     return PeerBenchmark(minimum, group, domains)
 
 
