@@ -364,12 +364,11 @@ def dashboard_options(session: Session, *, viewer: Principal) -> DashboardOption
     versions = session.execute(
         sa.select(col(RubricVersion.id), col(RubricRecord.code), col(RubricVersion.number))
         .join(RubricRecord, col(RubricRecord.id) == col(RubricVersion.rubric_id))
-        .where(
-            col(RubricVersion.id).in_(
-                sa.select(col(Score.rubric_version_id))
-                .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
-                .where(scope)
-            )
+        .where(  # EXISTS: the first visible score of a version will do, not all of them
+            sa.select(col(Score.id))
+            .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
+            .where(col(Score.rubric_version_id) == col(RubricVersion.id), scope)
+            .exists()
         )
         .order_by(col(RubricRecord.code), col(RubricVersion.number))
     ).all()
