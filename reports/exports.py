@@ -110,3 +110,134 @@ def scorecard_pdf(**context: Any) -> bytes:
     """The printable scorecard of one assessment, in the current request's language: the
     context of ``reports/scorecard_pdf.html`` in, PDF bytes out."""
     return render_pdf(render_template("reports/scorecard_pdf.html", **context))
+
+
+@dataclass(frozen=True)
+class PeerBar:
+    """One row of the peer chart: the peers' middle half (``q1``-``q3``), their median and the
+    NGO's own score, as x positions (None: no score of the NGO here)."""
+
+    label: str
+    y: float
+    q1: float
+    q3: float
+    median: float
+    own: float | None
+
+
+@dataclass(frozen=True)
+class PeerChart:
+    width: int
+    height: int
+    bar_top: int
+    bar_height: int
+    rows: list[PeerBar]
+    ticks: list[tuple[int, float]]
+
+
+def peer_chart(
+    labels: Sequence[str],
+    own: Sequence[float | None],
+    q1: Sequence[float],
+    median: Sequence[float],
+    q3: Sequence[float],
+) -> PeerChart:
+    """The geometry of the peer benchmark: a bar from Q1 to Q3, a tick at the median and a dot
+    at the NGO's score, one row per domain shown (only aggregates, as on the page)."""
+    span = CHART_WIDTH - 40
+
+    def x(score: float) -> float:
+        return round(span * min(max(score, 0.0), 100.0) / 100.0, 2)
+
+    rows = [
+        PeerBar(label, i * ROW_HEIGHT, x(lo), x(hi), x(mid), None if mine is None else x(mine))
+        for i, (label, mine, lo, mid, hi) in enumerate(
+            zip(labels, own, q1, median, q3, strict=True)
+        )
+    ]
+    ticks = [(value, round(span * value / 100, 2)) for value in (0, 20, 40, 60, 80, 100)]
+    return PeerChart(CHART_WIDTH, ROW_HEIGHT * len(rows) + 16, BAR_TOP, BAR_HEIGHT, rows, ticks)
+
+
+# Small multiples of the trend: panels of this size, three to a row.
+PANEL_WIDTH = 150
+PANEL_HEIGHT = 70
+PANEL_GAP = 15
+PANEL_TITLE = 14
+
+
+@dataclass(frozen=True)
+class TrendPanel:
+    """One panel of the trend: its title and, per cycle, the point (x, y, value, verified) or
+    the reason it has none, drawn where the point would be."""
+
+    title: str
+    x: float  # the panel's top-left corner
+    y: float
+    lines: list[list[tuple[float, float]]]  # runs of consecutive points (a gap breaks a line)
+    points: list[tuple[float, float, float, bool]]
+    missing: list[tuple[float, str]]  # (x, why)
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    width: int
+    height: int
+    panel_width: int
+    panel_height: int
+    title_height: int
+    cycles: list[tuple[float, str, str]]  # (x within a panel, cycle name, text anchor)
+    panels: list[TrendPanel]
+
+
+def trend_chart(
+    cycles: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    notes: Sequence[Sequence[str | None]],
+    verified: Sequence[bool],
+) -> TrendChart:
+    """The geometry of the trend's small multiples (one panel per series, the overall score
+    first), as the page draws them; a missing score is written where its point would be."""
+    if len(notes) != len(series):
+        raise ValueError("notes: one list per series")
+    n = len(cycles)
+    inner = PANEL_WIDTH - 20
+    xs = [10 + (inner * k / (n - 1) if n > 1 else inner / 2) for k in range(n)]
+
+    def y_of(value: float) -> float:
+        return round(PANEL_TITLE + PANEL_HEIGHT * (1 - min(max(value, 0.0), 100.0) / 100.0), 2)
+
+    panels = []
+    for index, (title, values) in enumerate(series):
+        left = (index % 3) * (PANEL_WIDTH + PANEL_GAP)
+        top = (index // 3) * (PANEL_TITLE + PANEL_HEIGHT + 2 * PANEL_GAP)
+        lines: list[list[tuple[float, float]]] = [[]]
+        points, missing = [], []
+        for k, value in enumerate(values):
+            if value is None:
+                lines.append([])
+                missing.append((xs[k], notes[index][k] or ""))
+                continue
+            lines[-1].append((round(xs[k], 2), y_of(value)))
+            points.append((round(xs[k], 2), y_of(value), value, bool(verified[k])))
+        panels.append(
+            TrendPanel(title, left, top, [run for run in lines if len(run) > 1], points, missing)
+        )
+    rows = -(-len(series) // 3)
+    return TrendChart(
+        width=3 * PANEL_WIDTH + 2 * PANEL_GAP,
+        height=rows * (PANEL_TITLE + PANEL_HEIGHT + 2 * PANEL_GAP),
+        panel_width=PANEL_WIDTH,
+        panel_height=PANEL_HEIGHT,
+        title_height=PANEL_TITLE,
+        # The first and last names end at the panel's edges rather than run over them.
+        cycles=[
+            (
+                round(x, 2),
+                name,
+                "start" if k == 0 and n > 1 else "end" if k == n - 1 and n > 1 else "middle",
+            )
+            for k, (x, name) in enumerate(zip(xs, cycles, strict=True))
+        ],
+        panels=panels,
+    )

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import plotly
 import plotly.graph_objects as go
+import plotly.io.json
 from flask_babel import gettext
 
 # plotly.js ships inside the plotly package; the app serves that file (never a CDN).
@@ -133,100 +134,6 @@ def _number(value: float | None) -> str:
     return str(gettext("n/a")) if value is None or value != value else f"{value:.1f}"
 
 
-def _layout(fig: go.Figure, *, height: int, xtitle: str = "", ytitle: str = "") -> go.Figure:
-    fig.update_layout(
-        **FRAME,
-        height=height,
-        xaxis={"title": xtitle or None, "automargin": True},
-        yaxis={"title": ytitle or None, "automargin": True},
-    )
-    return fig
-
-
-def score_heatmap(
-    names: Sequence[str],
-    domain_labels: Sequence[str],
-    scores: Sequence[Sequence[float]],
-    urls: Sequence[str],
-) -> go.Figure:
-    """NGOs (rows, in the given order) x domains (columns), coloured by score 0-100; NaN cells
-    are left blank."""
-    rows = list(range(len(names)))
-    z = [[None if v != v else float(v) for v in row] for row in scores]
-    hover = [
-        [
-            f"{html.escape(name)}<br>{html.escape(label)}: {_number(float(v))}"
-            for label, v in zip(domain_labels, row, strict=True)
-        ]
-        for name, row in zip(names, scores, strict=True)
-    ]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[html.escape(label) for label in domain_labels],
-            y=rows,
-            zmin=0,
-            zmax=100,
-            colorscale="Blues",
-            colorbar={"title": {"text": gettext("score")}},
-            # Arrays of strings: plotly validates them at once, not cell by cell.
-            customdata=np.array([[url] * len(domain_labels) for url in urls], dtype=object),
-            hovertext=np.array(hover, dtype=object),
-            hoverinfo="text",
-            xgap=1,
-            ygap=1,
-        )
-    )
-    _layout(fig, height=120 + 22 * len(names))
-    fig.update_yaxes(
-        tickvals=rows,
-        ticktext=[html.escape(n) for n in names],
-        autorange="reversed",
-    )
-    fig.update_xaxes(side="top", tickangle=-30)
-    return fig
-
-
-def rank_intervals(
-    names: Sequence[str],
-    rank: Sequence[float],
-    low: Sequence[float],
-    high: Sequence[float],
-    urls: Sequence[str],
-) -> go.Figure:
-    """Each NGO's published rank (a dot) and its 90% rank interval (a horizontal bar)."""
-    rows = list(range(len(names)))
-    label = gettext("rank")
-    interval = gettext("interval (90%)")
-    hover = [
-        f"{html.escape(n)}<br>{label}: {r:g}<br>{interval}: {lo:g}-{hi:g}"
-        for n, r, lo, hi in zip(names, rank, low, high, strict=True)
-    ]
-    fig = go.Figure(
-        go.Scatter(
-            x=[float(r) for r in rank],
-            y=rows,
-            mode="markers",
-            marker={"color": PALETTE["score"], "size": 9},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [float(h - r) for r, h in zip(rank, high, strict=True)],
-                "arrayminus": [float(r - lo) for r, lo in zip(rank, low, strict=True)],
-                "color": "#6b8797",
-                "thickness": 3,
-                "width": 0,
-            },
-            customdata=list(urls),
-            hovertext=hover,
-            hoverinfo="text",
-        )
-    )
-    _layout(fig, height=100 + 22 * len(names), xtitle=gettext("rank (1 = highest score)"))
-    fig.update_yaxes(tickvals=rows, ticktext=[html.escape(n) for n in names], autorange="reversed")
-    return fig
-
-
 @dataclass(frozen=True)
 class BoxStats:
     """Five-number summaries of one country's domain scores (one entry per domain)."""
@@ -240,29 +147,157 @@ class BoxStats:
     maximum: list[float]
 
 
-def domain_boxes(domain_labels: Sequence[str], groups: Sequence[BoxStats]) -> go.Figure:
+class PlainFigure:
+    """A figure as the plain dicts plotly.js reads, serialised by plotly's own JSON encoder.
+
+    The dashboard builds its charts on every request: plotly's graph objects validate every
+    property as they are built and deep-copy everything again in ``to_json`` (most of the page's
+    time at 5,000 NGOs, per pyinstrument: bench/bench_dashboard.py --profile). These builders
+    write the few properties they need as dicts instead, once; ``to_json`` (above) serialises
+    them like a ``go.Figure``. Without plotly.py's default template the charts take plotly.js's
+    own defaults (colours, fonts), and FRAME as the others.
+    """
+
+    __slots__ = ("data", "layout")
+
+    def __init__(self, data: list[dict[str, Any]], layout: dict[str, Any]) -> None:
+        self.data = data
+        self.layout = layout
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "layout": self.layout}
+
+    def to_json(self) -> str:
+        return str(plotly.io.json.to_json_plotly(self.to_dict()))
+
+
+def _plain_layout(
+    *, height: int, xtitle: str = "", ytitle: str = "", **more: Any
+) -> dict[str, Any]:
+    """FRAME, a height and axis titles, as plotly.js reads them (``title: {text}``)."""
+    layout: dict[str, Any] = {
+        **FRAME,
+        "height": height,
+        "xaxis": {"automargin": True, **({"title": {"text": xtitle}} if xtitle else {})},
+        "yaxis": {"automargin": True, **({"title": {"text": ytitle}} if ytitle else {})},
+    }
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(layout.get(key), dict):
+            layout[key] = {**layout[key], **value}
+        else:
+            layout[key] = value
+    return layout
+
+
+def score_heatmap(
+    names: Sequence[str],
+    domain_labels: Sequence[str],
+    scores: Sequence[Sequence[float]],
+    urls: Sequence[str],
+) -> PlainFigure:
+    """NGOs (rows, in the given order) x domains (columns), coloured by score 0-100; NaN cells
+    are left blank."""
+    rows = list(range(len(names)))
+    z = [[None if v != v else float(v) for v in row] for row in scores]
+    labels = [html.escape(label) for label in domain_labels]
+    escaped = [html.escape(name) for name in names]
+    hover = [
+        [f"{name}<br>{label}: {_number(float(v))}" for label, v in zip(labels, row, strict=True)]
+        for name, row in zip(escaped, scores, strict=True)
+    ]
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": labels,
+        "y": rows,
+        "zmin": 0,
+        "zmax": 100,
+        "colorscale": "Blues",
+        "colorbar": {"title": {"text": gettext("score")}},
+        "customdata": [[url] * len(labels) for url in urls],
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "xgap": 1,
+        "ygap": 1,
+    }
+    layout = _plain_layout(
+        height=120 + 22 * len(names),
+        xaxis={"side": "top", "tickangle": -30},
+        yaxis={"tickvals": rows, "ticktext": escaped, "autorange": "reversed"},
+    )
+    return PlainFigure([trace], layout)
+
+
+def rank_intervals(
+    names: Sequence[str],
+    rank: Sequence[float],
+    low: Sequence[float],
+    high: Sequence[float],
+    urls: Sequence[str],
+) -> PlainFigure:
+    """Each NGO's published rank (a dot) and its 90% rank interval (a horizontal bar)."""
+    rows = list(range(len(names)))
+    label = gettext("rank")
+    interval = gettext("interval (90%)")
+    escaped = [html.escape(n) for n in names]
+    hover = [
+        f"{n}<br>{label}: {r:g}<br>{interval}: {lo:g}-{hi:g}"
+        for n, r, lo, hi in zip(escaped, rank, low, high, strict=True)
+    ]
+    trace = {
+        "type": "scatter",
+        "x": [float(r) for r in rank],
+        "y": rows,
+        "mode": "markers",
+        "marker": {"color": PALETTE["score"], "size": 9},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": [float(h - r) for r, h in zip(rank, high, strict=True)],
+            "arrayminus": [float(r - lo) for r, lo in zip(rank, low, strict=True)],
+            "color": "#6b8797",
+            "thickness": 3,
+            "width": 0,
+        },
+        "customdata": list(urls),
+        "hovertext": hover,
+        "hoverinfo": "text",
+    }
+    layout = _plain_layout(
+        height=100 + 22 * len(names),
+        xtitle=gettext("rank (1 = highest score)"),
+        yaxis={"tickvals": rows, "ticktext": escaped, "autorange": "reversed"},
+    )
+    return PlainFigure([trace], layout)
+
+
+def _boxes(x: list[str], name: str, group: BoxStats, **more: Any) -> dict[str, Any]:
+    return {
+        "type": "box",
+        "name": html.escape(name),
+        "x": x,
+        "q1": group.q1,
+        "median": group.median,
+        "q3": group.q3,
+        "lowerfence": group.minimum,
+        "upperfence": group.maximum,
+        "boxpoints": False,
+        **more,
+    }
+
+
+def domain_boxes(domain_labels: Sequence[str], groups: Sequence[BoxStats]) -> PlainFigure:
     """Box plots of domain scores by country, from precomputed quartiles (the whiskers run to
     the minimum and maximum), one trace per country, grouped by domain."""
     x = [html.escape(label) for label in domain_labels]
-    fig = go.Figure(
-        [
-            go.Box(
-                name=html.escape(group.country),
-                x=x,
-                q1=group.q1,
-                median=group.median,
-                q3=group.q3,
-                lowerfence=group.minimum,
-                upperfence=group.maximum,
-                boxpoints=False,
-            )
-            for group in groups
-        ]
+    layout = _plain_layout(
+        height=420,
+        ytitle=gettext("score (0-100)"),
+        boxmode="group",
+        legend={"orientation": "h"},
+        yaxis={"range": [0, 101]},
     )
-    _layout(fig, height=420, ytitle=gettext("score (0-100)"))
-    fig.update_layout(boxmode="group", legend={"orientation": "h"})
-    fig.update_yaxes(range=[0, 101])
-    return fig
+    return PlainFigure([_boxes(x, group.country, group) for group in groups], layout)
 
 
 def self_verified_scatter(
@@ -270,7 +305,7 @@ def self_verified_scatter(
     self_scores: Sequence[float],
     verified_scores: Sequence[float],
     urls: Sequence[str],
-) -> go.Figure:
+) -> PlainFigure:
     """Self-assessed (x) against verified (y) overall scores; points under the diagonal
     rated themselves higher than the evaluators did."""
     own, checked = gettext("self-assessed"), gettext("verified")
@@ -278,37 +313,34 @@ def self_verified_scatter(
         f"{html.escape(n)}<br>{own}: {s:.1f}<br>{checked}: {v:.1f}"
         for n, s, v in zip(names, self_scores, verified_scores, strict=True)
     ]
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=[0, 100],
-                y=[0, 100],
-                mode="lines",
-                line={"color": PALETTE["missing"], "dash": "dot"},
-                hoverinfo="skip",
-                showlegend=False,
-            ),
-            go.Scatter(  # arrays: one point per verified NGO, thousands in a large network
-                x=np.asarray(self_scores, dtype=np.float64),
-                y=np.asarray(verified_scores, dtype=np.float64),
-                mode="markers",
-                marker={"color": PALETTE["score"], "size": 9},
-                customdata=np.asarray(urls, dtype=object),
-                hovertext=np.asarray(hover, dtype=object),
-                hoverinfo="text",
-                showlegend=False,
-            ),
-        ]
-    )
-    _layout(
-        fig,
+    diagonal = {
+        "type": "scatter",
+        "x": [0, 100],
+        "y": [0, 100],
+        "mode": "lines",
+        "line": {"color": PALETTE["missing"], "dash": "dot"},
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
+    points = {  # arrays: one point per verified NGO, thousands in a large network
+        "type": "scatter",
+        "x": np.asarray(self_scores, dtype=np.float64),
+        "y": np.asarray(verified_scores, dtype=np.float64),
+        "mode": "markers",
+        "marker": {"color": PALETTE["score"], "size": 9},
+        "customdata": list(urls),
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "showlegend": False,
+    }
+    layout = _plain_layout(
         height=420,
         xtitle=gettext("self-assessed overall score"),
         ytitle=gettext("verified overall score"),
+        xaxis={"range": [0, 101]},
+        yaxis={"range": [0, 101], "scaleanchor": "x"},
     )
-    fig.update_xaxes(range=[0, 101])
-    fig.update_yaxes(range=[0, 101], scaleanchor="x")
-    return fig
+    return PlainFigure([diagonal, points], layout)
 
 
 # --- the scorecard page (one NGO, one cycle) ---------------------------------------------------
@@ -484,3 +516,126 @@ def trend_lines(
             xanchor="left",
         )
     return fig
+
+
+# --- network-wide trends (issue 9, section 6) --------------------------------------------------
+
+
+def cohort_boxes(
+    domain_labels: Sequence[str],
+    cycles: Sequence[tuple[str, BoxStats]],
+    *,
+    note: str = "",
+) -> PlainFigure:
+    """The cohort's domain scores, one box per cycle in each domain (grouped, oldest first),
+    from precomputed quartiles (whiskers to the minimum and maximum). ``cycles`` pairs each
+    legend name (the cycle and its number of NGOs) with its summary; ``note`` (which rubric
+    versions are compared) is written on the chart."""
+    x = [html.escape(label) for label in domain_labels]
+    ngos = gettext("NGOs with a score")
+    layout = _plain_layout(
+        height=460,
+        ytitle=gettext("score (0-100)"),
+        boxmode="group",
+        legend={"orientation": "h", "y": -0.3},
+        margin={"t": 40 if note else 10},
+        yaxis={"range": [0, 101]},
+        xaxis={"tickangle": -30},
+    )
+    if note:
+        layout["annotations"] = [
+            {"text": html.escape(note), "xref": "paper", "yref": "paper", "x": 0, "y": 1.06,
+             "showarrow": False, "xanchor": "left", "yanchor": "bottom"}
+        ]  # fmt: skip
+    traces = [
+        _boxes(x, name, group, hovertext=[f"{html.escape(name)}<br>{ngos}: {n}" for n in group.n])
+        for name, group in cycles
+    ]
+    return PlainFigure(traces, layout)
+
+
+def trend_panels(
+    cycles: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    notes: Sequence[Sequence[str | None]] = (),
+    verified: Sequence[bool] = (),
+    note: str = "",
+) -> PlainFigure:
+    """Small multiples of a trend: one panel per series (overall first, then each domain),
+    three to a row, the cycles along each panel's x axis and a 0-100 y axis. Where a series has
+    no score in a cycle, ``notes[series][cycle]`` (not applicable, insufficient data) is
+    written in the panel at that cycle; ``verified[cycle]`` draws a cycle's points as diamonds
+    (its verified scores). ``note`` (which rubric versions are compared) heads the chart.
+    Plain dicts, as the dashboard's (plotly's make_subplots and validation cost a quarter of a
+    second per scorecard)."""
+    columns, gap = 3, 0.04
+    rows = max(1, -(-len(series) // columns))
+    vgap = 0.5 / rows if rows > 1 else 0.0
+    width = (1 - (columns - 1) * gap) / columns
+    height = (1 - (rows - 1) * vgap) / rows
+    names = list(cycles)
+    checked = list(verified) or [False] * len(names)
+    symbols = ["diamond" if v else "circle" for v in checked]
+    mark = gettext("verified")
+    layout: dict[str, Any] = {
+        **FRAME,
+        "margin": {"l": 10, "r": 10, "t": 60 if note else 30, "b": 40},
+        "height": 60 + 230 * rows,
+        "showlegend": False,
+    }
+    annotations: list[dict[str, Any]] = []
+    if note:
+        annotations.append(
+            {"text": html.escape(note), "xref": "paper", "yref": "paper", "x": 0, "y": 1.0,
+             "yshift": 40, "showarrow": False, "xanchor": "left", "yanchor": "bottom"}
+        )  # fmt: skip
+    traces = []
+    for index, (name, values) in enumerate(series):
+        row, column = divmod(index, columns)
+        suffix = "" if index == 0 else str(index + 1)
+        left = column * (width + gap)
+        top = 1 - row * (height + vgap)
+        layout[f"xaxis{suffix}"] = {
+            "domain": [left, left + width], "anchor": f"y{suffix}", "type": "category",
+            "automargin": True,
+        }  # fmt: skip
+        layout[f"yaxis{suffix}"] = {
+            "domain": [max(top - height, 0.0), top], "anchor": f"x{suffix}",
+            "range": [0, 101], "tickvals": [0, 50, 100], "gridcolor": "#e3e9ed",
+            "showticklabels": column == 0,
+        }  # fmt: skip
+        label = html.escape(name)
+        traces.append(
+            {
+                "type": "scatter",
+                "x": names,
+                "y": list(values),
+                "xaxis": f"x{suffix}",
+                "yaxis": f"y{suffix}",
+                "mode": "lines+markers",
+                "name": name,
+                "line": {"width": 3 if index == 0 else 2, "color": PALETTE["score"]},
+                "marker": {"symbol": symbols, "size": 9},
+                "hovertext": [
+                    f"{label}<br>{html.escape(c)}: {_number(v)}"
+                    + (f" ({mark})" if v is not None and ok else "")
+                    for c, v, ok in zip(names, values, checked, strict=True)
+                ],
+                "hoverinfo": "text",
+            }
+        )
+        annotations.append(  # the panel's title, above its top edge
+            {"text": f"<b>{label}</b>", "xref": f"x{suffix} domain",
+             "yref": f"y{suffix} domain", "x": 0, "y": 1.0, "yshift": 4, "showarrow": False,
+             "xanchor": "left", "yanchor": "bottom"}
+        )  # fmt: skip
+        for cycle, value, why in zip(names, values, notes[index] if notes else [], strict=False):
+            if value is None and why:
+                annotations.append(
+                    {"text": html.escape(why), "x": cycle, "y": 50, "xref": f"x{suffix}",
+                     "yref": f"y{suffix}", "showarrow": False, "textangle": -90,
+                     "font": {"color": "#555", "size": 11}}
+                )  # fmt: skip
+    layout["annotations"] = annotations
+    return PlainFigure(traces, layout)

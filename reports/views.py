@@ -15,7 +15,7 @@ from accounts import permissions
 from accounts.models import Organization
 from accounts.permissions import public, requires
 from accounts.services import audit
-from reports import dashboard, exports, figures, queries
+from reports import dashboard, exports, figures, queries, trends
 from rubrics.models import RubricVersion
 from rubrics.services import rubric_of
 from surveys.access import load_assessment
@@ -53,6 +53,7 @@ def scorecard(assessment_id: int) -> str:
         figures=scorecard_figures(page),
         reason_label=reason_label,
         trend_note=trend_note(page.trend) if page.trend.points else "",
+        trend_reason=trend_reason,
     )
 
 
@@ -100,16 +101,36 @@ def scorecard_figures(page: queries.ScorecardPage) -> dict[str, str]:
         )
         found["peer-figure"] = figures.to_json(fig)
     if len(page.trend.points) > 1:
-        series = [(gettext("Overall"), [p.overall for p in page.trend.points])]
+        points = page.trend.points
+        series = [(gettext("Overall"), [p.overall for p in points])]
         series += [
-            (label, [p.domains.get(code) for p in page.trend.points])
-            for code, label in page.trend.domains
+            (label, [p.domains.get(code) for p in points]) for code, label in page.trend.domains
         ]
-        fig = figures.trend_lines(
-            [p.cycle for p in page.trend.points], series, note=trend_note(page.trend)
+        panel_notes: list[list[str | None]] = [
+            [None if p.overall is not None else str(gettext("no score")) for p in points]
+        ]
+        panel_notes += [
+            [trend_reason(p, code) for p in points] for code, _label in page.trend.domains
+        ]
+        fig = figures.trend_panels(
+            [p.cycle for p in points],
+            series,
+            notes=panel_notes,
+            verified=[p.verified for p in points],
+            note=trend_note(page.trend),
         )
         found["trend-figure"] = figures.to_json(fig)
     return found
+
+
+def trend_reason(point: queries.TrendPoint, code: str) -> str | None:
+    """Why a domain has no score in a cycle of the trend, in the viewer's language (None when
+    it has one)."""
+    if point.domains.get(code) is not None:
+        return None
+    if code not in point.domains:  # no such domain under that cycle's version
+        return str(gettext("not in this version"))
+    return reason_label(point.reasons.get(code))
 
 
 def trend_note(trend: queries.Trend) -> str:
@@ -117,6 +138,8 @@ def trend_note(trend: queries.Trend) -> str:
     rescored = [p.cycle for p in trend.points if p.rescored and p.version == trend.version]
     other = [f"{p.cycle} ({p.version})" for p in trend.points if p.version != trend.version]
     parts = [gettext("Scores under rubric version %(n)s.", n=trend.version)]
+    if any(p.verified for p in trend.points):
+        parts.append(gettext("Verified scores where verified (diamonds), else self-assessed."))
     if rescored:
         parts.append(gettext("Rescored under it: %(cycles)s.", cycles=", ".join(rescored)))
     if other:
@@ -173,9 +196,41 @@ def scorecard_pdf(assessment_id: int) -> Response:
             if beside
             else None,
         )
+    peers = [d for d in page.peers.domains if d.shown] if page.peers.shown else []
+    peer_chart = (
+        exports.peer_chart(
+            [d.label for d in peers],
+            [d.score for d in peers],
+            [d.q1 or 0.0 for d in peers],
+            [d.median or 0.0 for d in peers],
+            [d.q3 or 0.0 for d in peers],
+        )
+        if peers
+        else None
+    )
+    trend_chart = None
+    points = page.trend.points
+    if len(points) > 1:
+        series = [(str(gettext("Overall")), [p.overall for p in points])]
+        series += [
+            (label, [p.domains.get(code) for p in points]) for code, label in page.trend.domains
+        ]
+        notes: list[list[str | None]] = [
+            [None if p.overall is not None else str(gettext("no score")) for p in points]
+        ]
+        notes += [[trend_reason(p, code) for p in points] for code, _l in page.trend.domains]
+        trend_chart = exports.trend_chart(
+            [p.cycle for p in points], series, notes, [p.verified for p in points]
+        )
     organization = session.get_one(Organization, assessment.organization_id)
     version = session.get_one(RubricVersion, cycle.rubric_version_id)
     pdf = exports.scorecard_pdf(
+        page=page,
+        peer_chart=peer_chart,
+        trend_chart=trend_chart,
+        trend_note=trend_note(page.trend) if points else "",
+        trend_reason=trend_reason,
+        reason_label=reason_label,
         assessment=assessment,
         organization=organization,
         cycle=cycle,
@@ -316,3 +371,65 @@ def dashboard_page() -> str:
         country_label=dashboard.country_label,
         draws=dashboard.RANK_DRAWS,
     )
+
+
+# --- network-wide trends (issue 9, section 6) --------------------------------------------------
+
+
+@bp.route("/trends", endpoint="trends")
+@login_required
+@requires("view_dashboard")
+def trends_page() -> str:
+    """One rubric's cohort over its cycles: the distribution of each domain's scores per cycle
+    (box plots beside their table), like with like, with the number of NGOs in each cycle.
+    Funders see their granting NGOs, evaluators their cycles, admins everything."""
+    session, viewer = dbsession(), permissions.current_principal()
+    rubrics = trends.trend_rubrics(session, viewer=viewer)
+    wanted = request.args.get("rubric", "")
+    code = wanted if any(c == wanted for c, _t in rubrics) else (rubrics[0][0] if rubrics else "")
+    found = (
+        trends.network_trend(session, code, viewer=viewer, language=str(get_locale() or ""))
+        if code
+        else None
+    )
+    charts: dict[str, str] = {}
+    note = ""
+    if found is not None and found.comparable:
+        note = network_trend_note(found)
+        shown = [
+            (
+                gettext("%(cycle)s (%(n)s NGOs)", cycle=c.name, n=c.n_ngos),
+                figures.BoxStats(c.name, c.n, c.minimum, c.q1, c.median, c.q3, c.maximum),
+            )
+            for c in found.comparable
+        ]
+        charts["trend"] = figures.to_json(
+            figures.cohort_boxes([label for _c, label in found.domains], shown, note=note)
+        )
+    return render_template(
+        "reports/trends.html",
+        rubrics=rubrics,
+        code=code,
+        trend=found,
+        charts=charts,
+        note=note,
+    )
+
+
+def network_trend_note(found: trends.NetworkTrend) -> str:
+    """Which rubric versions the cohort's trend compares (said on the chart and under it)."""
+    parts = [gettext("Scores under rubric version %(n)s.", n=found.version)]
+    rescored = [c.name for c in found.comparable if c.rescored]
+    if rescored:
+        parts.append(
+            gettext(
+                "Rescored under it, questions that changed left out: %(cycles)s.",
+                cycles=", ".join(rescored),
+            )
+        )
+    other = [f"{c.name} ({c.version})" for c in found.cycles if c.version != found.version]
+    if other:
+        parts.append(
+            gettext("Under another version, left out: %(cycles)s.", cycles=", ".join(other))
+        )
+    return " ".join(parts)

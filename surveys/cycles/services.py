@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from accounts import permissions
 from accounts.concurrency import StaleWrite, insert_once
-from accounts.models import Organization, OrgKind, User, utcnow
+from accounts.models import Membership, Organization, OrgKind, Role, User, utcnow
 from accounts.services import audit
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import CODE_PATTERN
@@ -454,3 +454,106 @@ def cycle_assessments(
 
 def _visible(viewer: permissions.Principal) -> sa.ColumnElement[bool]:
     return permissions.visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id)
+
+
+# --- the cycle overview (issue 9, section 5) ------------------------------------------------------
+
+_SUBMITTED = ("submitted", "in_review", "verified")
+_UNDER_WAY = ("in_progress", "returned")  # a returned assessment is back with its NGO
+_UNFINISHED = ("not_started", "in_progress", "returned")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    assessment_id: int
+    organization: str
+    contacts: list[Contact]  # the NGO's active admins (empty: nobody to remind)
+
+
+@dataclass(frozen=True)
+class CycleOverview:
+    """A cycle's assessments counted by where they stand, and who has not started. Overdue:
+    not submitted while the cycle's closing date has passed (it counts among in progress or
+    not started as well)."""
+
+    total: int
+    submitted: int
+    in_progress: int
+    not_started: int
+    overdue: int
+    closes_on: date | None
+    not_started_list: list[NotStarted]
+
+    @property
+    def emails(self) -> list[str]:
+        """Every contact of the NGOs that have not started, once each."""
+        return sorted({c.email for row in self.not_started_list for c in row.contacts})
+
+
+def cycle_overview(
+    session: Session,
+    cycle: AssessmentCycle,
+    today: date | None = None,
+    *,
+    viewer: permissions.Principal,
+) -> CycleOverview:
+    """The counts of the cycle's assessments ``viewer`` may see (one GROUP BY in the database)
+    and the NGOs that have not started, with their admins' contacts (one select)."""
+    today = today or date.today()
+    closed = cycle.closes_on is not None and cycle.closes_on < today
+
+    def count(statuses: tuple[str, ...]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(
+            sa.func.sum(sa.case((col(Assessment.status).in_(statuses), 1), else_=0)), 0
+        )
+
+    total, submitted, under_way, not_started = session.execute(
+        sa.select(
+            sa.func.count(),
+            count(_SUBMITTED),
+            count(_UNDER_WAY),
+            count(("not_started",)),
+        ).where(col(Assessment.cycle_id) == cycle.id, _visible(viewer))
+    ).one()
+    overdue = (int(under_way) + int(not_started)) if closed else 0
+    admins = (
+        sa.select(
+            col(Membership.organization_id).label("organization_id"),
+            col(User.name).label("name"),
+            col(User.email).label("email"),
+        )
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(col(Membership.role) == Role.NGO_ADMIN, col(User.active).is_(True))
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(col(Assessment.id), col(Organization.name), admins.c.name, admins.c.email)
+        .join(Organization, col(Organization.id) == col(Assessment.organization_id))
+        .outerjoin(admins, admins.c.organization_id == col(Assessment.organization_id))
+        .where(
+            col(Assessment.cycle_id) == cycle.id,
+            col(Assessment.status) == "not_started",
+            _visible(viewer),
+        )
+        .order_by(col(Organization.name), col(Assessment.id), admins.c.email)
+    ).all()
+    waiting: dict[int, NotStarted] = {}
+    for assessment_id, organization, name, email in rows:
+        entry = waiting.setdefault(assessment_id, NotStarted(assessment_id, organization, []))
+        if email is not None:
+            entry.contacts.append(Contact(name, email))
+    return CycleOverview(
+        total=int(total),
+        submitted=int(submitted),
+        in_progress=int(under_way),
+        not_started=int(not_started),
+        overdue=overdue,
+        closes_on=cycle.closes_on,
+        not_started_list=list(waiting.values()),
+    )

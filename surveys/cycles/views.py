@@ -176,6 +176,20 @@ def cycle_detail(cycle_id: int) -> str:
     return _detail(load_cycle(cycle_id))
 
 
+@bp.route("/cycles/<int:cycle_id>/overview")
+@login_required
+@requires("view_cycle")
+def cycle_overview(cycle_id: int) -> str:
+    """Where the cycle's assessments stand, and who has not started (with their contacts, to
+    remind them). For those who may manage the cycle: to an evaluator not assigned to it, whose
+    scope holds none of its assessments, the page does not exist (404), as to NGOs and funders."""
+    cycle = load_cycle(cycle_id)
+    if not permissions.may(permissions.current_principal(), "manage_cycle", cycle):
+        abort(404)
+    overview = cycles.cycle_overview(dbsession(), cycle, viewer=permissions.current_principal())
+    return render_template("cycles/overview.html", cycle=cycle, overview=overview)
+
+
 @bp.route("/cycles/<int:cycle_id>/organizations", methods=["POST"])
 @login_required
 @requires("manage_cycle")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from urllib.parse import parse_qs, urlparse
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from webapp.demo import DEMO_PASSWORD
 
@@ -64,3 +64,113 @@ def test_the_funder_compares_its_granting_ngos_and_opens_a_scorecard(
     name = first.inner_text()
     first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Scorecard: {name}")
+
+
+# --- the whole journey: heatmap to scorecard to PDF, and a revocation seen everywhere -----------
+
+NGO_A = "Hope and Home (NGO A)"
+FUNDER = "Balkan Children's Fund"
+
+
+def ngo_a_facts(database_url: str) -> dict[str, object]:
+    """NGO A's country, its submitted (verified) assessment's id and that cycle's name, read
+    from the live server's database file."""
+    path = database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        country, assessment_id, cycle = connection.execute(
+            """
+            SELECT o.country, a.id, c.name FROM organization AS o
+            JOIN assessment AS a ON a.organization_id = o.id
+            JOIN assessment_cycle AS c ON c.id = a.cycle_id
+            WHERE o.name = ? AND a.status = 'verified'
+            """,
+            (NGO_A,),
+        ).fetchone()
+    return {"country": country, "assessment_id": assessment_id, "cycle": cycle}
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+
+def click_heatmap_row(page: Page, row: int, rows: int) -> None:
+    """Click the first domain's cell of a heatmap row (plotly draws the cells in one image: the
+    click lands on its drag layer, where plotly finds the cell)."""
+    chart = page.locator(".plotly-chart[data-figure-id='heatmap-figure']")
+    expect(chart).to_have_attribute("data-drawn", "true")
+    chart.scroll_into_view_if_needed()
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    assert area
+    columns = 10  # the child-protection rubric's domains
+    x = area["x"] + area["width"] / columns / 2
+    y = area["y"] + area["height"] * (row + 0.5) / rows
+    # Plotly clicks the point it last hovered: hover first, until its label shows.
+    page.mouse.move(x, y)
+    expect(chart.locator(".hoverlayer .hovertext").first).to_be_visible()
+    page.mouse.click(x, y)
+
+
+def test_heatmap_to_scorecard_to_pdf_and_a_revocation_seen_everywhere(
+    page: Page, browser: Browser, live_server: str, live_database_url: str
+) -> None:
+    facts = ngo_a_facts(live_database_url)
+    log_in(page, live_server, "funder@demo.test")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    page.get_by_label("Cycle", exact=True).select_option(label=str(facts["cycle"]))
+    page.get_by_label("Country", exact=True).select_option(value=str(facts["country"]))
+    page.get_by_role("button", name="Show").click()
+    query = parse_qs(urlparse(page.url).query)
+    assert query["country"] == [facts["country"]]
+    names = page.locator("table.dashboard tbody th a").all_inner_texts()
+    assert NGO_A in names
+    assert set(names) <= granting_ngos(live_database_url)
+
+    click_heatmap_row(page, names.index(NGO_A), len(names))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Scorecard: {NGO_A}")
+    assert page.url.endswith(f"/reports/assessments/{facts['assessment_id']}")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the scorecard (PDF)").click()
+    download = info.value
+    assert download.suggested_filename.startswith("scorecard-")
+    assert download.suggested_filename.endswith(".pdf")
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Trends").click()
+    before = [int(n) for n in page.locator("td[data-ngos]").all_inner_texts()]
+
+    # NGO A's admin revokes the grant (in another browser context).
+    ngo = browser.new_context().new_page()
+    log_in(ngo, live_server, "ngo-a@demo.test")
+    ngo.get_by_role("navigation", name="Main").get_by_role("link", name="Sharing").click()
+    ngo.get_by_role("link", name=f"Revoke access of {FUNDER}").click()
+    ngo.get_by_role("button", name="Revoke access").click()
+    expect(ngo.locator(".flash.success")).to_have_text(f"{FUNDER} no longer sees your results.")
+    try:
+        # At once, everywhere: the dashboard, the funder's home, the trends, the scorecard.
+        page.goto(f"{live_server}/reports/dashboard?cycle=&country={facts['country']}")
+        page.get_by_label("Cycle", exact=True).select_option(label=str(facts["cycle"]))
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+        assert NGO_A not in page.content()
+        page.goto(f"{live_server}/")
+        assert NGO_A not in page.content()
+        page.goto(f"{live_server}/reports/trends")
+        after = [int(n) for n in page.locator("td[data-ngos]").all_inner_texts()]
+        assert sum(after) == sum(before) - 1  # NGO A's one submitted cycle left the cohort
+        for path in ("", "/scorecard.pdf"):
+            response = page.request.get(
+                f"{live_server}/reports/assessments/{facts['assessment_id']}{path}"
+            )
+            assert response.status == 404
+    finally:
+        # Leave the demo as it was: NGO A shares every cycle with the funder.
+        ngo.get_by_label("Funder", exact=True).select_option(label=FUNDER)
+        ngo.get_by_label("All cycles, including later ones").check()
+        ngo.get_by_role("button", name="Grant access").click()
+        expect(ngo.locator(".flash.success")).to_be_visible()
+        ngo.context.close()

@@ -235,39 +235,68 @@ def test_one_ngo_is_not_ranked(session, network):
 # --- figures ------------------------------------------------------------------------------------
 
 
+def plain(fig) -> dict:
+    """A figure as plotly.js receives it (the JSON the page embeds)."""
+    return json.loads(figures.to_json(fig))
+
+
 def test_heatmap_cells_carry_scores_and_scorecard_links():
     fig = figures.score_heatmap(
         ["NGO A", "NGO B"], ["SG", "SV"], [[80.0, 60.0], [40.0, float("nan")]], ["/a", "/b"]
     )
-    trace = json.loads(figures.to_json(fig))["data"][0]
+    found = plain(fig)
+    trace = found["data"][0]
     assert trace["z"] == [[80.0, 60.0], [40.0, None]]
     assert trace["customdata"] == [["/a", "/a"], ["/b", "/b"]]
-    assert fig.layout.yaxis.ticktext == ("NGO A", "NGO B")
+    assert found["layout"]["yaxis"]["ticktext"] == ["NGO A", "NGO B"]
 
 
 def test_rank_intervals_draw_the_rank_and_its_ends():
     fig = figures.rank_intervals(["A", "B"], [1.0, 2.0], [1.0, 1.0], [2.0, 3.0], ["/a", "/b"])
-    trace = fig.data[0]
-    assert trace.x == (1.0, 2.0)
-    assert trace.error_x.array == (1.0, 1.0)
-    assert trace.error_x.arrayminus == (0.0, 1.0)
-    assert trace.customdata == ("/a", "/b")
+    trace = plain(fig)["data"][0]
+    assert trace["x"] == [1.0, 2.0]
+    assert trace["error_x"]["array"] == [1.0, 1.0]
+    assert trace["error_x"]["arrayminus"] == [0.0, 1.0]
+    assert trace["customdata"] == ["/a", "/b"]
+    assert plain(fig)["layout"]["xaxis"]["title"] == {"text": "rank (1 = highest score)"}
 
 
 def test_boxes_use_the_computed_quartiles():
     group = figures.BoxStats("Albania", [2], [40.0], [50.0], [60.0], [70.0], [80.0])
-    box = figures.domain_boxes(["SG"], [group]).data[0]
-    assert (box.lowerfence, box.q1, box.median, box.q3, box.upperfence) == (
-        (40.0,), (50.0,), (60.0,), (70.0,), (80.0,),
+    box = plain(figures.domain_boxes(["SG"], [group]))["data"][0]
+    assert (box["lowerfence"], box["q1"], box["median"], box["q3"], box["upperfence"]) == (
+        [40.0], [50.0], [60.0], [70.0], [80.0],
     )  # fmt: skip
+    assert box["name"] == "Albania"
 
 
 def test_self_verified_scatter_points_link_to_scorecards():
-    fig = figures.self_verified_scatter(["A"], [65.0], [55.0], ["/a"])
-    points = fig.data[1]
-    assert points.x.tolist() == [65.0]
-    assert points.y.tolist() == [55.0]
-    assert points.customdata.tolist() == ["/a"]
+    points = plain(figures.self_verified_scatter(["A"], [65.0], [55.0], ["/a"]))["data"][1]
+    assert points["x"] == [65.0]
+    assert points["y"] == [55.0]
+    assert points["customdata"] == ["/a"]
+
+
+def test_the_dashboard_figures_are_valid_plotly_figures():
+    """Built as plain dicts for speed: plotly's own validation accepts every one of them."""
+    import plotly.graph_objects as go
+
+    group = figures.BoxStats("Albania", [2], [40.0], [50.0], [60.0], [70.0], [80.0])
+    for fig in (
+        figures.score_heatmap(["A"], ["SG"], [[float("nan")]], ["/a"]),
+        figures.rank_intervals(["A"], [1.0], [1.0], [2.0], ["/a"]),
+        figures.domain_boxes(["SG"], [group]),
+        figures.self_verified_scatter(["A"], [65.0], [55.0], ["/a"]),
+        figures.cohort_boxes(["SG"], [("2025 (2 NGOs)", group)], note="a note"),
+        figures.trend_panels(
+            ["2025", "2026"],
+            [("Overall", [50.0, None]), ("SG", [1.0, 2.0])],
+            notes=[[None, "n/a"], [None, None]],
+            verified=[True, False],
+            note="a note",
+        ),
+    ):
+        go.Figure(plain(fig))  # raises on any invalid property
 
 
 def test_hostile_names_are_escaped_in_every_chart():

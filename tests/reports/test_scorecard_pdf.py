@@ -53,6 +53,10 @@ def test_the_pdf_holds_the_organisation_overall_score_and_domains(client, sessio
     for domain in ("Child safeguarding", "Services to survivors", "Measuring results"):
         assert domain in text
     assert "Safeguarding quick check, version 1" in text
+    # The page's other sections: strengths and weaknesses, peers (hidden: one assessment).
+    assert "Strongest indicators" in text
+    assert "Weakest indicators" in text
+    assert "The peer comparison is hidden: this cycle has 1 submitted assessments" in text
     assert re.search(r"Printed on [A-Z][a-z]{2} \d{1,2}, \d{4}", text)  # Babel's medium date
 
 
@@ -147,3 +151,25 @@ def test_the_chart_geometry():
     assert chart.ticks[-1] == (100, 440.0)
     with pytest.raises(ValueError, match="scores"):
         bar_chart(["A"], [1.0, 2.0], [None])
+
+
+def test_the_peer_and_trend_chart_geometry():
+    from reports.exports import peer_chart, trend_chart
+
+    peers = peer_chart(["A"], [70.0], [30.0], [50.0], [75.0])
+    row = peers.rows[0]
+    assert (row.q1, row.median, row.q3, row.own) == (132.0, 220.0, 330.0, 308.0)  # of 440
+    chart = trend_chart(
+        ["2025", "2026", "2027"],
+        [("Overall", [50.0, None, 100.0])],
+        [[None, "not applicable", None]],
+        [True, False, False],
+    )
+    panel = chart.panels[0]
+    # x: 10 + 130 k / 2; y: 14 + 70 (1 - score / 100).
+    assert panel.points == [(10.0, 49.0, 50.0, True), (140.0, 14.0, 100.0, False)]
+    assert panel.missing == [(75.0, "not applicable")]
+    assert panel.lines == []  # the gap breaks the line: no two consecutive points
+    assert [anchor for _x, _n, anchor in chart.cycles] == ["start", "middle", "end"]
+    with pytest.raises(ValueError, match="notes"):
+        trend_chart(["2025"], [("Overall", [1.0])], [], [False])

@@ -178,6 +178,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /rubrics/upload": ROLE_STAFF,
     "POST /rubrics/upload": ROLE_STAFF,
     "GET /static/<path:filename>": PUBLIC,
+    "GET /assessments/cycles/<int:cycle_id>/overview": access({"evaluator", "admin"}),
+    "GET /reports/trends": DASHBOARD,
     "GET /account": ANY_LOGGED_IN,
     "POST /account/logout-everywhere": ANY_LOGGED_IN,
     "POST /account/password": ANY_LOGGED_IN,
