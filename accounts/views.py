@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -23,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from accounts import services, sharing
 from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm
 from accounts.models import Organization, OrgKind, User
-from accounts.permissions import authorize, public, requires
+from accounts.permissions import authorize, load_principal, public, requires
 from webapp.extensions import dbsession, login_manager
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -38,7 +39,12 @@ def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = dbsession().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # Read the person's rights now, once for the request (the core keeps them on g).
+    principal = load_principal(dbsession(), user.id)
+    g._principal = principal
+    return None if principal.locked_out else user
 
 
 def safe_next(target: str | None) -> str | None:

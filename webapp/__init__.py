@@ -133,3 +133,8 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(feature_bp, url_prefix="/assessments")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(rubrics_bp, url_prefix="/rubrics")
+    from accounts.organizations.views import bp as organizations_bp
+    from reports.directory import bp as directory_bp
+
+    app.register_blueprint(organizations_bp)
+    app.register_blueprint(directory_bp)

@@ -65,3 +65,6 @@ def register(app: Flask) -> None:
     for cmd in (db_upgrade_command, seed_demo_command, create_user_command, rescore_command):
         app.cli.add_command(cmd)
     app.cli.add_command(rubric_cli)
+    from accounts.organizations.cli import create_org_command
+
+    app.cli.add_command(create_org_command)

@@ -142,6 +142,10 @@ EXPECTED = [
     ("view_scores_of", "ngo_a_id", {"member", "ngo_admin", "funder", "admin"}),
     ("view_sharing", "ngo_a_id", {"member", "ngo_admin"}),
     ("grant_access", "ngo_a_id", {"ngo_admin"}),
+    # Issue 12: NGO A's profile is hidden (the default): its own people and admins see it.
+    ("manage_organizations", None, {"admin"}),
+    ("view_profile", "ngo_a", {"member", "ngo_admin", "admin"}),
+    ("edit_profile", "ngo_a", {"ngo_admin", "admin"}),
 ]
 
 
@@ -156,6 +160,7 @@ def test_each_permission_for_each_role(world, name, target, holders):
         "assessment": world["assessment"],
         "cycle": world["cycle"],
         "ngo_a_id": world["ngo_a"].id,
+        "ngo_a": world["ngo_a"],
     }[target]
     granted = {who for who in WHO if may(world["principals"][who], name, obj)}
     assert granted == holders
