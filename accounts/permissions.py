@@ -189,9 +189,7 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
     if user_id is None:
         return ANONYMOUS
     rows = session.execute(
-        sa.select(
-            col(Membership.role), col(Membership.organization_id), col(Organization.active)
-        )
+        sa.select(col(Membership.role), col(Membership.organization_id), col(Organization.active))
         .outerjoin(Organization, col(Organization.id) == col(Membership.organization_id))
         .where(col(Membership.user_id) == user_id)
     ).all()
