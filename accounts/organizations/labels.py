@@ -65,7 +65,7 @@ LANGUAGE_LABELS: dict[str, LazyString] = {  # ISO 639-1 (Romani has none: 639-2'
     "ro": _l("Romanian"),
     "rom": _l("Romani"),
     "tr": _l("Turkish"),
-    "en": _l("English"),
+    "en": _l("English language"),  # not "English": the language switcher shows that word
     "de": _l("German"),
     "it": _l("Italian"),
     "fr": _l("French"),
