@@ -637,6 +637,10 @@ def test_the_declarations_are_the_expected_ones(app):
     assert declared("review.review_indicator").permission == "review_assessment"
     assert declared("rubrics.publish").permission == "author_rubric"
     assert declared("rubrics.version").permission == "view_rubric"
+    assert declared("directory.index").public  # issue 12: the directory is open to visitors
+    assert declared("directory.detail").public  # (each profile through view_profile)
+    assert declared("organizations.create").permission == "manage_organizations"
+    assert declared("organizations.profile").permission == "edit_profile"
 
 
 def test_a_route_that_declares_an_object_permission_must_load_through_the_core(
