@@ -32,7 +32,8 @@ from accounts.permissions import (
 from surveys.models import Assessment
 from webapp.extensions import dbsession
 
-bp = Blueprint("directory", __name__, template_folder="templates")
+# Its templates are in reports/templates/reports, which reports.views.bp already registers.
+bp = Blueprint("directory", __name__)
 
 PAGE_SIZE = 20
 MAX_QUERY = 100  # characters of the search text kept
