@@ -136,8 +136,10 @@ def _rng(code: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-def fill_profile(org: Organization) -> None:
-    """Give ``org`` a plausible profile, the same one on every run."""
+def fill_profile(org: Organization, position: int = 0) -> None:
+    """Give ``org`` a plausible profile, the same one on every run. ``position`` spreads the
+    visibilities evenly over the demo: of every ten, eight public, one members-only, one
+    hidden."""
     rng = _rng(org.code)
     country = org.country or "AL"
     slug = org.code.split("-", 1)[-1] if org.kind == OrgKind.NGO else org.code
@@ -168,13 +170,11 @@ def fill_profile(org: Organization) -> None:
     org.website = f"https://{slug}.example.org"
     org.year_founded = int(rng.integers(1991, 2019))
     org.names = OTHER_NAMES.get(org.code)
-    draw = rng.random()
-    if org.code in ALWAYS_PUBLIC or draw < 0.75:
+    org.visibility = {3: Visibility.MEMBERS, 7: Visibility.HIDDEN}.get(
+        position % 10, Visibility.PUBLIC
+    )
+    if org.code in ALWAYS_PUBLIC:
         org.visibility = Visibility.PUBLIC
-    elif draw < 0.9:
-        org.visibility = Visibility.MEMBERS
-    else:
-        org.visibility = Visibility.HIDDEN
     org.private_fields = ["contact_phone"] if rng.random() < 0.3 else None
 
 
@@ -183,7 +183,7 @@ def seed_profiles(session: Session) -> None:
     for code, name, kind, country in INSTITUTIONS:
         session.add(Organization(code=code, name=name, kind=kind, country=country))
     session.flush()
-    for org in session.exec(select(Organization).order_by(col(Organization.id))):
-        if org.kind != OrgKind.EVALUATOR:
-            fill_profile(org)
+    orgs = session.exec(select(Organization).order_by(col(Organization.id))).all()
+    for position, org in enumerate(o for o in orgs if o.kind != OrgKind.EVALUATOR):
+        fill_profile(org, position)
     session.flush()
