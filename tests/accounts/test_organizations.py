@@ -342,3 +342,30 @@ def test_create_org_makes_an_organisation_people_can_then_join(app, session):
     assert user.exit_code == 0, user.output
     org = session.exec(select(Organization).where(Organization.code == "newngo")).one()
     assert (org.country, org.visibility) == ("AL", "hidden")
+
+
+def test_of_two_concurrent_profile_saves_one_wins_and_the_other_is_told(
+    session, database_url, world
+):
+    """Two sessions (two requests) both read version 1 and both save: the compare-and-set lets
+    exactly one write, on SQLite and PostgreSQL alike."""
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from accounts.concurrency import StaleWrite
+    from accounts.organizations import services
+
+    engine = sa.create_engine(database_url)
+    with Session(engine) as first, Session(engine) as second:
+        mine = first.get(Organization, world["ngo"].id)
+        theirs = second.get(Organization, world["ngo"].id)
+        assert mine.version == theirs.version == 1
+        services.update_profile(first, mine, seen=1, values={"name": "First"}, by=None)
+        first.commit()
+        with pytest.raises(StaleWrite) as lost:
+            services.update_profile(second, theirs, seen=1, values={"name": "Second"}, by=None)
+        assert lost.value.current.name == "First"
+        second.rollback()
+    engine.dispose()
+    session.refresh(world["ngo"])
+    assert (world["ngo"].name, world["ngo"].version) == ("First", 2)
