@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_login import current_user
 from sqlmodel import Session, col
 
 from accounts.models import OPTIONAL_FIELDS, Organization
@@ -29,6 +30,7 @@ from accounts.permissions import (
     sees_whole_profile,
     visible_profiles,
 )
+from accounts.services import audit
 from surveys.models import Assessment
 from webapp.extensions import dbsession
 
@@ -315,7 +317,19 @@ def detail(org_id: int) -> str:
 @public
 def export() -> Response:
     filters = parse_filters(request.args)
-    profiles = all_matching(dbsession(), current_principal(), filters)
+    viewer = current_principal()
+    session = dbsession()
+    profiles = all_matching(session, viewer, filters)
+    if viewer.is_authenticated:  # it may hold what only members see: the audit log keeps it
+        audit(
+            session,
+            actor=current_user,
+            action="directory_exported",
+            object_type="directory",
+            rows=len(profiles),
+            filters=filters.args(page=1),
+        )
+        session.commit()
     body = "\ufeff" + directory_csv(profiles)  # the BOM: spreadsheets then read UTF-8
     return Response(
         body,

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from accounts import services as accounts
-from accounts.models import FocusArea, Organization, OrgKind, Role, Visibility
+from accounts.models import AuditEvent, FocusArea, Organization, OrgKind, Role, Visibility
 from reports.directory import PAGE_SIZE, like_pattern, neutralise
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
@@ -333,6 +333,21 @@ def test_the_csv_holds_what_the_viewer_may_see_with_the_filters(clients):
     assert "'+355 4 222 333" in {r["contact_phone"] for r in admin_rows}  # not a formula
     everything = read_csv(clients, "anonymous", "/directory.csv")
     assert len(everything) == FILLERS + 2  # not paged
+
+
+def test_an_export_by_someone_logged_in_is_in_the_audit_log(clients, world_url, world):
+    read_csv(clients, "admin", "/directory.csv?country=AL")
+    engine = sa.create_engine(world_url)
+    with Session(engine) as session:
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "directory_exported")
+        ).all()
+    engine.dispose()
+    assert [(e.actor_id, e.detail) for e in events if e.actor_id == world["admin"].id][-1] == (
+        world["admin"].id,
+        {"rows": 2, "filters": {"country": "AL"}},
+    )
+    assert all(e.actor_id is not None for e in events)  # visitors' exports are not recorded
 
 
 def test_the_csv_neutralises_formulas(clients):
