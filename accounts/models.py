@@ -22,6 +22,8 @@ class OrgKind(enum.StrEnum):
     NGO = "ngo"
     FUNDER = "funder"
     EVALUATOR = "evaluator"  # an evaluating body (network secretariat, consultancy)
+    GOVERNMENT = "government"  # a government agency (issue 12: the directory lists them too)
+    INSTITUTION = "institution"  # another institution: a university, an ombudsman's office
 
 
 class Role(enum.StrEnum):
@@ -46,14 +48,42 @@ class OrgType(enum.StrEnum):
 
 
 class FocusArea(enum.StrEnum):
+    """The controlled list of the directory (issue 12), and three older areas kept so that no
+    organisation loses one (migration 0007 renamed ``online_safety`` to ``online_abuse``)."""
+
     TRAFFICKING = "trafficking"
     SEXUAL_EXPLOITATION = "sexual_exploitation"
-    ONLINE_SAFETY = "online_safety"
+    MISSING_CHILDREN = "missing_children"
+    ONLINE_ABUSE = "online_abuse"
+    SHELTER_CARE = "shelter_care"
+    LEGAL_AID = "legal_aid"
+    PREVENTION_EDUCATION = "prevention_education"
+    HELPLINES = "helplines"
+    REINTEGRATION = "reintegration"
+    RESEARCH = "research"
     STREET_CHILDREN = "street_children"
     UNACCOMPANIED_MINORS = "unaccompanied_minors"
     FAMILY_SUPPORT = "family_support"
-    PREVENTION_EDUCATION = "prevention_education"
-    LEGAL_AID = "legal_aid"
+
+
+class Visibility(enum.StrEnum):
+    """Who sees an organisation's profile in the directory (the organisation chooses)."""
+
+    PUBLIC = "public"  # everyone, logged in or not
+    MEMBERS = "members"  # whoever is logged in to the platform
+    HIDDEN = "hidden"  # its own people and the admins (the default)
+
+
+# The profile fields an organisation may keep to its own people even on a listed profile.
+OPTIONAL_FIELDS = (
+    "cities",
+    "services",
+    "languages",
+    "contact_email",
+    "contact_phone",
+    "website",
+    "year_founded",
+)
 
 
 class Organization(SQLModel, table=True):
@@ -65,6 +95,42 @@ class Organization(SQLModel, table=True):
     org_type: str | None = Field(default=None, max_length=32)  # OrgType, for NGOs
     focus_areas: list[str] | None = Field(default=None, sa_column=Column(JSON))  # FocusArea values
     created_at: datetime = timestamp()
+    # Issue 12: deactivation (its people can no longer log in; nothing is deleted), the
+    # compare-and-set version of the profile, and the directory profile itself.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    visibility: str = Field(
+        default=Visibility.HIDDEN, max_length=16, sa_column_kwargs={"server_default": "hidden"}
+    )
+    names: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))  # language: name
+    cities: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    services: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    languages: list[str] | None = Field(default=None, sa_column=Column(JSON))  # ISO 639-1
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    website: str | None = Field(default=None, max_length=300)
+    year_founded: int | None = None
+    private_fields: list[str] | None = Field(default=None, sa_column=Column(JSON))  # OPTIONAL_
+    # Lower-cased name, names, cities and services, kept by the listener below: the directory
+    # searches it with LIKE, the same on SQLite (whose lower() knows only ASCII) and PostgreSQL.
+    search_text: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+def search_text_of(
+    name: str | None,
+    names: dict[str, str] | None,
+    cities: list[str] | None,
+    services: list[str] | None,
+) -> str:
+    """What the directory searches: name, names, cities and services, case-folded."""
+    parts = [name, *(names or {}).values(), *(cities or []), *(services or [])]
+    return "\n".join(p.casefold() for p in parts if p)
+
+
+@sa.event.listens_for(Organization, "before_insert")
+@sa.event.listens_for(Organization, "before_update")
+def _keep_search_text(_mapper: Any, _connection: Any, org: Organization) -> None:
+    org.search_text = search_text_of(org.name, org.names, org.cities, org.services)
 
 
 class User(SQLModel, table=True):

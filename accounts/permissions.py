@@ -47,7 +47,14 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from accounts.models import AccessGrant, AccessGrantCycle, Membership, Role
+from accounts.models import (
+    AccessGrant,
+    AccessGrantCycle,
+    Membership,
+    Organization,
+    Role,
+    Visibility,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,19 @@ class OfOrganization(Protocol):
     def organization_id(self) -> int: ...
 
 
+class Profiled(Protocol):
+    """An organisation as the directory sees it (issue 12)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def visibility(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
 class InCycle(OfOrganization, Protocol):
     """Anything of one organisation in one cycle (an assessment)."""
 
@@ -106,6 +126,8 @@ class Principal:
     # NGOs whose live grant to one of their funders includes evidence, drafts and notes.
     evidence_ngos: frozenset[int] = frozenset()
     cycles: frozenset[int] = frozenset()  # cycles they are assigned to as an evaluator
+    # Every membership is in a deactivated organisation: they may not log in (issue 12).
+    locked_out: bool = False
 
     @property
     def is_authenticated(self) -> bool:
@@ -168,11 +190,14 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
     and tests, outside any request."""
     if user_id is None:
         return ANONYMOUS
-    memberships = session.execute(
-        sa.select(col(Membership.role), col(Membership.organization_id)).where(
-            col(Membership.user_id) == user_id
-        )
+    rows = session.execute(
+        sa.select(col(Membership.role), col(Membership.organization_id), col(Organization.active))
+        .outerjoin(Organization, col(Organization.id) == col(Membership.organization_id))
+        .where(col(Membership.user_id) == user_id)
     ).all()
+    # A deactivated organisation's memberships give nothing (issue 12).
+    memberships = [(role, org) for role, org, active in rows if org is None or active]
+    locked_out = bool(rows) and not memberships
     roles = frozenset(str(role) for role, _org in memberships)
     ngo_roles = {Role.NGO_MEMBER, Role.NGO_ADMIN}
     ngos = frozenset(org for role, org in memberships if role in ngo_roles and org is not None)
@@ -193,6 +218,7 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
         granted_cycles=pairs,
         evidence_ngos=evidence,
         cycles=frozenset(cycles),
+        locked_out=locked_out,
     )
 
 
@@ -455,6 +481,56 @@ def manage_cycle(principal: Principal, cycle: Identified) -> bool:
     return Role.ADMIN in principal.roles or (
         Role.EVALUATOR in principal.roles and cycle.id in principal.cycles
     )
+
+
+# About an organisation's directory profile (issue 12).
+
+
+@_register(roles={Role.ADMIN})
+def manage_organizations(principal: Principal) -> bool:
+    """Create, edit, deactivate and reactivate organisations (admins)."""
+    return Role.ADMIN in principal.roles
+
+
+@_register("profile")
+def view_profile(principal: Principal, org: Profiled) -> bool:
+    """See an organisation's directory profile: everyone if it is public, whoever is logged in
+    if it is for members, its own people and admins always (a deactivated one: admins)."""
+    if Role.ADMIN in principal.roles:
+        return True
+    if not org.active:
+        return False
+    return (
+        org.visibility == Visibility.PUBLIC
+        or (org.visibility == Visibility.MEMBERS and principal.is_authenticated)
+        or org.id in principal.ngos | principal.funders
+    )
+
+
+@_register("profile", seen_with="view_profile")
+def edit_profile(principal: Principal, org: Profiled) -> bool:
+    """Edit an organisation's profile and choose its visibility: its NGO admins, and admins."""
+    return Role.ADMIN in principal.roles or org.id in principal.ngo_admin_of
+
+
+def sees_whole_profile(principal: Principal, org_id: int | None) -> bool:
+    """Whether the principal sees the fields an organisation keeps to its own people."""
+    return Role.ADMIN in principal.roles or org_id in principal.ngos | principal.funders
+
+
+def visible_profiles(principal: Principal) -> sa.ColumnElement[bool]:
+    """A where-clause on :class:`Organization` keeping the profiles :func:`view_profile`
+    allows (the directory's lists and exports select through it)."""
+    if Role.ADMIN in principal.roles:
+        return sa.true()
+    shown = [Visibility.PUBLIC.value]
+    if principal.is_authenticated:
+        shown.append(Visibility.MEMBERS.value)
+    clauses: list[sa.ColumnElement[bool]] = [col(Organization.visibility).in_(shown)]
+    own = principal.ngos | principal.funders
+    if own:
+        clauses.append(col(Organization.id).in_(sorted(own)))
+    return sa.and_(col(Organization.active), sa.or_(*clauses))
 
 
 def permission(name: str) -> Permission:

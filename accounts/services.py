@@ -61,13 +61,24 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    if user is None or not user.active:
+    if user is None or not user.active or only_in_inactive_organizations(session, user.id):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
     session.flush()
     return user
+
+
+def only_in_inactive_organizations(session: Session, user_id: int | None) -> bool:
+    """Whether every membership of the user is in a deactivated organisation (issue 12: its
+    people can no longer log in); a platform-wide role or an active organisation lets them."""
+    rows = session.exec(
+        select(Membership.organization_id, Organization.active)
+        .outerjoin(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+        .where(Membership.user_id == user_id)
+    ).all()
+    return bool(rows) and all(org is not None and not active for org, active in rows)
 
 
 def add_membership(

@@ -27,7 +27,7 @@ from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm, Pas
 from accounts.inputs import parse_id, safe_next
 from accounts.models import Organization, OrgKind, User
 from accounts.people import services as people_services
-from accounts.permissions import authorize, public, requires
+from accounts.permissions import authorize, load_principal, public, requires
 from webapp.extensions import db, dbsession, login_manager
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -48,7 +48,12 @@ def load_user(user_id: str) -> User | None:
             g.session_idle = True
         return None
     user = dbsession().get(User, ident)
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # Read the person's rights now, once for the request (the core keeps them on g).
+    principal = load_principal(dbsession(), user.id)
+    g._principal = principal
+    return None if principal.locked_out else user
 
 
 def _idle() -> timedelta:

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from accounts.inputs import parse_id
-from accounts.models import FocusArea, OrgType
+from accounts.models import OrgType
+from accounts.organizations import labels as organization_labels
 from evaluator.results import EngineError
 from evaluator.stats import rank_stability
 from reports.figures import BoxStats
@@ -47,16 +48,7 @@ ORG_TYPE_LABELS: dict[str, LazyString] = {
     OrgType.COMMUNITY: _l("Community-based organisation"),
     OrgType.NETWORK: _l("Network"),
 }
-FOCUS_LABELS: dict[str, LazyString] = {
-    FocusArea.TRAFFICKING: _l("Trafficking"),
-    FocusArea.SEXUAL_EXPLOITATION: _l("Sexual exploitation"),
-    FocusArea.ONLINE_SAFETY: _l("Online safety"),
-    FocusArea.STREET_CHILDREN: _l("Street children"),
-    FocusArea.UNACCOMPANIED_MINORS: _l("Unaccompanied minors"),
-    FocusArea.FAMILY_SUPPORT: _l("Family support"),
-    FocusArea.PREVENTION_EDUCATION: _l("Prevention and education"),
-    FocusArea.LEGAL_AID: _l("Legal aid"),
-}
+FOCUS_LABELS: dict[str, LazyString] = organization_labels.FOCUS_LABELS  # one list (issue 12)
 
 
 def country_label(code: str) -> str:

@@ -142,3 +142,8 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.reminders.views import bp as reminders_bp
 
     app.register_blueprint(reminders_bp, url_prefix="/assessments")
+    from accounts.organizations.views import bp as organizations_bp
+    from reports.directory import bp as directory_bp
+
+    app.register_blueprint(organizations_bp)
+    app.register_blueprint(directory_bp)

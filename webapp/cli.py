@@ -68,3 +68,6 @@ def register(app: Flask) -> None:
     from surveys.reminders.cli import remind_command
 
     app.cli.add_command(remind_command)
+    from accounts.organizations.cli import create_org_command
+
+    app.cli.add_command(create_org_command)

@@ -337,7 +337,18 @@ def draw_cohort(rng: np.random.Generator, model: LatentModel) -> list[CohortNgo]
     domains = list(model.difficulty)
     types = list(TYPE_WEIGHTS)
     weights = np.array([TYPE_WEIGHTS[t] for t in types])
-    focus = list(FocusArea)
+    # The eight areas of the cohort's first draw, in their order then (issue 12 added more to
+    # FocusArea; drawing from all of them would move every number of the demo).
+    focus = [
+        FocusArea.TRAFFICKING,
+        FocusArea.SEXUAL_EXPLOITATION,
+        FocusArea.ONLINE_ABUSE,
+        FocusArea.STREET_CHILDREN,
+        FocusArea.UNACCOMPANIED_MINORS,
+        FocusArea.FAMILY_SUPPORT,
+        FocusArea.PREVENTION_EDUCATION,
+        FocusArea.LEGAL_AID,
+    ]
 
     def latent(country: str) -> tuple[float, float, dict[str, float]]:
         capacity = float(rng.normal(model.capacity_mean, model.capacity_sd))
@@ -585,6 +596,9 @@ def seed(
     if RUBRIC in published:
         _seed_network(session, today, rng, model, orgs, users, published[RUBRIC])
     session.flush()
+    from webapp.demo_profiles import seed_profiles
+
+    seed_profiles(session)  # the directory (issue 12)
     return DEMO_USERS
 
 

@@ -145,6 +145,10 @@ EXPECTED = [
     ("view_sharing", "ngo_a_id", {"member", "ngo_admin"}),
     ("grant_access", "ngo_a_id", {"ngo_admin"}),
     ("manage_team", "ngo_a_id", {"ngo_admin", "admin"}),
+    # Issue 12: NGO A's profile is hidden (the default): its own people and admins see it.
+    ("manage_organizations", None, {"admin"}),
+    ("view_profile", "ngo_a", {"member", "ngo_admin", "admin"}),
+    ("edit_profile", "ngo_a", {"ngo_admin", "admin"}),
 ]
 
 
@@ -159,6 +163,7 @@ def test_each_permission_for_each_role(world, name, target, holders):
         "assessment": world["assessment"],
         "cycle": world["cycle"],
         "ngo_a_id": world["ngo_a"].id,
+        "ngo_a": world["ngo_a"],
     }[target]
     granted = {who for who in WHO if may(world["principals"][who], name, obj)}
     assert granted == holders
@@ -633,6 +638,10 @@ def test_the_declarations_are_the_expected_ones(app):
     assert declared("review.review_indicator").permission == "review_assessment"
     assert declared("rubrics.publish").permission == "author_rubric"
     assert declared("rubrics.version").permission == "view_rubric"
+    assert declared("directory.index").public  # issue 12: the directory is open to visitors
+    assert declared("directory.detail").public  # (each profile through view_profile)
+    assert declared("organizations.create").permission == "manage_organizations"
+    assert declared("organizations.profile").permission == "edit_profile"
 
 
 def test_a_route_that_declares_an_object_permission_must_load_through_the_core(

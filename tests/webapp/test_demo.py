@@ -477,3 +477,30 @@ def test_cohort_contacts_are_members_who_cannot_log_in(network):
         assert authenticate(network, email=contacts[0].email, password=password) is None
     assert authenticate(network, email="ngo-a@demo.test", password=demo.DEMO_PASSWORD)
     network.rollback()
+
+
+def test_every_demo_organisation_has_a_plausible_directory_profile(network):
+    """Issue 12: the cohort, the funders and a few agencies and institutions have profiles;
+    most are public, NGO A's and NGO B's always (the tours walk them)."""
+    from accounts.models import FocusArea, Visibility
+    from webapp.demo_profiles import INSTITUTIONS, fill_profile
+
+    orgs = network.exec(select(Organization)).all()
+    by_code = {o.code: o for o in orgs}
+    assert {code for code, *_ in INSTITUTIONS} <= set(by_code)
+    for org in orgs:
+        filled = ("cities", "services", "languages", "contact_email", "website", "year_founded")
+        assert all(getattr(org, name) for name in filled), org.code
+        assert set(org.focus_areas or ()) <= set(FocusArea), org.code
+        assert org.search_text.startswith(org.name.casefold()), org.code
+    visibilities = [o.visibility for o in orgs]
+    assert visibilities.count(Visibility.PUBLIC) > len(orgs) / 2
+    assert Visibility.HIDDEN in visibilities
+    assert by_code["ngo-a"].visibility == by_code["ngo-b"].visibility == Visibility.PUBLIC
+    assert by_code["ngo-b"].names == {"mk": "Безбеден премин", "sq": "Kalim i Sigurt"}
+    again = Organization(code="ngo-a", name="x", kind="ngo", country="AL", org_type="shelter")
+    fill_profile(again)  # the same code draws the same profile
+    assert (again.cities, again.year_founded) == (
+        by_code["ngo-a"].cities,
+        by_code["ngo-a"].year_founded,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -66,4 +67,65 @@ def test_the_migrated_audit_log_refuses_updates_and_deletes(empty_database):
             conn.execute(statement)
     with engine.connect() as conn:
         assert conn.execute(sa.select(table.c.action)).scalars().all() == ["login"]
+
+
+def test_0007_keeps_existing_organisations_hidden_active_and_renames_a_focus_area(empty_database):
+    """Issue 12: organisations made before the directory become active, version 1, hidden
+    (public is never the default), searchable by name; online_safety becomes online_abuse,
+    and back on a downgrade."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0004")
+    engine = sa.create_engine(empty_database)
+    org = sa.table(
+        "organization",
+        sa.column("code"),
+        sa.column("name"),
+        sa.column("kind"),
+        sa.column("focus_areas", sa.JSON),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            org.insert().values(
+                code="ngo-a",
+                name="Hope AND Home",
+                kind="ngo",
+                focus_areas=["trafficking", "online_safety"],
+                created_at=sa.func.now(),
+            )
+        )
+        conn.execute(
+            org.insert().values(
+                code="fund",
+                name="Fund",
+                kind="funder",
+                focus_areas=sa.null(),
+                created_at=sa.func.now(),
+            )
+        )
+    engine.dispose()
+    command.upgrade(config, "head")
+    engine = sa.create_engine(empty_database)
+    query = sa.text(
+        "SELECT code, active, version, visibility, focus_areas, search_text FROM organization "
+        "ORDER BY code"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    engine.dispose()
+
+    def areas(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    assert [(r[0], bool(r[1]), r[2], r[3], r[5]) for r in rows] == [
+        ("fund", True, 1, "hidden", "fund"),
+        ("ngo-a", True, 1, "hidden", "hope and home"),
+    ]
+    assert areas(rows[1][4]) == ["trafficking", "online_abuse"]
+    assert rows[0][4] is None
+    command.downgrade(config, "0004")
+    engine = sa.create_engine(empty_database)
+    with engine.connect() as conn:
+        back = conn.execute(sa.text("SELECT focus_areas FROM organization WHERE code = 'ngo-a'"))
+        assert areas(back.scalar_one()) == ["trafficking", "online_safety"]
     engine.dispose()

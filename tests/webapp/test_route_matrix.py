@@ -111,6 +111,8 @@ DASHBOARD = access(
 ROLE_ADMIN = access({"admin"}, LOGGED_IN - {"admin"})  # the platform's administration
 # NGO A's team: its admins and platform admins; the others who see NGO A are refused.
 MANAGE_TEAM = access({"ngo_admin", "admin"}, {"member", "funder"})
+# NGO A's profile: its admins and platform admins edit it; its members see it (403).
+PROFILE = access({"ngo_admin", "admin"}, {"member"})
 # A link sent by e-mail, with a token nobody was given: 404 to everyone, logged in or not.
 UNKNOWN_LINK = dict.fromkeys(ROLES, HIDDEN)
 # The admin removes a membership that does not exist: past the gate, then 404.
@@ -178,6 +180,17 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /rubrics/upload": ROLE_STAFF,
     "POST /rubrics/upload": ROLE_STAFF,
     "GET /static/<path:filename>": PUBLIC,
+    "GET /directory": PUBLIC,
+    "GET /directory.csv": PUBLIC,
+    # NGO A's profile keeps the default visibility (hidden): its own people and admins see it.
+    "GET /directory/<int:org_id>": access({"member", "ngo_admin", "admin"}, anonymous=HIDDEN),
+    "GET /organizations": ROLE_ADMIN,
+    "GET /organizations/new": ROLE_ADMIN,
+    "POST /organizations/new": ROLE_ADMIN,
+    "POST /organizations/<int:org_id>/activate": ADMIN_NOTHING_THERE,
+    "POST /organizations/<int:org_id>/deactivate": ADMIN_NOTHING_THERE,
+    "GET /organizations/<int:org_id>/profile": PROFILE,
+    "POST /organizations/<int:org_id>/profile": PROFILE,
     "GET /assessments/cycles/<int:cycle_id>/overview": access({"evaluator", "admin"}),
     "GET /reports/trends": DASHBOARD,
     "GET /account": ANY_LOGGED_IN,
@@ -225,6 +238,9 @@ ARGUMENTS: dict[str, dict[str, str]] = {
             "reset",
         )
     },
+    # (de)activating an organisation that does not exist: past the gate, then 404
+    "POST /organizations/<int:org_id>/activate": {"org_id": "missing_id"},
+    "POST /organizations/<int:org_id>/deactivate": {"org_id": "missing_id"},
     # the team acts on NGO A's own admin: an NGO always keeps one admin
     "POST /organizations/<int:ngo_id>/team/<int:user_id>/remove": {"user_id": "ngo_admin_id"},
     "POST /organizations/<int:ngo_id>/team/<int:user_id>/role": {"user_id": "ngo_admin_id"},
@@ -362,6 +378,8 @@ def world(matrix_app: Flask) -> dict[str, Any]:
             "admin_id": people["admin"].id,
             "ngo_admin_id": people["ngo_admin"].id,
             "membership_id": 2_000_000,  # nobody's
+            "missing_id": 2_000_000,
+            "org_id": ngo_a.id,
             "token": "not-a-token",
             "version_id": version.id,
             "code": "quick-check",

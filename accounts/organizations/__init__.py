@@ -1,0 +1,1 @@
+"""Organisations: their administration and their directory profile (issue 12)."""
