@@ -76,9 +76,8 @@ def save_posted_page(
     of the page conflict or are invalid)."""
     assessment_id: int = assessment.id  # type: ignore[assignment]
     page_ids = {q.id for q in questions}
-    shown_before = store.relevant_questions(
-        rubric, store.values_of(store.answers_of(session, assessment_id))
-    )
+    before = store.answers_of(session, assessment_id)  # read once: the save returns the rest
+    shown_before = store.relevant_questions(rubric, store.values_of(before))
     result = services.save_page(
         session,
         assessment,
@@ -88,10 +87,11 @@ def save_posted_page(
         base_versions=posted.base_versions,
         user=user,
         take_theirs=posted.take_theirs,
+        stored=before,
     )
     outcome = PageSaveOutcome(errors={qid: list(e) for qid, e in posted.errors.items()})
     outcome.conflicts = {c.question_id: c for c in result.conflicts}
-    stored = store.answers_of(session, assessment_id)
+    stored = result.answers
     after_page = {qid: answer.version for qid, answer in stored.items()}  # a snapshot
     rebased = dict(posted.base_versions)
     for qid in [*result.saved, *outcome.conflicts, *(set(result.unchanged) & set(posted.values))]:
@@ -126,7 +126,7 @@ def save_posted_page(
     evidence.sync_answers(session, assessment, rubric, changed, user=user)
     session.flush()
 
-    final = store.answers_of(session, assessment_id)
+    final = store.answers_of(session, assessment_id) if changed else stored
     for qid in changed:  # rebase on the files' own change unless a colleague's came first
         if rebased.get(qid) == after_page.get(qid):
             rebased[qid] = final[qid].version if qid in final else None
