@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from accounts.concurrency import StaleWrite, compare_and_set, insert_once
 from accounts.models import User, utcnow
@@ -39,12 +39,16 @@ MISSING_CODES = (NOT_APPLICABLE, DONT_KNOW)  # a tuple: answers may be lists (un
 
 
 def rubric_for(session: Session, assessment: Assessment) -> tuple[AssessmentCycle, Rubric]:
-    cycle = session.get(AssessmentCycle, assessment.cycle_id)
-    if cycle is None:  # pragma: no cover - foreign key
-        raise AssessmentError("assessment without cycle")
-    version = session.get(RubricVersion, cycle.rubric_version_id)
-    if version is None:  # pragma: no cover - foreign key
-        raise AssessmentError("cycle without rubric version")
+    """The assessment's cycle and rubric, in one select (the rubric is parsed once per content:
+    :func:`rubrics.services.rubric_of`)."""
+    row = session.exec(
+        select(AssessmentCycle, RubricVersion)
+        .join(RubricVersion, col(RubricVersion.id) == col(AssessmentCycle.rubric_version_id))
+        .where(col(AssessmentCycle.id) == assessment.cycle_id)
+    ).first()
+    if row is None:  # pragma: no cover - foreign keys
+        raise AssessmentError("assessment without cycle or rubric version")
+    cycle, version = row
     return cycle, rubric_of(version)
 
 
