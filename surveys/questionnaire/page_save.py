@@ -77,7 +77,10 @@ def save_posted_page(
     assessment_id: int = assessment.id  # type: ignore[assignment]
     page_ids = {q.id for q in questions}
     before = store.answers_of(session, assessment_id)  # read once: the save returns the rest
-    shown_before = store.relevant_questions(rubric, store.values_of(before))
+    # Relevance is evaluated by the engine (a few ms on a large rubric): only when needed.
+    shown_before = (
+        store.relevant_questions(rubric, store.values_of(before)) if posted.watch_shown else {}
+    )
     result = services.save_page(
         session,
         assessment,
@@ -104,7 +107,8 @@ def save_posted_page(
         if item is not None and item.question_id in page_ids:
             evidence.delete_evidence(session, item, user=user)
             changed.add(item.question_id)
-    shown = store.relevant_questions(rubric, store.values_of(stored))
+    uploading = any(posted.uploads.get(q.id) for q in questions)
+    shown = store.relevant_questions(rubric, store.values_of(stored)) if uploading else {}
     for question in questions:
         if not shown.get(question.id, True):
             continue
