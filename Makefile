@@ -63,7 +63,7 @@ translations: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-# Load, kill -9 and the answer race against gunicorn (not part of `make test`; about 2 minutes).
+# Load, kill -9 and the answer race against gunicorn (not part of `make test`; 2-3 minutes).
 # `make bench-load ARGS="--seconds 30 --kill"`, `ARGS=--postgresql`; see bench/bench_load.py.
 .PHONY: bench-load
 bench-load: $(STAMP)

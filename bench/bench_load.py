@@ -280,20 +280,31 @@ class Client:
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        started = time.perf_counter()
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException) as exc:
-            if self.conn is not None:
-                self.conn.close()
+        if method == "POST" and self.conn is not None:
+            # A save never goes over a kept-alive connection that the server may be closing as
+            # idle: its failure would read as a save without an answer.
+            self.conn.close()
             self.conn = None
-            with self.stats.lock:
-                self.stats.no_answer += 1
-            raise ServerDown(str(exc)) from exc
+        started = time.perf_counter()
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                text = response.read().decode("utf-8", "replace")
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                if self.conn is not None:
+                    self.conn.close()
+                self.conn = None
+                if reused and method == "GET" and attempt == 1:
+                    started = time.perf_counter()  # closed as idle by the server: a new one
+                    continue
+                with self.stats.lock:
+                    self.stats.no_answer += 1
+                raise ServerDown(str(exc)) from exc
         seconds = time.perf_counter() - started
         for header in response.msg.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
