@@ -69,5 +69,11 @@ translations: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Load, kill -9 and the answer race against gunicorn (not part of `make test`; 2-3 minutes).
+# `make bench-load ARGS="--seconds 30 --kill"`, `ARGS=--postgresql`; see bench/bench_load.py.
+.PHONY: bench-load
+bench-load: $(STAMP)
+	$(PY) -m bench.bench_load $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

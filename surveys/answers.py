@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from accounts.concurrency import StaleWrite, compare_and_set, insert_once
 from accounts.models import User, utcnow
@@ -38,12 +39,16 @@ MISSING_CODES = (NOT_APPLICABLE, DONT_KNOW)  # a tuple: answers may be lists (un
 
 
 def rubric_for(session: Session, assessment: Assessment) -> tuple[AssessmentCycle, Rubric]:
-    cycle = session.get(AssessmentCycle, assessment.cycle_id)
-    if cycle is None:  # pragma: no cover - foreign key
-        raise AssessmentError("assessment without cycle")
-    version = session.get(RubricVersion, cycle.rubric_version_id)
-    if version is None:  # pragma: no cover - foreign key
-        raise AssessmentError("cycle without rubric version")
+    """The assessment's cycle and rubric, in one select (the rubric is parsed once per content:
+    :func:`rubrics.services.rubric_of`)."""
+    row = session.exec(
+        select(AssessmentCycle, RubricVersion)
+        .join(RubricVersion, col(RubricVersion.id) == col(AssessmentCycle.rubric_version_id))
+        .where(col(AssessmentCycle.id) == assessment.cycle_id)
+    ).first()
+    if row is None:  # pragma: no cover - foreign keys
+        raise AssessmentError("assessment without cycle or rubric version")
+    cycle, version = row
     return cycle, rubric_of(version)
 
 
@@ -81,6 +86,9 @@ class SaveResult:
     saved: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    # Every answer of the assessment (this source) as stored after the save, by question id:
+    # callers read versions and relevance from it instead of selecting the answers again.
+    answers: dict[str, Answer] = field(default_factory=dict)
 
 
 def is_blank(value: Any) -> bool:
@@ -96,6 +104,8 @@ def save_answers(
     user: User | None,
     comments: Mapping[str, str | None] | None = None,
     source: Source = Source.SELF,
+    stored: Mapping[str, Answer] | None = None,
+    rubric: Rubric | None = None,
 ) -> SaveResult:
     """Store changed answers. Nothing is overwritten silently, and saving twice changes nothing.
 
@@ -103,6 +113,10 @@ def save_answers(
     (None: there was no answer). A question whose stored answer has moved on since that version
     and now differs from what was posted becomes a :class:`Conflict` and is left untouched.
     A post equal to what is stored is a no-op (double clicks and retries store one change).
+
+    ``stored`` (the answers as just read by the caller, :func:`answers_of`) and ``rubric`` (the
+    assessment's) spare a select each when the caller has them already; the compare-and-set
+    still guards every write, so answers read a moment earlier are as safe as answers read here.
     """
     if source == Source.SELF and assessment.status not in EDITABLE:
         raise AssessmentError(
@@ -112,8 +126,10 @@ def save_answers(
             )
         )
     comments = comments or {}
-    stored = answers_of(session, assessment.id, source)  # type: ignore[arg-type]
-    result = SaveResult()
+    if stored is None:
+        stored = answers_of(session, assessment.id, source)  # type: ignore[arg-type]
+    result = SaveResult(answers=dict(stored))
+    revisions: list[AnswerRevision] = []
     now = utcnow()
     for qid in sorted(set(values) | set(comments)):
         value = values.get(qid)
@@ -153,6 +169,8 @@ def save_answers(
                 compare_and_set(session, answer, seen=base, values=written)
         except StaleWrite as lost:
             theirs: Answer | None = lost.current
+            if theirs is not None:
+                result.answers[qid] = theirs
             their_value = theirs.value if theirs else None
             their_comment = theirs.comment if theirs else None
             if same_value(new_value, their_value) and new_comment == their_comment:
@@ -170,7 +188,9 @@ def save_answers(
                 )
             )
             continue
-        session.add(
+        result.answers[qid] = answer
+        # Written together after the loop, in one statement, rather than one INSERT each.
+        revisions.append(
             AnswerRevision(
                 assessment_id=assessment.id,  # type: ignore[arg-type]
                 source=source,
@@ -184,10 +204,14 @@ def save_answers(
             )
         )
         result.saved.append(qid)
+    if revisions:  # one executemany: nothing reads the revisions' ids back
+        session.execute(
+            sa.insert(AnswerRevision), [r.model_dump(exclude={"id"}) for r in revisions]
+        )
     if result.saved and source == Source.SELF:
-        _, rubric = rubric_for(session, assessment)
-        session.flush()
-        assessment.progress = progress(rubric, values_of(answers_of(session, assessment.id)))  # type: ignore[arg-type]
+        if rubric is None:
+            _, rubric = rubric_for(session, assessment)
+        assessment.progress = progress(rubric, values_of(result.answers))
         assessment.updated_at = now
         if assessment.status == Status.NOT_STARTED:
             change_status(session, assessment, Status.IN_PROGRESS, by=user)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from accounts.cli import create_user_command
+from webapp import backup as backups
 from webapp import demo
 from webapp.extensions import dbsession
 from webapp.migrate import upgrade_database
@@ -58,11 +60,53 @@ def seed_demo_command(if_empty: bool) -> None:
             click.echo(f"  {login.email:<22} {login.role}{where}")
 
 
+def _progress(line: str) -> None:
+    click.echo(f"  {line}", err=True)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a consistent copy of the database to PATH while the app keeps running
+    (SQLite: the online backup API; PostgreSQL: pg_dump's custom format)."""
+    url = current_app.config["DATABASE_URL"]
+    started = time.perf_counter()
+    try:
+        backups.backup(url, path, pg_bin=current_app.config.get("PG_BIN"), report=_progress)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    size = path.stat().st_size
+    click.echo(
+        f"backup written to {path} ({size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)"
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+@with_appcontext
+def restore_command(path: Path, force: bool) -> None:
+    """Replace the database by the backup at PATH (refused on a non-empty database unless
+    --force)."""
+    url = current_app.config["DATABASE_URL"]
+    started = time.perf_counter()
+    try:
+        backups.restore(
+            url, path, force=force, pg_bin=current_app.config.get("PG_BIN"), report=_progress
+        )
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"database restored from {path} ({time.perf_counter() - started:.1f} s)")
+
+
 def register(app: Flask) -> None:
     from rubrics.cli import rubric_cli
     from surveys.cli import rescore_command
 
     for cmd in (db_upgrade_command, seed_demo_command, create_user_command, rescore_command):
+        app.cli.add_command(cmd)
+    for cmd in (backup_command, restore_command):
         app.cli.add_command(cmd)
     app.cli.add_command(rubric_cli)
     from surveys.reminders.cli import remind_command

@@ -76,8 +76,10 @@ def save_posted_page(
     of the page conflict or are invalid)."""
     assessment_id: int = assessment.id  # type: ignore[assignment]
     page_ids = {q.id for q in questions}
-    shown_before = store.relevant_questions(
-        rubric, store.values_of(store.answers_of(session, assessment_id))
+    before = store.answers_of(session, assessment_id)  # read once: the save returns the rest
+    # Relevance is evaluated by the engine (a few ms on a large rubric): only when needed.
+    shown_before = (
+        store.relevant_questions(rubric, store.values_of(before)) if posted.watch_shown else {}
     )
     result = services.save_page(
         session,
@@ -88,10 +90,11 @@ def save_posted_page(
         base_versions=posted.base_versions,
         user=user,
         take_theirs=posted.take_theirs,
+        stored=before,
     )
     outcome = PageSaveOutcome(errors={qid: list(e) for qid, e in posted.errors.items()})
     outcome.conflicts = {c.question_id: c for c in result.conflicts}
-    stored = store.answers_of(session, assessment_id)
+    stored = result.answers
     after_page = {qid: answer.version for qid, answer in stored.items()}  # a snapshot
     rebased = dict(posted.base_versions)
     for qid in [*result.saved, *outcome.conflicts, *(set(result.unchanged) & set(posted.values))]:
@@ -104,7 +107,8 @@ def save_posted_page(
         if item is not None and item.question_id in page_ids:
             evidence.delete_evidence(session, item, user=user)
             changed.add(item.question_id)
-    shown = store.relevant_questions(rubric, store.values_of(stored))
+    uploading = any(posted.uploads.get(q.id) for q in questions)
+    shown = store.relevant_questions(rubric, store.values_of(stored)) if uploading else {}
     for question in questions:
         if not shown.get(question.id, True):
             continue
@@ -126,7 +130,7 @@ def save_posted_page(
     evidence.sync_answers(session, assessment, rubric, changed, user=user)
     session.flush()
 
-    final = store.answers_of(session, assessment_id)
+    final = store.answers_of(session, assessment_id) if changed else stored
     for qid in changed:  # rebase on the files' own change unless a colleague's came first
         if rebased.get(qid) == after_page.get(qid):
             rebased[qid] = final[qid].version if qid in final else None

@@ -40,16 +40,19 @@ def save_page(
     base_versions: Mapping[str, int | None],
     user: User | None,
     take_theirs: Iterable[str] = (),
+    stored: Mapping[str, Answer] | None = None,
 ) -> SaveResult:
     """Save one questionnaire page as posted.
 
     Relevance is evaluated on what is stored merged with what was posted: answers (and
     comments) to questions that are hidden are ignored, so a page saved without JavaScript
     is as good as one saved with it. ``take_theirs`` lists questions whose conflict the person
-    settled by taking the stored answer: what they posted for them is dropped.
+    settled by taking the stored answer: what they posted for them is dropped. ``stored``: the
+    assessment's answers if the caller has just read them (one select fewer).
     """
-    stored = values_of(answers_of(session, assessment.id))  # type: ignore[arg-type]
-    relevant = relevant_questions(rubric, {**stored, **values})
+    if stored is None:
+        stored = answers_of(session, assessment.id)  # type: ignore[arg-type]
+    relevant = relevant_questions(rubric, {**values_of(stored), **values})
     dropped = set(take_theirs)
 
     def kept(qid: str) -> bool:
@@ -62,6 +65,8 @@ def save_page(
         comments={qid: c for qid, c in comments.items() if kept(qid)},
         base_versions=base_versions,
         user=user,
+        stored=stored,
+        rubric=rubric,
     )
 
 
