@@ -1302,12 +1302,24 @@ def _percentile_interval(
 
 
 def _alpha_of_resamples(data: FloatArray, index: IntArray) -> FloatArray:
-    """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined."""
-    k = data.shape[1]
-    sample = data[index]  # (B, n, k)
-    item_var = sample.var(axis=1, ddof=1)  # (B, k)
-    total_var = sample.sum(axis=2).var(axis=1, ddof=1)  # (B,)
-    defined = (total_var > 0) & (item_var > 0).all(axis=1)
+    """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined.
+
+    A resample is summarised by how many times it takes each subject (``times``, shape (B, n)),
+    so the sums and sums of squares of the items and of the total are matrix products.
+    """
+    n, k = data.shape
+    rows = np.arange(index.shape[0])[:, None] * n
+    times = np.bincount((rows + index).ravel(), minlength=index.shape[0] * n).reshape(-1, n)
+    times = times.astype(np.float64)
+    centred = data - data.mean(axis=0)  # centring first keeps the sums of squares accurate
+    total = centred.sum(axis=1, keepdims=True)
+    sums = times @ np.hstack([centred, centred**2, total, total**2])  # one product, (B, 2k + 2)
+    item_sum, item_sq = sums[:, :k], sums[:, k : 2 * k]
+    total_sum, total_sq = sums[:, 2 * k], sums[:, 2 * k + 1]
+    item_var = (item_sq - item_sum**2 / n) / (n - 1)
+    total_var = (total_sq - total_sum**2 / n) / (n - 1)
+    tiny = _RELATIVE_ZERO * max(float((centred**2).sum()), 1.0)
+    defined = (total_var > tiny) & (item_var > tiny).all(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         alpha = k / (k - 1.0) * (1.0 - item_var.sum(axis=1) / total_var)
     return np.where(defined, alpha, np.nan)
@@ -1350,9 +1362,12 @@ def cronbach_alpha_bootstrap(
     -----
     Draw :math:`B` resamples of the :math:`n` subjects with replacement; for each,
     :math:`\alpha^*_b = \frac{k}{k-1}(1 - \sum_j s^{*2}_{j} / s^{*2}_T)`. All resamples are
-    computed at once from a ``(B, n, k)`` array (in chunks that bound the memory), not one by
-    one. The interval is :math:`[\alpha^*_{((1-c)/2)}, \alpha^*_{((1+c)/2)}]`. Unlike Feldt's F
-    interval (:func:`cronbach_alpha`), it does not assume normally distributed, essentially
+    computed at once, not one by one: a resample is the number of times :math:`W_{bi}` it takes
+    each subject, so the item and total sums and sums of squares of all resamples are four
+    matrix products :math:`W X`, :math:`W X^{\circ 2}`, :math:`W T`, :math:`W T^{\circ 2}`, done
+    as one (in chunks that bound the memory). The interval is
+    :math:`[\alpha^*_{((1-c)/2)}, \alpha^*_{((1+c)/2)}]`. Unlike Feldt's F interval
+    (:func:`cronbach_alpha`), it does not assume normally distributed, essentially
     tau-equivalent items, which rubric levels (a few ordered categories) are not.
 
     References
@@ -1368,10 +1383,10 @@ def cronbach_alpha_bootstrap(
     estimate = cronbach_alpha(items, confidence=level)
     matrix = _float_array(items, "items", 2)
     data = matrix[~np.isnan(matrix).any(axis=1)]
-    n, k = data.shape
+    n = data.shape[0]
     generator = np.random.default_rng(rng)
     index = generator.integers(0, n, size=(count, n))
-    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // (n * k))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // n)
     draws = np.concatenate(
         [_alpha_of_resamples(data, index[s : s + chunk]) for s in range(0, count, chunk)]
     )

@@ -9,7 +9,11 @@ figure carries its ``n`` and interval, or a sentence saying why there is none.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -43,8 +47,9 @@ from rubrics.loader import compile_spec, encode_answers
 from rubrics.models import RubricVersion
 from rubrics.schema import Rubric
 from rubrics.services import rubric_of
+from surveys.double.models import DoubleVerification, SecondRating
 from surveys.double.services import done_pairs
-from surveys.models import Assessment, AssessmentCycle, Source
+from surveys.models import Answer, Assessment, AssessmentCycle, Source
 from surveys.scoring import SCORED_STATUSES, carry_over, stored_values
 
 # The fewest subjects (or pairs) from which a figure is shown at all.
@@ -200,15 +205,65 @@ def _answered_scores(result: ScoreResult) -> FloatArray:
 # --- the report -------------------------------------------------------------------------------
 
 
+# Reports by (cycle, the viewer's assessments, language, stamp of their data): a page asked again
+# with nothing changed is not recomputed. The key holds the viewer's assessment ids, so a report
+# is never served to someone who sees other assessments; the stamp moves with any answer, second
+# rating or status change, so a stale report is never served either.
+_CACHE: OrderedDict[tuple[Any, ...], QualityReport] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = Lock()
+
+
+def _stamp(session: Session, ids: list[int]) -> tuple[Any, ...]:
+    """What changes whenever anything the report reads changes."""
+    answers = session.execute(
+        sa.select(
+            sa.func.count(), sa.func.max(col(Answer.updated_at)), sa.func.sum(col(Answer.version))
+        ).where(col(Answer.assessment_id).in_(ids))
+    ).one()
+    doubles = session.execute(
+        sa.select(
+            sa.func.count(col(SecondRating.id)),
+            sa.func.max(col(SecondRating.updated_at)),
+            sa.func.sum(col(DoubleVerification.version)),
+        )
+        .select_from(DoubleVerification)
+        .outerjoin(SecondRating, col(SecondRating.double_id) == col(DoubleVerification.id))
+        .where(col(DoubleVerification.assessment_id).in_(ids))
+    ).one()
+    statuses = session.execute(
+        sa.select(sa.func.sum(col(Assessment.lock_version))).where(col(Assessment.id).in_(ids))
+    ).scalar()
+    return (*(str(x) for x in answers), *(str(x) for x in doubles), str(statuses))
+
+
 def quality_report(
     session: Session, cycle: AssessmentCycle, *, viewer: Principal, language: str
+) -> QualityReport:
+    """The cycle's quality report over the assessments ``viewer`` may see (cached, see above)."""
+    ids = cycle_assessment_ids(session, cycle.id, viewer)  # type: ignore[arg-type]
+    key = (cycle.id, cycle.rubric_version_id, tuple(ids), language, _stamp(session, ids))
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return dataclasses.replace(found, cycle=cycle)
+    report = _compute(session, cycle, ids, language)
+    with _CACHE_LOCK:
+        _CACHE[key] = report
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return report
+
+
+def _compute(
+    session: Session, cycle: AssessmentCycle, ids: list[int], language: str
 ) -> QualityReport:
     version = session.get(RubricVersion, cycle.rubric_version_id)
     rubric = rubric_of(version)  # type: ignore[arg-type]
     if language not in rubric.languages:
         language = rubric.default_language
     spec = compile_spec(rubric)
-    ids = cycle_assessment_ids(session, cycle.id, viewer)  # type: ignore[arg-type]
     report = QualityReport(cycle=cycle, rubric=rubric, language=language, n_assessments=len(ids))
     if not ids:
         return report
