@@ -369,9 +369,11 @@ def question_lines(
             if dist.no_spread[0]:
                 flag = _("no spread: every answer is the same")
             elif dist.flagged_ceiling[0]:
-                flag = _("ceiling: %(share)s at the top", share=f"{ceiling:.0%}")
+                share = format(ceiling or 0.0, ".0%")
+                flag = _("ceiling: %(share)s at the top", share=share)
             elif dist.flagged_floor[0]:
-                flag = _("floor: %(share)s at the bottom", share=f"{floor:.0%}")
+                share = format(floor or 0.0, ".0%")
+                flag = _("floor: %(share)s at the bottom", share=share)
         lines.append(
             QuestionLine(
                 question_id=question.id,
@@ -481,13 +483,14 @@ def self_verified(
         return
     test = overall.over_rating
     if test is not None and overall.n_pairs >= MIN_PAIRS:
+        gap, p = format(test.median_difference, ".1f"), format(test.pvalue, ".3g")
         report.over_rating = _(
             "Across %(n)s indicator pairs, the median self-score is %(gap)s points above the "
             "verified one (one-sided Wilcoxon signed-rank test of over-rating, p = %(p)s; pairs "
             "from one NGO are not independent, so read p as descriptive).",
             n=overall.n_pairs,
-            gap=f"{test.median_difference:.1f}",
-            p=f"{test.pvalue:.3g}",
+            gap=gap,
+            p=p,
         )
 
 

@@ -72,7 +72,7 @@ def cycle_quality(cycle_id: int) -> str:
                 [a.kappa.value for a in kappas],
                 [a.kappa.low for a in kappas],
                 [a.kappa.high for a in kappas],
-                xtitle=_("weighted kappa, self versus verified (95% interval)"),
+                xtitle=_("weighted kappa, self versus verified (interval: 95%)"),
             )
         )
     raters = [r for r in report.raters if r.krippendorff.shown]
@@ -83,7 +83,7 @@ def cycle_quality(cycle_id: int) -> str:
                 [r.krippendorff.value for r in raters],
                 [r.krippendorff.low for r in raters],
                 [r.krippendorff.high for r in raters],
-                xtitle=_("Krippendorff's alpha between evaluators (95% interval)"),
+                xtitle=_("Krippendorff's alpha between evaluators (interval: 95%)"),
             )
         )
     return render_template("reports/quality.html", report=report, charts=charts, fmt=_fmt)
