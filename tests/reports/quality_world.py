@@ -86,9 +86,12 @@ class World:
     users: dict[str, str] = field(default_factory=dict)  # role -> email
     double_ids: dict[int, int] = field(default_factory=dict)  # assessment id -> double id
     completed: set[int] = field(default_factory=set)  # assessment ids the second completed
+    engine: sa.Engine | None = None
 
     def session(self) -> Session:
-        return Session(sa.create_engine(self.url), expire_on_commit=False)
+        if self.engine is None:
+            self.engine = sa.create_engine(self.url)
+        return Session(self.engine, expire_on_commit=False)
 
 
 def _user(session: Session, email: str, role: Role, org: Organization | None = None) -> User:
@@ -191,7 +194,7 @@ def world(
     with app.app_context(), Session(engine, expire_on_commit=False) as session:
         made = build(session)
     engine.dispose()
-    yield World(
+    made_world = World(
         app=app,
         url=url,
         users={
@@ -202,6 +205,9 @@ def world(
         },
         **made,
     )
+    yield made_world
+    if made_world.engine is not None:
+        made_world.engine.dispose()
     with app.app_context():
         db.engine.dispose()
     if backend == "postgresql":
