@@ -214,7 +214,7 @@ _CACHE_SIZE = 16
 _CACHE_LOCK = Lock()
 
 
-def _stamp(session: Session, ids: list[int]) -> tuple[Any, ...]:
+def data_stamp(session: Session, ids: list[int]) -> tuple[Any, ...]:
     """What changes whenever anything the report reads changes."""
     answers = session.execute(
         sa.select(
@@ -242,7 +242,7 @@ def quality_report(
 ) -> QualityReport:
     """The cycle's quality report over the assessments ``viewer`` may see (cached, see above)."""
     ids = cycle_assessment_ids(session, cycle.id, viewer)  # type: ignore[arg-type]
-    key = (cycle.id, cycle.rubric_version_id, tuple(ids), language, _stamp(session, ids))
+    key = (cycle.id, cycle.rubric_version_id, tuple(ids), language, data_stamp(session, ids))
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from threading import Lock
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,7 @@ from accounts.permissions import Principal, visible_assessments
 from evaluator.results import FloatArray, InsufficientDataError, RankChangeResult, ScoreResult
 from evaluator.scoring import score_responses
 from evaluator.stats import rank_change, rank_stability
-from reports.quality import answer_matrix
+from reports.quality import answer_matrix, data_stamp
 from rubrics.loader import compile_spec
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Rubric, parse_rubric
@@ -180,7 +182,7 @@ def what_if(
         .order_by(col(Assessment.id))
     ).all()
     ids = [r[0] for r in rows]
-    matrix = answer_matrix(session, rubric, ids)
+    matrix = _matrix(session, version, rubric, ids)
     before = score_responses(compile_spec(rubric), matrix)
     after_spec = changed_spec(rubric, weights)
     after = score_responses(after_spec, matrix)
@@ -236,6 +238,29 @@ def what_if(
     moved = [r for r in result.rows if r.shift]
     result.movers = sorted(moved, key=lambda r: (-abs(r.shift or 0), r.name))[:MOVERS]
     return result
+
+
+# Answer matrices by (version, assessments, stamp of their answers): trying one weight after
+# another re-scores the same answers, which are then read and encoded once.
+_MATRICES: OrderedDict[tuple[Any, ...], FloatArray] = OrderedDict()
+_MATRICES_SIZE = 8
+_MATRICES_LOCK = Lock()
+
+
+def _matrix(session: Session, version: RubricVersion, rubric: Rubric, ids: list[int]) -> FloatArray:
+    key = (version.id, version.content_hash, tuple(ids), data_stamp(session, ids))
+    with _MATRICES_LOCK:
+        found = _MATRICES.get(key)
+        if found is not None:
+            _MATRICES.move_to_end(key)
+            return found
+    matrix = answer_matrix(session, rubric, ids)
+    matrix.flags.writeable = False
+    with _MATRICES_LOCK:
+        _MATRICES[key] = matrix
+        while len(_MATRICES) > _MATRICES_SIZE:
+            _MATRICES.popitem(last=False)
+    return matrix
 
 
 def apply_to_draft(

@@ -188,3 +188,45 @@ def test_a_cycle_without_submissions_says_there_is_nothing_to_measure(world) -> 
         cycle_id = cycle.id
     html = client_for(world, "admin").get(f"/reports/quality/cycles/{cycle_id}").text
     assert 'id="quality-empty"' in html
+
+
+def test_a_changed_answer_is_never_served_from_the_cache(world) -> None:
+    import sqlalchemy as sa
+
+    from surveys.models import Answer
+
+    def sg_alpha() -> float | None:
+        with world.app.test_request_context(), world.session() as session:
+            cycle = session.get(AssessmentCycle, world.cycle_id)
+            found = quality.quality_report(
+                session,
+                cycle,  # type: ignore[arg-type]
+                viewer=load_principal(session, 1),
+                language="en",
+            )
+            return next(d for d in found.domains if d.code == "SG").alpha.value
+
+    before = sg_alpha()
+    assert sg_alpha() == before  # the same data: the cached report
+    first = world.assessment_ids[1]
+    where = (
+        Answer.assessment_id == first,
+        Answer.source == "self",
+        Answer.question_id == "SG1_policy",
+    )
+    with world.session() as session:
+        old = session.execute(sa.select(Answer.value).where(*where)).scalar_one()  # type: ignore[arg-type]
+        changed = 1 if old != 1 else 4
+        session.execute(
+            sa.update(Answer).where(*where).values(value=changed, version=Answer.version + 1)  # type: ignore[arg-type]
+        )
+        session.commit()
+    try:
+        assert sg_alpha() != before
+    finally:
+        with world.session() as session:
+            session.execute(
+                sa.update(Answer).where(*where).values(value=old, version=Answer.version + 1)  # type: ignore[arg-type]
+            )
+            session.commit()
+    assert sg_alpha() == pytest.approx(before)
