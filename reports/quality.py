@@ -49,7 +49,7 @@ from rubrics.schema import Rubric
 from rubrics.services import rubric_of
 from surveys.double.models import DoubleVerification, SecondRating
 from surveys.double.services import done_pairs
-from surveys.models import Answer, Assessment, AssessmentCycle, Source
+from surveys.models import Answer, Assessment, AssessmentCycle, Source, Status
 from surveys.scoring import SCORED_STATUSES, carry_over, stored_values
 
 # The fewest subjects (or pairs) from which a figure is shown at all.
@@ -449,8 +449,16 @@ def self_verified(
     scored: ScoreResult,
 ) -> None:
     """Per indicator: the NGOs' self-ratings against the verified ratings."""
-    verified_values = stored_values(session, ids, Source.VERIFIED)
-    rows = [k for k, i in enumerate(ids) if verified_values[i]]
+    # Completed verifications only: a review in progress holds some verified ratings, not all.
+    done = set(
+        session.execute(
+            sa.select(col(Assessment.id)).where(
+                col(Assessment.id).in_(ids), col(Assessment.status) == Status.VERIFIED
+            )
+        ).scalars()
+    )
+    verified_values = stored_values(session, sorted(done), Source.VERIFIED)
+    rows = [k for k, i in enumerate(ids) if i in done and verified_values[i]]
     report.n_verified = len(rows)
     if not rows:
         return

@@ -230,3 +230,42 @@ def test_a_changed_answer_is_never_served_from_the_cache(world) -> None:
             )
             session.commit()
     assert sg_alpha() == pytest.approx(before)
+
+
+def test_a_review_in_progress_is_not_compared_with_the_self_assessment(world) -> None:
+    import sqlalchemy as sa
+
+    from surveys.models import Answer, Assessment, Status
+
+    target = world.assessment_ids[-1]  # submitted, not verified
+    with world.session() as session:
+        session.execute(
+            sa.update(Assessment)
+            .where(Assessment.id == target)  # type: ignore[arg-type]
+            .values(status=Status.IN_REVIEW, lock_version=Assessment.lock_version + 1)
+        )
+        session.add(
+            Answer(assessment_id=target, source="verified", question_id="SG1_policy", value=1)
+        )
+        session.commit()
+    try:
+        with world.app.test_request_context(), world.session() as session:
+            cycle = session.get(AssessmentCycle, world.cycle_id)
+            found = quality.quality_report(
+                session,
+                cycle,  # type: ignore[arg-type]
+                viewer=load_principal(session, 1),
+                language="en",
+            )
+        assert found.n_verified == N_VERIFIED
+    finally:
+        with world.session() as session:
+            session.execute(
+                sa.delete(Answer).where(Answer.assessment_id == target, Answer.source == "verified")  # type: ignore[arg-type]
+            )
+            session.execute(
+                sa.update(Assessment)
+                .where(Assessment.id == target)  # type: ignore[arg-type]
+                .values(status=Status.SUBMITTED, lock_version=Assessment.lock_version + 1)
+            )
+            session.commit()
