@@ -19,7 +19,8 @@ from rubrics.services import StaleVersionError, VersionError, rubric_of
 from surveys.access import load_cycle
 from webapp.extensions import dbsession
 
-bp = Blueprint("quality", __name__, template_folder="templates")
+# Its templates live in reports/templates, which the reports blueprint registers.
+bp = Blueprint("quality", __name__)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
