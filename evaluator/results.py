@@ -256,3 +256,35 @@ class AgreementResult:
     n_pairs: int
     over_rating: SignedRankResult | None
     over_rating_note: str
+
+
+@dataclass(frozen=True, eq=False)
+class ItemDistributionResult:
+    """Per item (question): how its answers spread over the scale, and whether it discriminates.
+
+    ``counts[j, c]`` is the number of subjects who gave item ``j`` the level ``levels[c]``.
+    ``floor`` / ``ceiling`` are the shares of answered subjects at the lowest / highest level of
+    the scale; ``no_spread`` marks items every answered subject gave the same level.
+    """
+
+    levels: FloatArray  # (C,) the scale's levels
+    counts: IntArray  # (J, C)
+    n_answered: IntArray  # (J,)
+    floor: FloatArray  # (J,) NaN when nobody answered
+    ceiling: FloatArray  # (J,)
+    no_spread: NDArray[np.bool_]  # (J,) answered by two or more, all at one level
+    threshold: float  # floor / ceiling share from which an item is flagged
+    flagged_floor: NDArray[np.bool_]  # (J,)
+    flagged_ceiling: NDArray[np.bool_]  # (J,)
+
+
+@dataclass(frozen=True, eq=False)
+class RankChangeResult:
+    """Two scorings of the same organisations: ranks before and after, and how far they moved."""
+
+    rank_before: FloatArray  # (n,) 1 = highest score, average ranks for ties; NaN: no score
+    rank_after: FloatArray  # (n,)
+    shift: FloatArray  # (n,) rank_before - rank_after: positive = moved up
+    tau: float  # Kendall's tau-b between the two rankings (NaN when undefined)
+    pvalue: float
+    n: int  # organisations scored both times

@@ -29,9 +29,11 @@ from evaluator.results import (
     ICCResult,
     InsufficientDataError,
     IntArray,
+    ItemDistributionResult,
     KappaResult,
     KrippendorffAlphaResult,
     PercentileRankResult,
+    RankChangeResult,
     RankStabilityResult,
     ShapeMismatchError,
     SignedRankResult,
@@ -41,10 +43,15 @@ __all__ = [
     "agreement",
     "bootstrap_ci",
     "cohen_kappa",
+    "cohen_kappa_bootstrap",
     "cronbach_alpha",
+    "cronbach_alpha_bootstrap",
     "icc",
+    "item_distribution",
     "krippendorff_alpha",
+    "krippendorff_alpha_bootstrap",
     "percentile_rank",
+    "rank_change",
     "rank_stability",
 ]
 
@@ -1251,4 +1258,496 @@ def agreement(
         n_pairs=n_pairs,
         over_rating=over_rating,
         over_rating_note=note,
+    )
+
+
+# --- vectorised bootstrap intervals for alpha, kappa and Krippendorff's alpha -----------------
+
+# Resamples x entries handled per chunk, so that the working memory stays bounded.
+_BOOTSTRAP_CHUNK_ENTRIES = 4_000_000
+# krippendorff_alpha_bootstrap(): units x values^2 above which the per-unit coincidences would
+# not fit in a reasonable amount of memory.
+_KRIPPENDORFF_BOOTSTRAP_ENTRIES = 40_000_000
+
+
+def _check_resamples(n_resamples: int) -> int:
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, numbers.Integral):
+        raise EngineError(f"n_resamples: must be an integer, got {n_resamples!r}")
+    if n_resamples < 2:
+        raise EngineError(f"n_resamples: need at least 2, got {n_resamples}")
+    return int(n_resamples)
+
+
+def _percentile_interval(
+    draws: FloatArray, estimate: float, level: float, n_resamples: int, name: str
+) -> BootstrapCIResult:
+    """The percentile interval of the finite draws (degenerate resamples are NaN and left out)."""
+    usable = draws[np.isfinite(draws)]
+    if usable.size < max(2, n_resamples // 2):
+        raise InsufficientDataError(
+            f"{name}: fewer than half of the bootstrap resamples have a defined statistic "
+            f"({usable.size} of {n_resamples})"
+        )
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(usable, [tail, 1.0 - tail])
+    return BootstrapCIResult(
+        low=float(low),
+        high=float(high),
+        estimate=estimate,
+        standard_error=float(usable.std(ddof=1)),
+        confidence=level,
+        method="percentile",
+        n_resamples=int(usable.size),
+    )
+
+
+def _alpha_of_resamples(data: FloatArray, index: IntArray) -> FloatArray:
+    """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined.
+
+    A resample is summarised by how many times it takes each subject (``times``, shape (B, n)),
+    so the sums and sums of squares of the items and of the total are matrix products.
+    """
+    n, k = data.shape
+    rows = np.arange(index.shape[0])[:, None] * n
+    times = np.bincount((rows + index).ravel(), minlength=index.shape[0] * n).reshape(-1, n)
+    times = times.astype(np.float64)
+    centred = data - data.mean(axis=0)  # centring first keeps the sums of squares accurate
+    total = centred.sum(axis=1, keepdims=True)
+    sums = times @ np.hstack([centred, centred**2, total, total**2])  # one product, (B, 2k + 2)
+    item_sum, item_sq = sums[:, :k], sums[:, k : 2 * k]
+    total_sum, total_sq = sums[:, 2 * k], sums[:, 2 * k + 1]
+    item_var = (item_sq - item_sum**2 / n) / (n - 1)
+    total_var = (total_sq - total_sum**2 / n) / (n - 1)
+    tiny = _RELATIVE_ZERO * max(float((centred**2).sum()), 1.0)
+    defined = (total_var > tiny) & (item_var > tiny).all(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = k / (k - 1.0) * (1.0 - item_var.sum(axis=1) / total_var)
+    return np.where(defined, alpha, np.nan)
+
+
+def cronbach_alpha_bootstrap(
+    items: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> BootstrapCIResult:
+    r"""A bootstrap (percentile) interval for Cronbach's alpha, resampling subjects.
+
+    Parameters
+    ----------
+    items : array_like, shape (n_subjects, n_items)
+        As for :func:`cronbach_alpha`: rows with a NaN are dropped listwise first.
+    confidence : float, default 0.95
+        Coverage of the interval.
+    n_resamples : int, default 2000
+        Number of resamples of the subjects (with replacement).
+    rng : numpy.random.Generator or int, optional
+        Source of randomness, for reproducible intervals.
+
+    Returns
+    -------
+    BootstrapCIResult
+        ``estimate`` (alpha of the data), ``low``, ``high``, ``standard_error`` of the
+        bootstrap distribution, ``method="percentile"`` and ``n_resamples`` (the resamples with
+        a defined alpha: one in which an item or the total has no variance is left out).
+
+    Raises
+    ------
+    InsufficientDataError
+        As for :func:`cronbach_alpha`, or when fewer than half of the resamples have a defined
+        alpha.
+
+    Notes
+    -----
+    Draw :math:`B` resamples of the :math:`n` subjects with replacement; for each,
+    :math:`\alpha^*_b = \frac{k}{k-1}(1 - \sum_j s^{*2}_{j} / s^{*2}_T)`. All resamples are
+    computed at once, not one by one: a resample is the number of times :math:`W_{bi}` it takes
+    each subject, so the item and total sums and sums of squares of all resamples are four
+    matrix products :math:`W X`, :math:`W X^{\circ 2}`, :math:`W T`, :math:`W T^{\circ 2}`, done
+    as one (in chunks that bound the memory). The interval is
+    :math:`[\alpha^*_{((1-c)/2)}, \alpha^*_{((1+c)/2)}]`. Unlike Feldt's F interval
+    (:func:`cronbach_alpha`), it does not assume normally distributed, essentially
+    tau-equivalent items, which rubric levels (a few ordered categories) are not.
+
+    References
+    ----------
+    .. [1] Padilla, M. A., Divers, J., & Newton, M. (2012). Coefficient alpha bootstrap
+       confidence interval under nonnormality. Applied Psychological Measurement, 36(5),
+       331-348.
+    .. [2] Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman &
+       Hall/CRC, ch. 13.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    estimate = cronbach_alpha(items, confidence=level)
+    matrix = _float_array(items, "items", 2)
+    data = matrix[~np.isnan(matrix).any(axis=1)]
+    n = data.shape[0]
+    generator = np.random.default_rng(rng)
+    index = generator.integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // n)
+    draws = np.concatenate(
+        [_alpha_of_resamples(data, index[s : s + chunk]) for s in range(0, count, chunk)]
+    )
+    return _percentile_interval(draws, estimate.alpha, level, count, "items")
+
+
+def cohen_kappa_bootstrap(
+    a: Sequence[Hashable] | ArrayLike,
+    b: Sequence[Hashable] | ArrayLike,
+    weights: KappaWeights = None,
+    *,
+    categories: Sequence[Hashable] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> BootstrapCIResult:
+    r"""A bootstrap (percentile) interval for Cohen's kappa, resampling the rated items.
+
+    Parameters
+    ----------
+    a, b, weights, categories
+        As for :func:`cohen_kappa` (pairs with a missing label are left out first).
+    confidence : float, default 0.95
+        Coverage of the interval.
+    n_resamples : int, default 2000
+        Number of resamples of the complete pairs (with replacement).
+    rng : numpy.random.Generator or int, optional
+        Source of randomness.
+
+    Returns
+    -------
+    BootstrapCIResult
+        ``estimate`` (kappa of the data), the percentile interval, the bootstrap standard
+        error and the number of resamples with a defined kappa (a resample in which both
+        raters used one category is left out).
+
+    Raises
+    ------
+    InsufficientDataError
+        As for :func:`cohen_kappa`, or when fewer than half of the resamples are defined.
+
+    Notes
+    -----
+    The contingency tables of all :math:`B` resamples are built at once with one
+    ``bincount`` over ``(b, i, j)`` cells, giving :math:`p^*_{b,ij}`; then
+    :math:`\kappa^*_b = 1 - \sum_{ij} w_{ij} p^*_{b,ij} / \sum_{ij} w_{ij} p^*_{b,i\cdot}
+    p^*_{b,\cdot j}` for every resample in one array expression. The categories (and so the
+    weights) are those of the full sample.
+
+    References
+    ----------
+    .. [1] Cohen, J. (1968). Weighted kappa: nominal scale agreement with provision for scaled
+       disagreement or partial credit. Psychological Bulletin, 70(4), 213-220.
+    .. [2] Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman &
+       Hall/CRC, ch. 13.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    estimate = cohen_kappa(a, b, weights, categories=categories)
+    index_of = {label: i for i, label in enumerate(estimate.categories)}
+    pairs = [
+        (index_of[x], index_of[y])
+        for x, y in zip(_as_labels(a, "a"), _as_labels(b, "b"), strict=True)
+        if not (_is_missing(x) or _is_missing(y))
+    ]
+    codes = np.asarray(pairs, dtype=np.int64)
+    n, n_cat = codes.shape[0], len(estimate.categories)
+    cell = codes[:, 0] * n_cat + codes[:, 1]
+    i, j = np.indices((n_cat, n_cat))
+    if weights is None:
+        w = (i != j).astype(np.float64)
+    elif weights == "linear":
+        w = np.abs(i - j).astype(np.float64)
+    else:
+        w = ((i - j) ** 2).astype(np.float64)
+    generator = np.random.default_rng(rng)
+    index = generator.integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, n_cat * n_cat))
+    parts = []
+    for start in range(0, count, chunk):
+        block = index[start : start + chunk]
+        rows = np.arange(block.shape[0])[:, None] * (n_cat * n_cat)
+        tables = np.bincount(
+            (rows + cell[block]).ravel(), minlength=block.shape[0] * n_cat * n_cat
+        ).reshape(block.shape[0], n_cat, n_cat) / float(n)
+        expected = tables.sum(axis=2)[:, :, None] * tables.sum(axis=1)[:, None, :]
+        observed_d = (tables * w).sum(axis=(1, 2))
+        expected_d = (expected * w).sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(expected_d > 0, 1.0 - observed_d / expected_d, np.nan))
+    return _percentile_interval(np.concatenate(parts), estimate.kappa, level, count, "a, b")
+
+
+def _krippendorff_delta2(values: FloatArray, n_c: FloatArray, level: str) -> FloatArray:
+    """Squared differences for each resample: ``n_c`` is (B, V); returns (B, V, V) or (V, V)."""
+    if level == "nominal":
+        return 1.0 - np.eye(values.size)
+    if level == "interval":
+        return (values[:, None] - values[None, :]) ** 2
+    if level == "ratio":
+        total = values[:, None] + values[None, :]
+        diff = values[:, None] - values[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total == 0, 0.0, (diff / total) ** 2)
+    cumulative = np.cumsum(n_c, axis=1)
+    positions = np.arange(values.size)
+    lo = np.minimum.outer(positions, positions)
+    hi = np.maximum.outer(positions, positions)
+    between = cumulative[:, hi] - cumulative[:, lo] + n_c[:, lo]
+    return (between - (n_c[:, :, None] + n_c[:, None, :]) / 2.0) ** 2
+
+
+def krippendorff_alpha_bootstrap(
+    data: ArrayLike,
+    level: KrippendorffLevel = "nominal",
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> BootstrapCIResult:
+    r"""A bootstrap (percentile) interval for Krippendorff's alpha, resampling units.
+
+    Parameters
+    ----------
+    data : array_like, shape (n_raters, n_units)
+        As for :func:`krippendorff_alpha` (NaN where a rater did not rate a unit).
+    level : {"nominal", "ordinal", "interval", "ratio"}, default "nominal"
+        Level of measurement.
+    confidence : float, default 0.95
+        Coverage of the interval.
+    n_resamples : int, default 2000
+        Number of resamples of the pairable units (with replacement).
+    rng : numpy.random.Generator or int, optional
+        Source of randomness.
+
+    Returns
+    -------
+    BootstrapCIResult
+        ``estimate`` (alpha of the data), the percentile interval, the bootstrap standard
+        error and the number of resamples with a defined alpha.
+
+    Raises
+    ------
+    InsufficientDataError
+        As for :func:`krippendorff_alpha`, or when fewer than half of the resamples are
+        defined (a resample holding one value only has no expected disagreement).
+    EngineError
+        Too many distinct values for the per-unit coincidences to fit in memory.
+
+    Notes
+    -----
+    Each pairable unit :math:`u` contributes :math:`C_u = (n_{u\cdot} n_{u\cdot}^\top -
+    \mathrm{diag}(n_{u\cdot})) / (m_u - 1)` to the coincidence matrix. A resample that takes
+    unit :math:`u` :math:`W_{bu}` times has coincidences :math:`o^*_b = \sum_u W_{bu} C_u`:
+    one matrix product :math:`W C` for all resamples. The differences :math:`\delta^2` of the
+    ordinal level depend on the marginals :math:`n_c` and are recomputed per resample, all at
+    once. Units are resampled, as Zapf et al. (2016) recommend for Krippendorff's alpha.
+
+    References
+    ----------
+    .. [1] Zapf, A., Castell, S., Morawietz, L., & Karch, A. (2016). Measuring inter-rater
+       reliability for nominal data - which coefficients and confidence intervals are
+       appropriate? BMC Medical Research Methodology, 16, 93.
+    .. [2] Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg
+       School for Communication Departmental Papers 43, University of Pennsylvania.
+    """
+    conf = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    estimate = krippendorff_alpha(data, level)
+    matrix = _float_array(data, "data", 2)
+    present = ~np.isnan(matrix)
+    pairable = present.sum(axis=0) >= 2
+    units = matrix[:, pairable].T
+    mask = present[:, pairable].T
+    values = np.unique(units[mask])
+    n_units, n_values = units.shape[0], values.size
+    if n_units * n_values * n_values > _KRIPPENDORFF_BOOTSTRAP_ENTRIES:
+        raise EngineError(
+            f"data: {n_values} distinct values in {n_units} units are too many for the "
+            "bootstrap; round the values to fewer levels"
+        )
+    codes = np.searchsorted(values, np.where(mask, units, values[0]))
+    unit_index = np.broadcast_to(np.arange(n_units)[:, None], units.shape)
+    counts = (
+        np.bincount((unit_index * n_values + codes)[mask], minlength=n_units * n_values)
+        .reshape(n_units, n_values)
+        .astype(np.float64)
+    )
+    scaled = counts / (counts.sum(axis=1) - 1.0)[:, None]
+    per_unit = scaled[:, :, None] * counts[:, None, :]
+    per_unit[:, np.arange(n_values), np.arange(n_values)] -= scaled
+    per_unit_flat = per_unit.reshape(n_units, n_values * n_values)
+
+    generator = np.random.default_rng(rng)
+    index = generator.integers(0, n_units, size=(count, n_units))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, n_values * n_values))
+    parts = []
+    for start in range(0, count, chunk):
+        block = index[start : start + chunk]
+        rows = np.arange(block.shape[0])[:, None] * n_units
+        times = np.bincount((rows + block).ravel(), minlength=block.shape[0] * n_units).reshape(
+            block.shape[0], n_units
+        )
+        coincidence = (times @ per_unit_flat).reshape(block.shape[0], n_values, n_values)
+        n_c = coincidence.sum(axis=2)
+        n_total = n_c.sum(axis=1)
+        delta2 = _krippendorff_delta2(values, n_c, level)
+        observed = (coincidence * delta2).sum(axis=(1, 2)) / n_total
+        expected = (n_c[:, :, None] * n_c[:, None, :] * delta2).sum(axis=(1, 2)) / (
+            n_total * (n_total - 1.0)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(expected > 0, 1.0 - observed / expected, np.nan))
+    return _percentile_interval(np.concatenate(parts), estimate.alpha, conf, count, "data")
+
+
+# --- item distributions ---------------------------------------------------------------------
+
+
+def item_distribution(
+    answers: ArrayLike, levels: ArrayLike, *, threshold: float = 0.8
+) -> ItemDistributionResult:
+    r"""How each item's answers spread over the scale: counts, floor and ceiling effects.
+
+    Parameters
+    ----------
+    answers : array_like, shape (n_subjects, n_items)
+        Each item's level per subject; NaN where there is none (unanswered, not applicable,
+        don't know).
+    levels : array_like, shape (n_levels,)
+        The scale's levels, ascending (e.g. ``[1, 2, 3, 4]``). Every answer must be one of them.
+    threshold : float, default 0.8
+        The share of answers at the scale's lowest (highest) level from which an item is
+        flagged for a floor (ceiling) effect.
+
+    Returns
+    -------
+    ItemDistributionResult
+        Counts per item and level, the number answered, floor and ceiling shares (NaN for an
+        item nobody answered), the items whose answers (two or more) all sit at one level, and
+        the flagged floor and ceiling items.
+
+    Raises
+    ------
+    EngineError
+        Levels not strictly ascending, an answer that is not one of them, or a threshold
+        outside (0, 1].
+
+    Notes
+    -----
+    With :math:`n_j` answers to item :math:`j` and :math:`n_{j,\min}`, :math:`n_{j,\max}` of them
+    at the scale's ends, floor :math:`= n_{j,\min} / n_j` and ceiling :math:`= n_{j,\max} / n_j`.
+    An item where 80% or more answer at one end can hardly separate organisations there; an
+    item with no spread at all does not discriminate (its variance, and so its item-total
+    correlation, is zero). All items are counted with one ``bincount``.
+
+    References
+    ----------
+    .. [1] Terwee, C. B., et al. (2007). Quality criteria were proposed for measurement
+       properties of health status questionnaires. Journal of Clinical Epidemiology, 60(1),
+       34-42 (floor and ceiling effects).
+    """
+    matrix = _float_array(answers, "answers", 2)
+    scale = _float_array(levels, "levels", 1)
+    if scale.size == 0 or np.isnan(scale).any() or (np.diff(scale) <= 0).any():
+        raise EngineError("levels: must be strictly ascending numbers")
+    share = float(threshold)
+    if not (0.0 < share <= 1.0):
+        raise EngineError(f"threshold: must lie in (0, 1], got {threshold!r}")
+    present = ~np.isnan(matrix)
+    position = np.searchsorted(scale, np.where(present, matrix, scale[0]))
+    position = np.minimum(position, scale.size - 1)
+    if (scale[position][present] != matrix[present]).any():
+        raise EngineError("answers: contains a value that is not one of the levels")
+    n_items, n_levels = matrix.shape[1], scale.size
+    column = np.broadcast_to(np.arange(n_items)[None, :], matrix.shape)
+    counts = np.bincount(
+        (column * n_levels + position)[present], minlength=n_items * n_levels
+    ).reshape(n_items, n_levels)
+    answered = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        floor = np.where(answered > 0, counts[:, 0] / answered, np.nan)
+        ceiling = np.where(answered > 0, counts[:, -1] / answered, np.nan)
+    no_spread = (answered >= 2) & (counts.max(axis=1) == answered)
+    return ItemDistributionResult(
+        levels=scale,
+        counts=counts.astype(np.int64),
+        n_answered=answered.astype(np.int64),
+        floor=floor.astype(np.float64),
+        ceiling=ceiling.astype(np.float64),
+        no_spread=no_spread,
+        threshold=share,
+        flagged_floor=np.nan_to_num(floor) >= share,
+        flagged_ceiling=np.nan_to_num(ceiling) >= share,
+    )
+
+
+# --- rank change ------------------------------------------------------------------------------
+
+
+def rank_change(before: ArrayLike, after: ArrayLike) -> RankChangeResult:
+    r"""How a ranking changes between two scorings of the same organisations.
+
+    Parameters
+    ----------
+    before, after : array_like, shape (n,)
+        Scores of the same organisations (same order) under two scorings, e.g. the published
+        weights and changed ones. NaN marks an organisation without a score: it gets no rank.
+
+    Returns
+    -------
+    RankChangeResult
+        Ranks before and after (1 = highest, average ranks for ties, among the organisations
+        scored both times), each organisation's shift (positive: moved up), Kendall's
+        :math:`\tau_b` between the rankings with its p-value, and ``n``. ``tau`` and
+        ``pvalue`` are NaN when fewer than 2 organisations are scored both times or one of
+        the rankings is all ties.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The arrays differ in length.
+
+    Notes
+    -----
+    With :math:`n_c` concordant and :math:`n_d` discordant pairs and :math:`n_1`, :math:`n_2`
+    the pairs tied in one ranking,
+
+    .. math:: \tau_b = \frac{n_c - n_d}{\sqrt{(n_0 - n_1)(n_0 - n_2)}},\quad n_0 = n(n-1)/2,
+
+    computed by :func:`scipy.stats.kendalltau` (Knight's :math:`O(n \log n)` algorithm).
+
+    References
+    ----------
+    .. [1] Kendall, M. G. (1938). A new measure of rank correlation. Biometrika, 30(1/2),
+       81-93.
+    .. [2] Kendall, M. G. (1945). The treatment of ties in ranking problems. Biometrika,
+       33(3), 239-251.
+    """
+    first = _float_array(before, "before", 1)
+    second = _float_array(after, "after", 1)
+    if first.shape != second.shape:
+        raise ShapeMismatchError(
+            f"before, after: must have the same length, got {first.size} and {second.size}"
+        )
+    both = ~(np.isnan(first) | np.isnan(second))
+    rank_before = np.full(first.size, np.nan)
+    rank_after = np.full(first.size, np.nan)
+    n = int(both.sum())
+    tau = pvalue = math.nan
+    if n:
+        rank_before[both] = sps.rankdata(-first[both])
+        rank_after[both] = sps.rankdata(-second[both])
+    if n >= 2 and np.ptp(first[both]) > 0 and np.ptp(second[both]) > 0:
+        result = sps.kendalltau(first[both], second[both])
+        tau, pvalue = float(result.statistic), float(result.pvalue)
+    return RankChangeResult(
+        rank_before=rank_before,
+        rank_after=rank_after,
+        shift=rank_before - rank_after,
+        tau=tau,
+        pvalue=pvalue,
+        n=n,
     )

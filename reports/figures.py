@@ -639,3 +639,130 @@ def trend_panels(
                 )  # fmt: skip
     layout["annotations"] = annotations
     return PlainFigure(traces, layout)
+
+
+def _layout(fig: go.Figure, *, height: int, xtitle: str = "", ytitle: str = "") -> go.Figure:
+    """The site's frame on a validated figure (the quality and what-if charts, small enough
+    that plotly's validation costs nothing worth avoiding)."""
+    fig.update_layout(
+        **FRAME,
+        height=height,
+        xaxis={"title": xtitle or None, "automargin": True},
+        yaxis={"title": ytitle or None, "automargin": True},
+    )
+    return fig
+
+
+# --- rubric quality and the weight what-if ------------------------------------------------------
+
+
+def interval_dots(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    xtitle: str,
+    xrange: tuple[float, float] = (-1.0, 1.0),
+) -> go.Figure:
+    """One dot per row with its interval (a statistic and its CI); rows without a value are
+    listed, with no dot, so that a missing figure is visible rather than silently dropped."""
+    rows = list(range(len(labels)))
+    shown = [r for r in rows if values[r] is not None]
+    hover = [
+        f"{html.escape(labels[r])}<br>{_number(values[r])} "
+        f"[{_number(lows[r])}, {_number(highs[r])}]"
+        for r in shown
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=[values[r] for r in shown],
+            y=shown,
+            mode="markers",
+            marker={"color": PALETTE["score"], "size": 9},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [(highs[r] or 0.0) - (values[r] or 0.0) for r in shown],
+                "arrayminus": [(values[r] or 0.0) - (lows[r] or 0.0) for r in shown],
+                "color": "#6b8797",
+                "thickness": 3,
+                "width": 0,
+            },
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    _layout(fig, height=100 + 24 * len(labels), xtitle=xtitle)
+    fig.update_xaxes(range=list(xrange), zeroline=True)
+    fig.update_yaxes(
+        tickvals=rows, ticktext=[html.escape(label) for label in labels], autorange="reversed"
+    )
+    return fig
+
+
+def answer_shares(
+    labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
+) -> go.Figure:
+    """Stacked horizontal bars of shares (0-1) per row: e.g. answered, not applicable, don't
+    know and unanswered per question."""
+    colours = ["#1f6f8b", "#e0a458", "#a05c7b", "#b9c4cc", "#7d8f69"]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=list(values),
+                y=[html.escape(label) for label in labels],
+                name=name,
+                orientation="h",
+                marker_color=colours[k % len(colours)],
+                hovertemplate="%{y}: %{x:.0%}<extra>" + html.escape(name) + "</extra>",
+            )
+            for k, (name, values) in enumerate(series)
+        ]
+    )
+    _layout(fig, height=120 + 22 * len(labels), xtitle=gettext("share of assessments"))
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.1})
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def before_after(
+    names: Sequence[str], before: Sequence[float | None], after: Sequence[float | None]
+) -> go.Figure:
+    """Each NGO's overall score under the current weights (x) and the changed ones (y); points
+    off the diagonal moved."""
+    keep = [k for k in range(len(names)) if before[k] is not None and after[k] is not None]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[0, 100],
+                y=[0, 100],
+                mode="lines",
+                line={"color": PALETTE["missing"], "dash": "dot"},
+                hoverinfo="skip",
+                showlegend=False,
+            ),
+            go.Scatter(
+                x=[before[k] for k in keep],
+                y=[after[k] for k in keep],
+                mode="markers",
+                marker={"color": PALETTE["score"], "size": 8},
+                hovertext=[
+                    f"{html.escape(names[k])}<br>{_number(before[k])} → {_number(after[k])}"
+                    for k in keep
+                ],
+                hoverinfo="text",
+                showlegend=False,
+            ),
+        ]
+    )
+    _layout(
+        fig,
+        height=420,
+        xtitle=gettext("score with the current weights"),
+        ytitle=gettext("score with the changed weights"),
+    )
+    fig.update_xaxes(range=[0, 100])
+    fig.update_yaxes(range=[0, 100])
+    return fig

@@ -117,9 +117,11 @@ def _register_blueprints(app: Flask) -> None:
     import surveys.scoring  # noqa: F401  (rescoring listens for rubric publication)
     from accounts import sharing
     from accounts.views import bp as accounts_bp
+    from reports.quality_views import bp as quality_bp
     from reports.views import bp as reports_bp
     from rubrics.views import bp as rubrics_bp
     from surveys.cycles.views import bp as cycles_bp
+    from surveys.double.views import bp as double_bp
     from surveys.evidence.views import bp as evidence_bp
     from surveys.plan.views import bp as plan_bp
     from surveys.questionnaire.views import bp as questionnaire_bp
@@ -132,7 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     # The features of surveys, each a blueprint of its own, share the /assessments URLs.
-    for feature_bp in (questionnaire_bp, cycles_bp, review_bp, plan_bp, evidence_bp):
+    for feature_bp in (questionnaire_bp, cycles_bp, review_bp, plan_bp, evidence_bp, double_bp):
         app.register_blueprint(feature_bp, url_prefix="/assessments")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(rubrics_bp, url_prefix="/rubrics")
@@ -147,3 +149,4 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(organizations_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(quality_bp, url_prefix="/reports")

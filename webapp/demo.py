@@ -45,6 +45,8 @@ from rubrics.models import RubricVersion
 from rubrics.schema import Question, Rubric
 from surveys.answers import is_blank, progress, relevant_questions, same_value
 from surveys.cycles.services import assign_evaluators, open_cycle
+from surveys.double import services as double
+from surveys.double.models import DoubleVerification
 from surveys.models import (
     EDITABLE,
     Answer,
@@ -91,6 +93,7 @@ DEMO_USERS = [
     DemoLogin("funder@demo.test", Role.FUNDER, "funder"),
     DemoLogin("evaluator@demo.test", Role.EVALUATOR, None),
     DemoLogin("admin@demo.test", Role.ADMIN, None),
+    DemoLogin("second-evaluator@demo.test", Role.EVALUATOR, None),
 ]
 DEMO_NAMES = {
     "ngo-a@demo.test": "Ana (NGO A)",
@@ -98,6 +101,7 @@ DEMO_NAMES = {
     "funder@demo.test": "Fiona (funder)",
     "evaluator@demo.test": "Elena (evaluator)",
     "admin@demo.test": "Adam (admin)",
+    "second-evaluator@demo.test": "Sofia (second evaluator)",
 }
 DEMO_PROFILES = {  # NGO A and NGO B: type and focus areas
     "ngo-a": (OrgType.SHELTER, [FocusArea.TRAFFICKING, FocusArea.FAMILY_SUPPORT]),
@@ -595,6 +599,7 @@ def seed(
     assign_evaluators(session, quick, [evaluator])
     if RUBRIC in published:
         _seed_network(session, today, rng, model, orgs, users, published[RUBRIC])
+        seed_double_verification(session, users)
     session.flush()
     from webapp.demo_profiles import seed_profiles
 
@@ -1098,3 +1103,73 @@ def summary(session: Session) -> dict[str, int]:
         **{f"child_protection_{status.value}": statuses.get(status.value, 0) for status in Status},
         "score_rows": int(scores),
     }
+
+
+# --- double (blind) verification ----------------------------------------------------------------
+
+# Per child-protection cycle (earlier, later): verified assessments verified a second time, and
+# submitted ones drawn but not verified yet (the second evaluator's open queue).
+DOUBLE_VERIFIED = (7, 2)
+DOUBLE_PENDING = (0, 2)
+SECOND_AGREES = 0.75  # the share of questions the second evaluator rates as the first did
+
+
+def seed_double_verification(session: Session, users: Mapping[str, User]) -> None:
+    """A blind second verification of a sample of each child-protection cycle, by
+    second-evaluator@demo.test (not assigned to the cycles), so that the rubric-quality page
+    shows agreement between evaluators. From a random stream of its own (the network's answers
+    do not move); ratings are the first evaluator's, one step off on about a quarter."""
+    rng = np.random.default_rng([DEMO_SEED, 3])
+    second = users["second-evaluator@demo.test"]
+    cycles = session.exec(
+        select(AssessmentCycle)
+        .where(col(AssessmentCycle.code).like(f"{RUBRIC}-%"))
+        .order_by(col(AssessmentCycle.code))
+    ).all()
+    for t, cycle in enumerate(cycles):
+        rubric = rubrics.rubric_of(session.get(RubricVersion, cycle.rubric_version_id))  # type: ignore[arg-type]
+        rated = double.rated_questions(rubric)
+        by_status: dict[str, list[Assessment]] = {}
+        eligible = 0
+        for a in session.exec(
+            select(Assessment).where(Assessment.cycle_id == cycle.id).order_by(col(Assessment.id))
+        ):
+            by_status.setdefault(str(a.status), []).append(a)
+            eligible += a.status in double.ELIGIBLE
+        verified = by_status.get(Status.VERIFIED, [])
+        submitted = by_status.get(Status.SUBMITTED, [])
+        picked = [
+            *(verified[int(i)] for i in rng.permutation(len(verified))[: DOUBLE_VERIFIED[t]]),
+            *(submitted[int(i)] for i in rng.permutation(len(submitted))[: DOUBLE_PENDING[t]]),
+        ]
+        if not picked:
+            continue
+        double.set_percent(session, cycle, 100.0 * len(picked) / max(eligible, 1), by=None)
+        for assessment in picked:
+            row = DoubleVerification(
+                assessment_id=assessment.id,  # type: ignore[arg-type]
+                second_evaluator_id=second.id,  # type: ignore[arg-type]
+            )
+            session.add(row)
+            session.flush()
+            if assessment.status != Status.VERIFIED:
+                continue
+            first = {
+                a.question_id: a.value
+                for a in session.exec(
+                    select(Answer).where(
+                        Answer.assessment_id == assessment.id, Answer.source == Source.VERIFIED
+                    )
+                )
+            }
+            posted = {}
+            for question in rated:
+                value = first.get(question.id)
+                choices = list(double.allowed_values(question))
+                if value is None or str(value) not in choices:
+                    continue
+                k = choices.index(str(value))
+                if rng.random() > SECOND_AGREES:
+                    k = min(len(choices) - 1, max(0, k + int(rng.choice([-1, 1]))))
+                posted[question.id] = choices[k]
+            double.save_ratings(session, row, rubric, posted, seen=row.version, complete=True)

@@ -4,6 +4,7 @@ from accounts import models as accounts_models
 from rubrics import models as rubrics_models
 from surveys import models as surveys_models
 from surveys.cycles import models as cycles_models
+from surveys.double import models as double_models
 from surveys.evidence import models as evidence_models
 from surveys.plan import models as plan_models
 from surveys.reminders import models as reminders_models
@@ -12,6 +13,7 @@ from surveys.review import models as review_models
 __all__ = [
     "accounts_models",
     "cycles_models",
+    "double_models",
     "evidence_models",
     "plan_models",
     "reminders_models",

@@ -111,6 +111,7 @@ DASHBOARD = access(
 ROLE_ADMIN = access({"admin"}, LOGGED_IN - {"admin"})  # the platform's administration
 # NGO A's team: its admins and platform admins; the others who see NGO A are refused.
 MANAGE_TEAM = access({"ngo_admin", "admin"}, {"member", "funder"})
+EVALUATORS = {"evaluator", "evaluator_unassigned"}  # the role (blind second verifications)
 # NGO A's profile: its admins and platform admins edit it; its members see it (403).
 PROFILE = access({"ngo_admin", "admin"}, {"member"})
 # A link sent by e-mail, with a token nobody was given: 404 to everyone, logged in or not.
@@ -180,6 +181,15 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /rubrics/upload": ROLE_STAFF,
     "POST /rubrics/upload": ROLE_STAFF,
     "GET /static/<path:filename>": PUBLIC,
+    "GET /assessments/cycles/<int:cycle_id>/double": MANAGE_CYCLE,
+    "POST /assessments/cycles/<int:cycle_id>/double": MANAGE_CYCLE,
+    "GET /assessments/double": access(EVALUATORS, LOGGED_IN - EVALUATORS),
+    # a second verification that does not exist: evaluators get past the gate, then 404
+    "GET /assessments/double/<int:double_id>": access(set(), LOGGED_IN - EVALUATORS),
+    "POST /assessments/double/<int:double_id>": access(set(), LOGGED_IN - EVALUATORS),
+    "GET /reports/quality/cycles/<int:cycle_id>": MANAGE_CYCLE,
+    "GET /reports/what-if/<int:version_id>": ROLE_STAFF,
+    "POST /reports/what-if/<int:version_id>": ROLE_STAFF,
     "GET /directory": PUBLIC,
     "GET /directory.csv": PUBLIC,
     # NGO A's profile keeps the default visibility (hidden): its own people and admins see it.
@@ -379,6 +389,7 @@ def world(matrix_app: Flask) -> dict[str, Any]:
             "ngo_admin_id": people["ngo_admin"].id,
             "membership_id": 2_000_000,  # nobody's
             "missing_id": 2_000_000,
+            "double_id": 2_000_000,
             "org_id": ngo_a.id,
             "token": "not-a-token",
             "version_id": version.id,
