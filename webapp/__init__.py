@@ -133,3 +133,6 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(feature_bp, url_prefix="/assessments")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(rubrics_bp, url_prefix="/rubrics")
+    from reports.export_views import bp as exports_bp
+
+    app.register_blueprint(exports_bp, url_prefix="/reports/exports")
