@@ -16,6 +16,7 @@ MODULES = [
     "bench.bench_stats",
     "bench.bench_reports",
     "bench.bench_dashboard",
+    "bench.bench_exports",
 ]
 
 
