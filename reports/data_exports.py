@@ -118,7 +118,6 @@ class Words:
     verified_score: str
     self_coverage: str
     verified_coverage: str
-    unanswered: str = ""
 
 
 @dataclass(frozen=True)
@@ -398,7 +397,9 @@ def read_chunks(engine: Engine, plan: ExportPlan) -> Iterator[Chunk]:
     last = 0
     decoded: dict[str, Any] = {}
     while True:
-        with engine.connect() as connection:
+        # reading=True: a plain BEGIN on SQLite, never BEGIN IMMEDIATE (webapp.database), so
+        # a download never holds the write lock, even for a moment.
+        with engine.connect().execution_options(reading=True) as connection:
             rows = connection.execute(
                 _assessments(plan)
                 .where(col(Assessment.id) > last)

@@ -32,5 +32,9 @@ def configure_engine(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        reading = has_request_context() and request.method in SAFE_METHODS
+        # A connection opened with execution_options(reading=True) only reads (the exports'
+        # chunks, read after their request has ended): it never takes the write lock.
+        reading = connection.get_execution_options().get("reading") or (
+            has_request_context() and request.method in SAFE_METHODS
+        )
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

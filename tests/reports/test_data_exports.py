@@ -596,6 +596,12 @@ def test_a_download_holds_no_connection_between_chunks(world):
             words={"en": _words()},
             chunk=1,
         )
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", seen)
         stream = data_exports.csv_stream(engine, plan, batch=1)
         blocks = [next(stream), next(stream)]  # the header, then the first row
         assert engine.pool.checkedout() == 0
@@ -610,6 +616,10 @@ def test_a_download_holds_no_connection_between_chunks(world):
             assert busy == 0
         blocks.extend(stream)
         assert engine.pool.checkedout() == 0
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    # Reads only: on SQLite a plain BEGIN, never the write lock of BEGIN IMMEDIATE.
+    assert not [s for s in statements if "IMMEDIATE" in s.upper()]
+    assert any(s.lstrip().upper().startswith("SELECT") for s in statements)
     assert b"".join(blocks).count(b"\r\n") == 5  # the header and four assessments
 
 
