@@ -267,9 +267,10 @@ def columns(plan: ExportPlan) -> list[Column]:
             value_labels = {lang: _level_labels(rubric, question, lang) for lang in languages}
         elif question.type in ("single", "yes_no"):
             value_labels = {
-                lang: {float(i + 1): rubric.text(o.label, lang) for i, o in enumerate(q_opts)}
+                lang: {
+                    float(i + 1): rubric.text(o.label, lang) for i, o in enumerate(question.options)
+                }
                 for lang in languages
-                for q_opts in [question.options]
             }
         out.append(
             (question.id, "answer", storage, labels,
@@ -282,8 +283,7 @@ def columns(plan: ExportPlan) -> list[Column]:
                 }
                 out.append(
                     (f"{question.id}.{option.id}", "option", "code", option_labels,
-                     {**where, "question": question, "option": option.id,
-                      "value_labels": {lang: {0.0: "0", 1.0: "1"} for lang in languages}})
+                     {**where, "question": question, "option": option.id})
                 )  # fmt: skip
     score_rubric = plan.score_rubric
     units: list[tuple[str, str, str, str, Mapping[str, str], float]] = [
