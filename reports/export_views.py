@@ -30,7 +30,8 @@ from rubrics.services import rubric_of
 from surveys.models import Assessment, AssessmentCycle, Status
 from webapp.extensions import db, dbsession
 
-bp = Blueprint("exports", __name__, template_folder="templates")
+# Its templates are in reports/templates, which the reports blueprint already serves.
+bp = Blueprint("exports", __name__)
 
 
 def words() -> Words:
@@ -221,7 +222,10 @@ def index() -> str:
     )
 
 
-@bp.route("/assessments.<any(csv, xlsx, sav, dta):kind>")
+@bp.route("/assessments.csv", defaults={"kind": "csv"})
+@bp.route("/assessments.xlsx", defaults={"kind": "xlsx"})
+@bp.route("/assessments.sav", defaults={"kind": "sav"})
+@bp.route("/assessments.dta", defaults={"kind": "dta"})
 @login_required
 @requires("logged_in")
 def download(kind: str) -> Response:
