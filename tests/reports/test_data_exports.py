@@ -629,3 +629,11 @@ def _words() -> data_exports.Words:
         self_score="%(label)s", verified_score="%(label)s", self_coverage="%(label)s",
         verified_coverage="%(label)s",
     )  # fmt: skip
+
+
+def test_the_form_links_every_download_and_is_in_the_navigation(world, as_user):
+    page = get(as_user("member"), "").get_data(as_text=True)
+    for path in ("assessments.csv", "assessments.xlsx", "assessments.sav", "assessments.dta",
+                 "codebook.csv"):  # fmt: skip
+        assert f'formaction="/reports/exports/{path}"' in page
+    assert 'href="/reports/exports/"' in page
