@@ -17,6 +17,7 @@ MODULES = [
     "bench.bench_reports",
     "bench.bench_dashboard",
     "bench.bench_quality",
+    "bench.bench_exports",
 ]
 
 

@@ -150,3 +150,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(organizations_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(quality_bp, url_prefix="/reports")
+    from reports.export_views import bp as exports_bp
+
+    app.register_blueprint(exports_bp, url_prefix="/reports/exports")

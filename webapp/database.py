@@ -32,7 +32,10 @@ def configure_engine(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        reading = (has_request_context() and request.method in SAFE_METHODS) or bool(
-            connection.get_execution_options().get("evaluator_read_only")
-        )  # a read on a connection of its own (the session check) need not take the lock
+        # A read on a connection of its own (the session check; the exports' chunks, read after
+        # their request has ended) need not take SQLite's write lock.
+        options = connection.get_execution_options()
+        reading = bool(options.get("evaluator_read_only") or options.get("reading")) or (
+            has_request_context() and request.method in SAFE_METHODS
+        )
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

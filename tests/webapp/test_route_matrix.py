@@ -111,7 +111,11 @@ DASHBOARD = access(
 ROLE_ADMIN = access({"admin"}, LOGGED_IN - {"admin"})  # the platform's administration
 # NGO A's team: its admins and platform admins; the others who see NGO A are refused.
 MANAGE_TEAM = access({"ngo_admin", "admin"}, {"member", "funder"})
-EVALUATORS = {"evaluator", "evaluator_unassigned"}  # the role (blind second verifications)
+EVALUATORS = {"evaluator", "evaluator_unassigned"}
+# A download of the first cycle one sees: 404 to those who see no assessment at all.
+EXPORT = access(
+    LOGGED_IN - {"funder_no_grant", "funder_revoked"}
+)  # the role (blind second verifications)
 # NGO A's profile: its admins and platform admins edit it; its members see it (403).
 PROFILE = access({"ngo_admin", "admin"}, {"member"})
 # A link sent by e-mail, with a token nobody was given: 404 to everyone, logged in or not.
@@ -181,6 +185,12 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /rubrics/upload": ROLE_STAFF,
     "POST /rubrics/upload": ROLE_STAFF,
     "GET /static/<path:filename>": PUBLIC,
+    "GET /reports/exports/": ANY_LOGGED_IN,
+    "GET /reports/exports/assessments.csv": EXPORT,
+    "GET /reports/exports/assessments.dta": EXPORT,
+    "GET /reports/exports/assessments.sav": EXPORT,
+    "GET /reports/exports/assessments.xlsx": EXPORT,
+    "GET /reports/exports/codebook.csv": EXPORT,
     "GET /assessments/cycles/<int:cycle_id>/double": MANAGE_CYCLE,
     "POST /assessments/cycles/<int:cycle_id>/double": MANAGE_CYCLE,
     "GET /assessments/double": access(EVALUATORS, LOGGED_IN - EVALUATORS),
@@ -418,8 +428,10 @@ def routes(app: Flask) -> Iterator[tuple[str, Any]]:
 
 
 def url_of(rule: Any, key: str, values: dict[str, Any]) -> str:
+    given = set(rule.defaults or ())  # e.g. the export's format, fixed by each of its rules
     chosen = {
-        name: values[ARGUMENTS.get(key, {}).get(name, name)] for name in sorted(rule.arguments)
+        name: values[ARGUMENTS.get(key, {}).get(name, name)]
+        for name in sorted(rule.arguments - given)
     }
     built = rule.build(chosen, append_unknown=False)
     assert built is not None, key
