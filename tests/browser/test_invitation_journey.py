@@ -1,6 +1,7 @@
-"""End to end in Chromium, with e-mail through a real SMTP server: an admin invites an NGO's
-admin, who follows the link read from the server, chooses a password, lands on their home
-page, and invites a colleague from the NGO's Team page."""
+"""End to end in Chromium, with e-mail through a real SMTP server: an admin creates an NGO and
+invites its admin, who follows the link read from the server, chooses a password, lands on
+their home page, fills in the NGO's directory profile and invites a colleague from the NGO's
+Team page."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from werkzeug.serving import make_server
 
 import webapp.models_registry  # noqa: F401  (every table)
 from accounts import services as accounts
-from accounts.models import Organization, Role
+from accounts.models import Role
 from webapp import create_app
 from webapp.extensions import db
 
@@ -34,7 +35,7 @@ def smtp() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="module")
 def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[str]:
-    """A live app of its own (an admin and one NGO) that sends mail to ``smtp``."""
+    """A live app of its own (an admin, no NGO yet) that sends mail to ``smtp``."""
     folder: Path = tmp_path_factory.mktemp("invitation-journey")
     url = f"sqlite:///{folder / 'live.sqlite3'}"
     built: list[Any] = []
@@ -54,7 +55,6 @@ def mail_server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Ite
         )
         with app.app_context():
             session = db.session
-            session.add(Organization(code="hope", name="Hope and Home", kind="ngo", country="GR"))
             admin = accounts.create_user(
                 session, email="root@example.org", name="Root", password=ADMIN_PASSWORD
             )
@@ -83,6 +83,16 @@ def test_an_invited_ngo_admin_sets_a_password_and_invites_a_colleague(
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
+    # The admin creates the NGO in the browser: no shell needed for a newcomer.
+    page.get_by_role("link", name="Organisations").click()
+    page.get_by_role("link", name="New organisation").click()
+    page.get_by_label("Code").fill("hope")
+    page.get_by_label("Name", exact=True).fill("Hope and Home")
+    page.get_by_label("Kind").select_option(label="NGO")
+    page.get_by_label("Country").select_option(label="Greece")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("Hope and Home is created. Fill in its profile.")).to_be_visible()
+
     page.get_by_role("link", name="People").click()
     page.get_by_role("link", name="Invite someone").click()
     page.get_by_label("E-mail").fill("lead@hope.example")
@@ -106,6 +116,23 @@ def test_an_invited_ngo_admin_sets_a_password_and_invites_a_colleague(
     page.get_by_role("button", name="Set my password").click()
     expect(page.get_by_text("Your password is set. Welcome!")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+    # The NGO's admin fills in its directory profile and makes it public.
+    page.get_by_role("link", name="Our profile").click()
+    page.get_by_role("textbox", name="Cities served").fill("Athens\nThessaloniki")
+    page.get_by_role("textbox", name="Services").fill("Shelter for children")
+    page.get_by_label("Shelter and care").check()
+    page.get_by_role("textbox", name="Contact e-mail").fill("info@hope.example")
+    page.get_by_label("Public: everyone, without logging in").check()
+    page.get_by_role("button", name="Save the profile").click()
+    expect(page.get_by_text("The profile is saved.")).to_be_visible()
+    browser = page.context.browser
+    assert browser is not None
+    visitor = browser.new_context()  # someone not logged in finds the NGO in the directory
+    listed = visitor.new_page()
+    listed.goto(f"{base}/directory?q=hope")
+    expect(listed.get_by_role("link", name="Hope and Home")).to_be_visible()
+    visitor.close()
 
     page.get_by_role("link", name="Team").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Team of Hope and Home")
