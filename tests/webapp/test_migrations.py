@@ -67,6 +67,7 @@ def test_the_migrated_audit_log_refuses_updates_and_deletes(empty_database):
             conn.execute(statement)
     with engine.connect() as conn:
         assert conn.execute(sa.select(table.c.action)).scalars().all() == ["login"]
+    engine.dispose()  # its pooled connection, else closed by the garbage collector, warning
 
 
 def test_0007_keeps_existing_organisations_hidden_active_and_renames_a_focus_area(empty_database):
