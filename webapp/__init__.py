@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
@@ -54,6 +56,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["can"] = permissions.can_in_template  # {% if can("author_rubric") %}
     app.jinja_env.globals["own_ngos"] = _own_ngos
     app.jinja_env.filters["pct"] = _percent
+    # One way to show a date and a moment, in the viewer's language (issue 10, section 5).
+    app.jinja_env.filters["day"] = _day
+    app.jinja_env.filters["moment"] = _moment
 
     _declare_static_public(app)
     from webapp import inputs
@@ -78,6 +83,26 @@ def _load_instance_secret(app: Flask) -> None:
 def _percent(share: float | None) -> str:
     """0.875 -> "88%"; None (nothing applicable) -> "n/a"."""
     return str(gettext("n/a")) if share is None else f"{share * 100:.0f}%"
+
+
+def _day(value: date | datetime | None) -> Markup:
+    """A date as people read it in their language ("7 Dec 2026", "7 Δεκ 2026"), machine-readable
+    in its <time> element; a dash for none."""
+    if value is None:
+        return Markup("\u2013")  # an en dash
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(), format_date(value, "medium")
+    )
+
+
+def _moment(value: datetime | None) -> Markup:
+    """A date and time as people read them in their language, in the app's time zone
+    (``BABEL_DEFAULT_TIMEZONE``, UTC unless set); a dash for none."""
+    if value is None:
+        return Markup("\u2013")  # an en dash
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(), format_datetime(value, "medium")
+    )
 
 
 def _own_ngos() -> list[int]:

@@ -165,7 +165,9 @@ def test_an_ngo_admin_grants_a_funder_access_to_all_cycles(as_, session, world):
     page = as_("admin_a").get(sharing_url(world)).get_data(as_text=True)
     assert "Balkan Fund now sees the results of all your cycles." in page
     assert "Access granted" in page
-    assert re.search(r'since <time datetime="[^"]+">\d{4}-\d{2}-\d{2}</time>', page)
+    assert re.search(
+        r'since <time datetime="\d{4}-\d{2}-\d{2}[^"]*">\w{3} \d{1,2}, \d{4}</time>', page
+    )
 
     (grant,) = live_grants(session)
     assert (grant.ngo_id, grant.funder_id) == (world["ngo_a"].id, world["fund"].id)

@@ -221,7 +221,11 @@ def test_the_verified_score_leads_with_the_self_assessment_beside_it(
     headline = html[html.index('class="headline"') : html.index("<h2>")]
     assert '<span class="big">35</span>' in headline
     assert '<span class="band">Emerging</span>' in headline
-    assert re.search(r"Verified</strong> on \d{4}-\d\d-\d\d by an evaluator", headline)
+    assert re.search(
+        r'Verified</strong> on <time datetime="\d{4}-\d\d-\d\d[^"]*">'
+        r"\w{3} \d{1,2}, \d{4}</time> by an evaluator",
+        headline,
+    )
     assert "Self-assessed: 69 (Developing)" in headline
     assert "Zoe Quill" not in html  # "an evaluator": not named
     data = figure(html, "domain-figure")["data"]

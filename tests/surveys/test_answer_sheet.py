@@ -141,3 +141,13 @@ def test_the_sheet_is_in_greek_for_a_greek_reader(client, ngo, logged_in):
     logged_in(user)
     html = sheet(client, assessment, lang="el")
     assert "Πόσο πλήρης είναι η πολιτική σας" in html
+
+
+def test_a_skip_link_leads_past_the_navigation_to_the_first_question(client, ngo, logged_in):
+    """Issue 10, section 7: the first question is two key presses away, not twenty."""
+    _, user, assessment = ngo
+    logged_in(user)
+    html = client.get(f"/assessments/{assessment.id}/page/0").get_data(as_text=True)
+    skip = html.index('<a class="skip" href="#questionnaire">Skip to the first question</a>')
+    assert skip < html.index('<header class="site">')
+    assert 'id="questionnaire"' in html

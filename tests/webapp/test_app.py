@@ -134,3 +134,24 @@ def test_no_two_template_folders_hold_a_template_of_the_same_name(app):
         "reports",
         "rubrics",
     }
+
+
+def test_dates_and_moments_are_shown_one_way_in_the_viewers_language(app):
+    """Issue 10, section 5: one format for dates and one for moments, in the viewer's language,
+    machine-readable in a <time> element; a dash for none."""
+    from datetime import date, datetime
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ d|day }} | {{ m|moment }} | {{ none|day }}"
+    values = {"d": date(2026, 12, 7), "m": datetime(2026, 12, 7, 18, 5), "none": None}
+    with app.test_request_context():
+        english = render_template_string(template, **values)
+        with force_locale("el"):
+            greek = render_template_string(template, **values)
+    assert english.startswith('<time datetime="2026-12-07">Dec 7, 2026</time>')
+    moment = english.split(" | ")[1]
+    assert moment.startswith('<time datetime="2026-12-07T18:05:00">Dec 7, 2026, 6:05:00')
+    assert english.endswith("| \u2013")
+    assert greek.startswith('<time datetime="2026-12-07">7 Δεκ 2026</time>')
