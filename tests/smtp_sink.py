@@ -100,3 +100,41 @@ def module_database(request: pytest.FixtureRequest, backend: str, folder: Path) 
     target = folder / "module.sqlite3"
     shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
     yield f"sqlite:///{target}"
+
+
+@contextmanager
+def mail_app(
+    request: pytest.FixtureRequest, backend: str, folder: Path, smtp: SmtpSink, **config: Any
+) -> Iterator[Any]:
+    """An app of its own for a test module, on :func:`module_database`, sending its mail to
+    ``smtp`` (``config`` adds or overrides settings)."""
+    from webapp import create_app
+    from webapp.extensions import db
+
+    with module_database(request, backend, folder) as url:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "DATABASE_URL": url,
+                "UPLOAD_FOLDER": str(folder / "uploads"),
+                "MAIL_SERVER": "127.0.0.1",
+                "MAIL_PORT": smtp.port,
+                "BASE_URL": "http://evaluator.test",
+                **config,
+            }
+        )
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+@contextmanager
+def module_session(app: Any) -> Iterator[Any]:
+    """The module's own database session (objects stay readable after commits)."""
+    from sqlmodel import Session
+
+    engine = sa.create_engine(app.config["DATABASE_URL"])
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()

@@ -78,6 +78,24 @@ def _invitation(user: User, raw: str, organization: Organization | None) -> mail
     )
 
 
+def _invite(form: InviteForm, organization: Organization | None) -> tuple[User, mail.Message]:
+    """Invite whom ``form`` names into ``organization`` and commit; the message to deliver."""
+    db = dbsession()
+    user, raw = services.invite(
+        db,
+        email=form.email.data or "",
+        name=form.name.data or "",
+        role=Role(form.role.data),
+        organization=organization,
+        locale=form.locale.data,
+        by=current_user,
+        days=current_app.config["INVITATION_DAYS"],
+    )
+    message = _invitation(user, raw, organization)
+    db.commit()
+    return user, message
+
+
 def _reset(user: User, raw: str) -> mail.Message:
     link = mail.absolute(url_for("people.reset", token=raw))
     return mail.compose(
@@ -180,18 +198,7 @@ def invite() -> Response | str | tuple[str, int]:
     db = dbsession()
     org = db.get(Organization, form.organization.data) if form.organization.data else None
     try:
-        user, raw = services.invite(
-            db,
-            email=form.email.data or "",
-            name=form.name.data or "",
-            role=Role(form.role.data),
-            organization=org,
-            locale=form.locale.data,
-            by=current_user,
-            days=current_app.config["INVITATION_DAYS"],
-        )
-        message = _invitation(user, raw, org)
-        db.commit()
+        user, message = _invite(form, org)
     except (AccountError, IntegrityError) as exc:  # IntegrityError: invited meanwhile
         db.rollback()
         form.email.errors.append(
@@ -468,18 +475,7 @@ def team_invite(ngo_id: int) -> Response | tuple[str, int]:
         return _team_page(ngo, form), 400
     db = dbsession()
     try:
-        user, raw = services.invite(
-            db,
-            email=form.email.data or "",
-            name=form.name.data or "",
-            role=Role(form.role.data),
-            organization=ngo,
-            locale=form.locale.data,
-            by=current_user,
-            days=current_app.config["INVITATION_DAYS"],
-        )
-        message = _invitation(user, raw, ngo)
-        db.commit()
+        _, message = _invite(form, ngo)
     except (AccountError, IntegrityError):
         db.rollback()
         # Same answer whether the address has an account here or elsewhere: an NGO admin

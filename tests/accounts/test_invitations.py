@@ -11,9 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
-from smtp_sink import SmtpSink, link_in, module_database, smtp_sink, text_of
+from smtp_sink import (
+    SmtpSink,
+    link_in,
+    mail_app,
+    module_session,
+    smtp_sink,
+    text_of,
+)
 from sqlmodel import Session, select
 
 from accounts import services as accounts
@@ -21,8 +27,6 @@ from accounts import tokens
 from accounts.models import AccountToken, AuditEvent, Organization, Role, TokenPurpose, User, utcnow
 from accounts.passwords import password_problems
 from tests.conftest import csrf_token, login
-from webapp import create_app
-from webapp.extensions import db as flask_db
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a new passphrase, long"
@@ -37,29 +41,14 @@ def smtp() -> Iterator[SmtpSink]:
 @pytest.fixture(scope="module")
 def app(request, backend, tmp_path_factory, smtp) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("invitations")
-    with module_database(request, backend, folder) as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "DATABASE_URL": url,
-                "MAIL_SERVER": "127.0.0.1",
-                "MAIL_PORT": smtp.port,
-                "MAIL_FROM": "evaluator@network.test",
-                "BASE_URL": "http://evaluator.test",
-            }
-        )
+    with mail_app(request, backend, folder, smtp, MAIL_FROM="evaluator@network.test") as app:
         yield app
-        with app.app_context():
-            flask_db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def db(app) -> Iterator[Session]:
-    engine = sa.create_engine(app.config["DATABASE_URL"])
-    with Session(engine, expire_on_commit=False) as session:
+    with module_session(app) as session:
         yield session
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
-from smtp_sink import SmtpSink, module_database, smtp_sink
+from smtp_sink import SmtpSink, mail_app, module_session, smtp_sink
 from sqlmodel import Session, select
 
 from accounts import services as accounts
 from accounts.models import AuditEvent, Membership, Organization, Role, User
 from accounts.people import audit_log
-from webapp import create_app
-from webapp.extensions import db as flask_db
 
 PASSWORD = "correct horse battery"
 
@@ -34,29 +31,14 @@ def smtp() -> Iterator[SmtpSink]:
 def app(request, backend, tmp_path_factory, smtp) -> Iterator[Flask]:
     """One app and database for the module (the tests below change disjoint people)."""
     folder = tmp_path_factory.mktemp("people")
-    with module_database(request, backend, folder) as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "DATABASE_URL": url,
-                "UPLOAD_FOLDER": str(folder / "uploads"),
-                "MAIL_SERVER": "127.0.0.1",
-                "MAIL_PORT": smtp.port,
-                "BASE_URL": "http://evaluator.test",
-            }
-        )
+    with mail_app(request, backend, folder, smtp) as app:
         yield app
-        with app.app_context():
-            flask_db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def db(app) -> Iterator[Session]:
-    engine = sa.create_engine(app.config["DATABASE_URL"])
-    with Session(engine, expire_on_commit=False) as session:
+    with module_session(app) as session:
         yield session
-    engine.dispose()
 
 
 def person(db, email, role=None, org=None, name=None, locale=None) -> User:

@@ -10,9 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
-from smtp_sink import SmtpSink, link_in, module_database, smtp_sink, text_of
+from smtp_sink import (
+    SmtpSink,
+    link_in,
+    mail_app,
+    module_session,
+    smtp_sink,
+    text_of,
+)
 from sqlmodel import Session, select
 
 from accounts import services as accounts
@@ -22,8 +28,6 @@ from rubrics.loader import load_rubric
 from surveys.cycles.services import create_cycle
 from surveys.models import Assessment, Status
 from surveys.reminders.models import ReminderSent
-from webapp import create_app
-from webapp.extensions import db as flask_db
 
 LIBRARY = Path(__file__).resolve().parents[2] / "rubrics" / "library"
 PASSWORD = "correct horse battery"
@@ -39,29 +43,14 @@ def smtp() -> Iterator[SmtpSink]:
 @pytest.fixture(scope="module")
 def app(request, backend, tmp_path_factory, smtp) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("reminders")
-    with module_database(request, backend, folder) as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "DATABASE_URL": url,
-                "MAIL_SERVER": "127.0.0.1",
-                "MAIL_PORT": smtp.port,
-                "BASE_URL": "http://evaluator.test",
-                "REMINDER_DAYS": 7,
-            }
-        )
+    with mail_app(request, backend, folder, smtp, REMINDER_DAYS=7) as app:
         yield app
-        with app.app_context():
-            flask_db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def db(app) -> Iterator[Session]:
-    engine = sa.create_engine(app.config["DATABASE_URL"])
-    with Session(engine, expire_on_commit=False) as session:
+    with module_session(app) as session:
         yield session
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
