@@ -96,7 +96,7 @@ def invite(
         password=secrets.token_urlsafe(32),  # nobody knows it: unusable until they choose one
         locale=locale,
     )
-    add_membership(session, user=user, role=role, organization=organization)
+    add_membership(session, user=user, role=role, organization=organization, by=by)
     token = tokens.issue(
         session, user=user, purpose=TokenPurpose.INVITATION, lifetime=timedelta(days=days), by=by
     )
