@@ -27,6 +27,19 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "\u2013" if value is None or value != value else f"{value:.{digits}f}"
 
 
+def _interval_chart(rows: list[tuple[str, quality.Figure]], xtitle: str) -> str:
+    """One dot per labelled statistic with its interval, as chart JSON."""
+    return figures.to_json(
+        figures.interval_dots(
+            [label for label, _figure in rows],
+            [figure.value for _label, figure in rows],
+            [figure.low for _label, figure in rows],
+            [figure.high for _label, figure in rows],
+            xtitle=xtitle,
+        )
+    )
+
+
 @bp.route("/quality/cycles/<int:cycle_id>")
 @login_required
 @requires("manage_cycle")
@@ -43,14 +56,8 @@ def cycle_quality(cycle_id: int) -> str:
     charts: dict[str, str] = {}
     shown = [d for d in report.domains if d.alpha.shown]
     if shown:
-        charts["alpha"] = figures.to_json(
-            figures.interval_dots(
-                [d.label for d in shown],
-                [d.alpha.value for d in shown],
-                [d.alpha.low for d in shown],
-                [d.alpha.high for d in shown],
-                xtitle=_("Cronbach's alpha (95% bootstrap interval)"),
-            )
+        charts["alpha"] = _interval_chart(
+            [(d.label, d.alpha) for d in shown], _("Cronbach's alpha (95% bootstrap interval)")
         )
     if report.questions:
         charts["shares"] = figures.to_json(
@@ -67,25 +74,15 @@ def cycle_quality(cycle_id: int) -> str:
         )
     kappas = [a for a in report.self_verified if a.kappa.shown]
     if kappas:
-        charts["kappa"] = figures.to_json(
-            figures.interval_dots(
-                [a.label for a in kappas],
-                [a.kappa.value for a in kappas],
-                [a.kappa.low for a in kappas],
-                [a.kappa.high for a in kappas],
-                xtitle=_("weighted kappa, self versus verified (interval: 95%)"),
-            )
+        charts["kappa"] = _interval_chart(
+            [(a.label, a.kappa) for a in kappas],
+            _("weighted kappa, self versus verified (interval: 95%)"),
         )
     raters = [r for r in report.raters if r.krippendorff.shown]
     if raters:
-        charts["raters"] = figures.to_json(
-            figures.interval_dots(
-                [r.label for r in raters],
-                [r.krippendorff.value for r in raters],
-                [r.krippendorff.low for r in raters],
-                [r.krippendorff.high for r in raters],
-                xtitle=_("Krippendorff's alpha between evaluators (interval: 95%)"),
-            )
+        charts["raters"] = _interval_chart(
+            [(r.label, r.krippendorff) for r in raters],
+            _("Krippendorff's alpha between evaluators (interval: 95%)"),
         )
     return render_template("reports/quality.html", report=report, charts=charts, fmt=_fmt)
 
