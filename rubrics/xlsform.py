@@ -71,7 +71,7 @@ from rubrics.schema import (
 )
 from rubrics.types import TYPES
 
-__all__ = ["ImportResult", "XLSFormError", "export_xlsform", "import_xlsform"]
+__all__ = ["ImportResult", "XLSFormError", "export_xlsform", "id_for_name", "import_xlsform"]
 
 
 class XLSFormError(ValueError):
@@ -1013,6 +1013,13 @@ def _label_languages(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _label_languages(item)
+
+
+def id_for_name(name: str) -> str:
+    """The id an XLSForm ``name`` (of a question or a choice) becomes on import: how data
+    exported by KoboToolbox or ODK, which carries the names, finds the rubric's questions and
+    options again (issue 14)."""
+    return _to_code(name)
 
 
 def _to_code(name: str) -> str:

@@ -91,6 +91,15 @@ class SaveResult:
     answers: dict[str, Answer] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where changes came from when not typed into a page: an imported file (its name) and the
+    row's instance id, recorded with each revision (issue 14)."""
+
+    file: str
+    instance: str | None = None
+
+
 def is_blank(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -106,6 +115,7 @@ def save_answers(
     source: Source = Source.SELF,
     stored: Mapping[str, Answer] | None = None,
     rubric: Rubric | None = None,
+    origin: Origin | None = None,
 ) -> SaveResult:
     """Store changed answers. Nothing is overwritten silently, and saving twice changes nothing.
 
@@ -117,6 +127,7 @@ def save_answers(
     ``stored`` (the answers as just read by the caller, :func:`answers_of`) and ``rubric`` (the
     assessment's) spare a select each when the caller has them already; the compare-and-set
     still guards every write, so answers read a moment earlier are as safe as answers read here.
+    ``origin``: the file the values were imported from, kept with each revision.
     """
     if source == Source.SELF and assessment.status not in EDITABLE:
         raise AssessmentError(
@@ -201,6 +212,8 @@ def save_answers(
                 new_comment=new_comment,
                 version=answer.version,
                 changed_by_id=user.id if user else None,
+                imported_from=origin.file[:255] if origin else None,
+                import_instance=(origin.instance or "")[:128] or None if origin else None,
             )
         )
         result.saved.append(qid)

@@ -90,6 +90,10 @@ class AnswerRevision(SQLModel, table=True):
     version: int
     changed_by_id: int | None = Field(default=None, foreign_key="user.id")
     changed_at: datetime = timestamp()
+    # Set when the change came from a file (issue 14: answers brought in from KoboToolbox or
+    # ODK): the uploaded file's name and the row's instance id (Kobo's _uuid, Central's KEY).
+    imported_from: str | None = Field(default=None, max_length=255)
+    import_instance: str | None = Field(default=None, max_length=128)
 
 
 class StatusChange(SQLModel, table=True):

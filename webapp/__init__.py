@@ -178,3 +178,6 @@ def _register_blueprints(app: Flask) -> None:
     from reports.export_views import bp as exports_bp
 
     app.register_blueprint(exports_bp, url_prefix="/reports/exports")
+    from surveys.imports.views import bp as imports_bp
+
+    app.register_blueprint(imports_bp, url_prefix="/assessments")

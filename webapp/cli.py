@@ -115,3 +115,6 @@ def register(app: Flask) -> None:
     from accounts.organizations.cli import create_org_command
 
     app.cli.add_command(create_org_command)
+    from surveys.imports.cli import import_answers_command
+
+    app.cli.add_command(import_answers_command)

@@ -192,6 +192,8 @@ class AnswerEvent:
     new_comment: str | None = None
     version: int | None = None
     filename: str | None = None
+    imported_from: str | None = None  # the file an imported answer came from, and its row
+    import_instance: str | None = None
 
 
 def history(
@@ -234,6 +236,8 @@ def history(
             old_comment=row.old_comment,
             new_comment=row.new_comment,
             version=row.version,
+            imported_from=row.imported_from,
+            import_instance=row.import_instance,
         )
         for row in changes
     ]
