@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from accounts.models import Organization, OrgKind, User
@@ -272,7 +272,7 @@ def map_columns(
             if question.type == "evidence":
                 plans.append(
                     ColumnPlan(
-                        index, name, "ignored", qid, note=_l("evidence files are not imported")
+                        index, name, "ignored", qid, note=_("evidence files are not imported")
                     )
                 )
             else:
@@ -288,23 +288,23 @@ def map_columns(
                     continue
                 plans.append(
                     ColumnPlan(
-                        index, name, "ignored", pid, note=_l("not an option of this question")
+                        index, name, "ignored", pid, note=_("not an option of this question")
                     )
                 )
                 continue
         if not name:
-            plans.append(ColumnPlan(index, name, "ignored", note=_l("no header")))
+            plans.append(ColumnPlan(index, name, "ignored", note=_("no header")))
         elif name in METADATA_COLUMNS or name.startswith(METADATA_PREFIXES):
-            plans.append(ColumnPlan(index, name, "metadata", note=_l("about the submission")))
+            plans.append(ColumnPlan(index, name, "metadata", note=_("about the submission")))
         else:
             plans.append(
-                ColumnPlan(index, name, "ignored", note=_l("not a question of this rubric"))
+                ColumnPlan(index, name, "ignored", note=_("not a question of this rubric"))
             )
     # A question with its own column takes its answer from it; its option columns repeat it.
     whole = {c.question_id for c in plans if c.kind == "question"}
     return [
         ColumnPlan(c.index, c.header, "ignored", c.question_id, c.option_id,
-                   _l("the question's own column gives the answer"))
+                   _("the question's own column gives the answer"))
         if c.kind == "option" and c.question_id in whole
         else c
         for c in plans
@@ -390,23 +390,27 @@ def plan_import(
         plan.rows.append(planned)
         values, planned.problems = _read_row(questions, columns, row)
         if org_index is None:
-            planned.reason = _l("no column names the organisations: choose one")
+            planned.reason = _("no column names the organisations: choose one")
             continue
         org = keys.get(_fold(key)) if key else None
         if org is None:
             planned.reason = (
-                _l("no organisation has the code, name or e-mail “%(key)s”", key=key)
+                _("no organisation has the code, name or e-mail “%(key)s”", key=key)
                 if key
-                else _l("the organisation cell is empty")
+                else _("the organisation cell is empty")
             )
             continue
         planned.organization = org
+        refused = _refused_upstream(table.header, row)
+        if refused is not None:
+            planned.reason = refused
+            continue
         assessment = assessments.get(org.id)  # type: ignore[arg-type]
         if assessment is None:
-            planned.reason = _l("%(name)s does not take part in this cycle", name=org.name)
+            planned.reason = _("%(name)s does not take part in this cycle", name=org.name)
             continue
         if org.id in first_row_of:
-            planned.reason = _l(
+            planned.reason = _(
                 "row %(row)s of this file is already for %(name)s",
                 row=first_row_of[org.id],
                 name=org.name,
@@ -421,13 +425,25 @@ def plan_import(
         _plan_changes(planned, rubric, stored, values)
         if assessment.status not in EDITABLE:
             planned.outcome = "locked"
-            planned.reason = _l(
+            planned.reason = _(
                 "already %(status)s: never overwritten by an import",
-                status=_l(assessment.status.replace("_", " ")),
+                status=_(assessment.status.replace("_", " ")),
             )
         else:
             planned.outcome = "ready" if planned.changes else "unchanged"
     return plan
+
+
+def _refused_upstream(header: list[str], row: list[str]) -> Any:
+    """Why a submission the tool itself refused is not imported: rejected in ODK Central's
+    review, or marked "not approved" in KoboToolbox's validation."""
+    if "ReviewState" in header and _cell(row, header.index("ReviewState")).strip() == "rejected":
+        return _("rejected in ODK Central's review")
+    if "_validation_status" in header:
+        status = _cell(row, header.index("_validation_status")).strip()
+        if status in ("validation_status_not_approved", "Not approved"):
+            return _("not approved in KoboToolbox's validation")
+    return None
 
 
 def rubric_question_ids(rubric: Rubric) -> list[str]:
@@ -477,7 +493,7 @@ def _read_row(
                 picked.append(column.option_id)
             elif folded not in FALSE_CELLS:
                 problems.append(
-                    CellProblem(column.header, text, _l("neither 1 (chosen) nor 0 (not chosen)"))
+                    CellProblem(column.header, text, _("neither 1 (chosen) nor 0 (not chosen)"))
                 )
     for qid, picked in chosen.items():
         if picked:
@@ -500,7 +516,7 @@ def convert(questions: _Questions, question: Question, text: str) -> tuple[Any, 
             levels = ", ".join(
                 str(lv.level) for lv in sorted(question.levels, key=lambda v: v.level)
             )
-            return None, _l(
+            return None, _(
                 "“%(value)s” is not a level of this question (%(levels)s)",
                 value=text,
                 levels=levels,
@@ -531,9 +547,9 @@ def convert(questions: _Questions, question: Question, text: str) -> tuple[Any, 
         try:
             number = float(text)
         except ValueError:
-            return None, _l("“%(value)s” is not a number", value=text)
+            return None, _("“%(value)s” is not a number", value=text)
         if not math.isfinite(number) or abs(number) > MAX_NUMBER:
-            return None, _l(
+            return None, _(
                 "%(value)s is out of range (at most %(max)s either side of 0)",
                 value=text,
                 max="1,000,000,000,000",
@@ -545,16 +561,16 @@ def convert(questions: _Questions, question: Question, text: str) -> tuple[Any, 
                 return parse_date(candidate).isoformat(), None
             except ValueError:
                 continue
-        return None, _l("“%(value)s” is not a date (YYYY-MM-DD)", value=text)
+        return None, _("“%(value)s” is not a date (YYYY-MM-DD)", value=text)
     if kind == "text":
         if len(text) > MAX_TEXT:
-            return None, _l("longer than %(n)s characters", n="20,000")
+            return None, _("longer than %(n)s characters", n="20,000")
         return text, None
-    return None, _l("this question's answers are not imported")  # pragma: no cover - evidence
+    return None, _("this question's answers are not imported")  # pragma: no cover - evidence
 
 
 def _invalid_option(question: Question, text: str) -> Any:
-    return _l(
+    return _(
         "“%(value)s” is not an option code of this question (options: %(options)s)",
         value=text,
         options=", ".join(o.id for o in question.options),
