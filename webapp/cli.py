@@ -117,4 +117,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_org_command)
     from surveys.imports.cli import import_answers_command
 
-    app.cli.add_command(import_answers_command)
+    # `flask surveys import-answers`, beside the evidence blueprint's `surveys purge-evidence`.
+    surveys_group = app.cli.commands.get("surveys")
+    if isinstance(surveys_group, click.Group):
+        surveys_group.add_command(import_answers_command)
+    else:  # pragma: no cover - the evidence blueprint defines the group
+        app.cli.add_command(import_answers_command)

@@ -462,10 +462,12 @@ def test_the_command_line_dry_run_and_import(app, session, world):
     )
     assert refused.exit_code != 0
     assert "may not manage" in refused.output
-    done = runner.invoke(
-        import_answers_command,
-        ["self-check-2026", str(KOBO_XLSX), "--by", "evaluator@example.org"],
-    )
+    done = runner.invoke(  # as people type it
+        args=[
+            "surveys", "import-answers", "self-check-2026", str(KOBO_XLSX),
+            "--by", "evaluator@example.org",
+        ]
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "stored 8 answer(s)" in done.output
     session.expire_all()

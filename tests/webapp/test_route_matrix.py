@@ -241,6 +241,11 @@ MATRIX: dict[str, dict[str, str]] = {
     "POST /password/forgot": PUBLIC,
     "GET /password/reset/<token>": UNKNOWN_LINK,
     "POST /password/reset/<token>": UNKNOWN_LINK,
+    # Importing answers (issue 14): as the cycle's overview, 404 to an evaluator not assigned;
+    # an upload nobody made (the token) is answered with 410 to those past the gate.
+    "GET /assessments/cycles/<int:cycle_id>/import": access({"evaluator", "admin"}),
+    "POST /assessments/cycles/<int:cycle_id>/import": access({"evaluator", "admin"}),
+    "POST /assessments/cycles/<int:cycle_id>/import/<token>": access({"evaluator", "admin"}),
 }
 
 # Routes whose own URL arguments need a value other than the world's default for the name.
