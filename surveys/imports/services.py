@@ -263,35 +263,26 @@ def map_columns(
     questions = _Questions(rubric)
     plans: list[ColumnPlan] = []
     for index, name in enumerate(header):
+        option_column = _option_column(questions, name)
+        if option_column is not None:  # one column per option of a select_multiple
+            pid, option = option_column
+            if option is not None:
+                plans.append(ColumnPlan(index, name, "option", pid, option))
+            else:
+                note = _("not an option of this question")
+                plans.append(ColumnPlan(index, name, "ignored", pid, note=note))
+            continue
         qid = questions.find(name) if name else None
         if name and name == organization_column and qid is None:
             plans.append(ColumnPlan(index, name, "organization"))
             continue
         if qid is not None:
-            question = questions.by_id[qid]
-            if question.type == "evidence":
-                plans.append(
-                    ColumnPlan(
-                        index, name, "ignored", qid, note=_("evidence files are not imported")
-                    )
-                )
+            if questions.by_id[qid].type == "evidence":
+                note = _("evidence files are not imported")
+                plans.append(ColumnPlan(index, name, "ignored", qid, note=note))
             else:
                 plans.append(ColumnPlan(index, name, "question", qid))
             continue
-        if "/" in name:  # one column per option of a select_multiple: "path/option"
-            path, choice = name.rsplit("/", 1)
-            pid = questions.find(path)
-            if pid is not None and questions.by_id[pid].type == "multiple":
-                option = questions.option(questions.by_id[pid], choice)
-                if option is not None:
-                    plans.append(ColumnPlan(index, name, "option", pid, option))
-                    continue
-                plans.append(
-                    ColumnPlan(
-                        index, name, "ignored", pid, note=_("not an option of this question")
-                    )
-                )
-                continue
         if not name:
             plans.append(ColumnPlan(index, name, "ignored", note=_("no header")))
         elif name in METADATA_COLUMNS or name.startswith(METADATA_PREFIXES):
@@ -309,6 +300,18 @@ def map_columns(
         else c
         for c in plans
     ]  # fmt: skip
+
+
+def _option_column(questions: _Questions, name: str) -> tuple[str, str | None] | None:
+    """(question id, option id or None) when ``name`` is "path/option" of a select_multiple
+    (Kobo's separate columns, Central's split columns); None when it is not."""
+    if "/" not in name:
+        return None
+    path, choice = name.rsplit("/", 1)
+    pid = questions.find(path)
+    if pid is None or questions.by_id[pid].type != "multiple":
+        return None
+    return pid, questions.option(questions.by_id[pid], choice)
 
 
 # --- matching rows to organisations -------------------------------------------------------------
@@ -528,18 +531,8 @@ def convert(questions: _Questions, question: Question, text: str) -> tuple[Any, 
             return None, _invalid_option(question, text)
         return option, None
     if kind == "multiple":
-        picked: list[str] = []
-        unknown: list[str] = []
-        for part in text.split():
-            option = questions.option(question, part)
-            if option:
-                picked.append(option)
-            else:
-                unknown.append(part)
+        picked, unknown = _choices_in(questions, question, text.split())
         if unknown:
-            whole = questions.option(question, text)  # a label with spaces (Kobo "Labels")
-            if whole is not None:
-                return [whole], None
             return None, _invalid_option(question, " ".join(unknown))
         order = [o.id for o in question.options]
         return sorted(set(picked), key=order.index), None
@@ -567,6 +560,28 @@ def convert(questions: _Questions, question: Question, text: str) -> tuple[Any, 
             return None, _("longer than %(n)s characters", n="20,000")
         return text, None
     return None, _("this question's answers are not imported")  # pragma: no cover - evidence
+
+
+def _choices_in(
+    questions: _Questions, question: Question, words: list[str]
+) -> tuple[list[str], list[str]]:
+    """The options a space-separated select_multiple cell names, and the words that name none.
+    Choice names have no spaces; Kobo's "Labels" export joins labels that may have some, so
+    the longest run of words that is one option's label is taken first."""
+    picked: list[str] = []
+    unknown: list[str] = []
+    start = 0
+    while start < len(words):
+        for end in range(len(words), start, -1):
+            option = questions.option(question, " ".join(words[start:end]))
+            if option is not None:
+                picked.append(option)
+                start = end
+                break
+        else:
+            unknown.append(words[start])
+            start += 1
+    return picked, unknown
 
 
 def _invalid_option(question: Question, text: str) -> Any:

@@ -33,6 +33,7 @@ from tests.conftest import PASSWORD
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
 KOBO_XLSX = DATA / "kobo_xml_values.xlsx"
 KOBO_CSV = DATA / "kobo_separate_columns.csv"
+KOBO_LABELS = DATA / "kobo_labels.csv"
 CENTRAL_CSV = DATA / "central.csv"
 
 
@@ -195,6 +196,19 @@ def test_group_paths_of_both_tools_map_to_the_same_questions(session, world):
         assert central[name].kind == "metadata", name
     # The summary column gives the answer; the per-option columns repeat it.
     assert kobo["gov/staff/training_topics/online"].kind == "ignored"
+
+
+def test_kobo_labels_give_the_same_answers_as_xml_values(session, world):
+    """Headers of question labels after group labels, values of choice labels (some with
+    spaces, joined by spaces in the select_multiple column)."""
+    labels = plan_import(session, world["cycle"], table(KOBO_LABELS), file_name="l.csv")
+    values = plan_import(session, world["cycle"], table(KOBO_XLSX), file_name="v.xlsx")
+    assert labels.rows[0].problems == []
+    assert labels.rows[0].values == values.rows[0].values
+    columns = {c.header: c for c in labels.columns}
+    assert columns["Governance/Staff/Which topics did the training cover?"].question_id == (
+        "training_topics"
+    )
 
 
 def test_a_row_for_an_organisation_outside_the_cycle_is_rejected_with_the_reason(session, world):

@@ -134,6 +134,44 @@ def write_kobo_csv() -> None:
     (HERE / "kobo_separate_columns.csv").write_text(out.getvalue(), encoding="utf-8")
 
 
+def write_kobo_labels_csv() -> None:
+    """KoboToolbox's CSV export with "Labels" (question and choice labels instead of names),
+    groups in headers: the label hierarchy joined by "/"; select_multiple as the column of
+    space-separated labels and one 1/0 column per option named by its label."""
+    labels = {row[1]: row[2] for row in SURVEY[1:] if row[1]}
+    choice = {row[1]: row[2] for row in CHOICES[1:]}
+    path = {
+        "has_policy": ("gov", "policy"),
+        "policy_quality": ("gov", "policy"),
+        "staff_trained": ("gov", "staff"),
+        "training_topics": ("gov", "staff"),
+        "notes": ("services",),
+        "last_review": ("services",),
+    }
+
+    def head(name: str) -> str:
+        return "/".join([labels[g] for g in path.get(name, ())] + [labels[name] or name])
+
+    header = ["start", "end", head("org_code"), head("has_policy"), head("policy_quality"),
+              head("staff_trained"), head("training_topics"),
+              *[f"{head('training_topics')}/{choice[t]}" for t in TOPICS], head("notes"),
+              head("last_review"), "_id", "_uuid", "_submission_time", "_validation_status",
+              "_notes", "_status", "_submitted_by", "__version__", "_tags", "_index"]  # fmt: skip
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(header)
+    org, has, quality, staff, topics, notes, review, uuid = SUBMISSIONS[0]
+    chosen = topics.split()
+    stamp = "2026-03-02T10:00:00.000+02:00"
+    writer.writerow(
+        [stamp, stamp, org, choice[has], choice[quality], staff,
+         " ".join(choice[t] for t in chosen), *["1" if t in chosen else "0" for t in TOPICS],
+         notes, review, 400001, uuid, "2026-03-02T10:00:00", "", "", "submitted_via_web", "",
+         "vQ5cH3kYp2uZ", "", 1]
+    )  # fmt: skip
+    (HERE / "kobo_labels.csv").write_text(out.getvalue(), encoding="utf-8")
+
+
 def write_central_csv() -> None:
     """ODK Central's CSV (the root table): group paths joined by "-", select_multiple split
     into "q/option" columns of 1 and 0 beside the space-separated one, its metadata columns.
@@ -173,4 +211,5 @@ if __name__ == "__main__":
     write_xlsform()
     write_kobo_xlsx()
     write_kobo_csv()
+    write_kobo_labels_csv()
     write_central_csv()
