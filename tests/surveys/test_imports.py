@@ -19,13 +19,14 @@ from sqlmodel import Session, col, func, select
 from accounts import services as accounts
 from accounts.models import AuditEvent, Organization, Role, User
 from rubrics import services as rubric_services
+from rubrics.loader import load_rubric
 from rubrics.schema import Rubric
 from rubrics.xlsform import import_xlsform
-from surveys.answers import answers_of
+from surveys.answers import answers_of, save_answers
 from surveys.cycles import services as cycles
 from surveys.imports.cli import import_answers_command
 from surveys.imports.reader import ImportFileError, read_table
-from surveys.imports.services import plan_import, run_import
+from surveys.imports.services import _Questions, convert, plan_import, run_import
 from surveys.models import Answer, AnswerRevision, Assessment, AssessmentCycle, Status
 from surveys.questionnaire.services import history
 from tests.conftest import PASSWORD
@@ -354,8 +355,6 @@ def test_an_answer_changed_after_the_dry_run_is_kept_and_reported(session, world
     plan = plan_import(session, world["cycle"], table(KOBO_XLSX), file_name="k.xlsx")
     seen = dict(plan.seen)
     # A colleague of NGO A answers meanwhile (the questionnaire's own save).
-    from surveys.answers import save_answers
-
     save_answers(
         session, world["a"], values={"notes": "Ours"}, base_versions={"notes": None}, user=None
     )
@@ -506,3 +505,24 @@ def test_cycle_and_assessment_tables_are_untouched_by_a_dry_run(session, world):
     session.expire_all()
     assert rows() == before
     assert session.get(AssessmentCycle, world["cycle"].id) is not None
+
+
+def test_cells_are_read_as_the_questionnaire_stores_answers():
+    """Maturity levels by number or descriptor, options by code or label in any of the
+    rubric's languages, "not applicable" only where the rubric allows it."""
+    quick = load_rubric(Path(__file__).resolve().parents[2] / "rubrics/library/quick-check.yaml")
+    questions = _Questions(quick)
+
+    def read(qid: str, text: str) -> tuple[Any, str | None]:
+        value, problem = convert(questions, questions.by_id[qid], text)
+        return value, None if problem is None else str(problem)
+
+    assert read("SG1_policy", "3") == (3, None)
+    assert read("SG1_policy", "3.0") == (3, None)
+    assert read("SG1_policy", "No written policy.") == (1, None)
+    assert read("SG1_policy", "7")[1] == "“7” is not a level of this question (1, 2, 3, 4)"
+    assert read("SV1_referral", "Ορισμένους (υγεία ή νομική)") == ("some", None)
+    assert read("SG1_focal", "__na__")[1] == (
+        "“__na__” is not an option code of this question (options: yes, no)"
+    )
+    assert read("SV2_shelter", "__na__") == ("__na__", None)
