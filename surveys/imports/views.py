@@ -62,7 +62,11 @@ class UploadForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
 
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
-    organization_column = SelectField(_l("Organisation column"), validators=[Optional()])
+    # Not checked against the header: an unknown column is as good as none (the dry run then
+    # finds the column that names the most organisations).
+    organization_column = SelectField(
+        _l("Organisation column"), validators=[Optional()], validate_choice=False
+    )
     store_as = RadioField(
         _l("Store the answers"),
         choices=[
@@ -71,6 +75,7 @@ class ConfirmForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
         ],
         default="draft",
         validators=[Optional()],
+        validate_choice=False,  # anything but "submitted" stores drafts
     )
 
 
@@ -198,12 +203,13 @@ def confirm(cycle_id: int, token: str) -> PageResult:
         problem = _("This upload has expired (or is not yours): upload the file again.")
         return _upload_page(cycle, UploadForm(formdata=None), problem, 410)
     form = ConfirmForm()
-    max_rows = _limits()[1]
-    name = str(kept.meta.get("file_name") or "export")
-    table = read_table(kept.data, name, max_rows=max_rows)  # read once already: it reads
-    form.organization_column.choices = [SelectChoice(h, h) for h in table.header if h]
-    if not form.validate_on_submit():  # pragma: no cover - only the CSRF token can fail
+    if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers a bad token first
         abort(400)
+    name = str(kept.meta.get("file_name") or "export")
+    try:
+        table = read_table(kept.data, name, max_rows=_limits()[1])
+    except ImportFileError as exc:  # the limits changed since the upload
+        return _upload_page(cycle, UploadForm(formdata=None), str(exc), 422)
     column = form.organization_column.data or kept.meta.get("organization_column")
     session = dbsession()
     plan = plan_import(session, cycle, table, file_name=name, organization_column=column)
