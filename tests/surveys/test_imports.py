@@ -418,13 +418,15 @@ def test_pages_refuse_what_cannot_be_read(client, world, log_in_directly, csrf, 
     assert response.status_code == 422
     assert "single column" in response.get_data(as_text=True)
     markup = tmp_path / "markup.csv"
-    markup.write_text("org_code,gov-policy-has_policy\n<b>ngo</b>,<i>yes</i>\n")
+    markup.write_text("org_code,<b>g</b>/has_policy\n<b>ngo</b>,<i>yes</i>\n")
     html = upload(client, csrf, cycle_id, markup, organization_column="org_code").get_data(
         as_text=True
     )
     assert "<b>ngo</b>" not in html
     assert "“&lt;b&gt;ngo&lt;/b&gt;”" in html
     assert "<i>yes</i>" not in html
+    assert "<b>g</b>" not in html
+    assert "column &lt;b&gt;g&lt;/b&gt;/has_policy:" in html
     pdf = tmp_path / "export.pdf"
     pdf.write_bytes(b"%PDF-1.4")
     response = upload(client, csrf, cycle_id, pdf)
