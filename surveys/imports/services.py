@@ -127,6 +127,7 @@ class RowPlan:
     changes: list[Change] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)  # answered, but hidden by relevance
     problems: list[CellProblem] = field(default_factory=list)
+    stored: dict[str, Answer] = field(default_factory=dict, repr=False)  # as the dry run read
 
 
 @dataclass
@@ -421,7 +422,7 @@ def plan_import(
             continue
         first_row_of[org.id] = planned.number  # type: ignore[index]
         planned.assessment = assessment
-        stored = answers_of(session, assessment.id)  # type: ignore[arg-type]
+        stored = planned.stored = answers_of(session, assessment.id)  # type: ignore[arg-type]
         for qid in rubric_question_ids(rubric):
             answer = stored.get(qid)
             plan.seen[f"{assessment.id}:{qid}"] = answer.version if answer else None
@@ -631,6 +632,7 @@ def run_import(
                     base_versions=base,
                     user=user,
                     rubric=rubric,
+                    stored=row.stored,  # read by the plan, in this transaction
                     origin=Origin(plan.file_name, row.instance),
                 )
             except AssessmentError as exc:  # submitted since the dry run
