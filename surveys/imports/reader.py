@@ -14,7 +14,6 @@ import io
 import math
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -132,6 +131,15 @@ def _read_xlsx(data: bytes, filename: str, *, max_rows: int) -> Table:
     try:
         if not book.worksheets:
             raise ImportFileError(_l("%(name)s is empty.", name=filename))
+        if {"survey", "choices"} <= {sheet.title.lower() for sheet in book.worksheets}:
+            raise ImportFileError(
+                _l(
+                    "%(name)s is an XLSForm (it has survey and choices sheets), not the "
+                    "export of its submissions: download the data from KoboToolbox or ODK "
+                    "Central and upload that.",
+                    name=filename,
+                )
+            )
         sheet = book.worksheets[0]
         lines = sheet.iter_rows(values_only=True)
         header_cells = next(lines, None)
@@ -194,7 +202,3 @@ def _checked(table: Table, filename: str) -> Table:
     if not table.rows:
         raise ImportFileError(_l("%(name)s has a header but no submissions.", name=filename))
     return table
-
-
-def file_kind(filename: str) -> str:
-    return Path(filename).suffix.lower().lstrip(".")

@@ -144,6 +144,9 @@ def test_files_that_are_not_exports_get_messages_people_can_act_on():
     for data, message in cases.items():
         with pytest.raises(ImportFileError, match=re.escape(message)):
             read_table(data, "export.csv", max_rows=10)
+    form = (DATA / "self_assessment.xlsx").read_bytes()
+    with pytest.raises(ImportFileError, match="is an XLSForm"):
+        read_table(form, "self_assessment.xlsx", max_rows=10)
     with pytest.raises(ImportFileError, match="more than 1 rows"):
         read_table(b"org,q1\na,b\nc,d\n", "export.csv", max_rows=1)
 
