@@ -24,6 +24,7 @@ from reports import data_exports
 from reports.dashboard import FOCUS_LABELS, ORG_TYPE_LABELS, country_label
 from reports.data_exports import ExportFilters, ExportPlan, Words
 from reports.queries import dashboard_options
+from rubrics.codebook_services import active_codebook
 from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Rubric
 from rubrics.services import rubric_of
@@ -160,6 +161,7 @@ def plan_of(choice: Choice) -> ExportPlan:
         language=choice.language,
         words=found,
         values=choice.values,
+        shared=active_codebook(dbsession()).by_code(),
     )
 
 

@@ -18,6 +18,8 @@ import click
 from flask.cli import AppGroup
 
 from rubrics import services
+from rubrics.codebook import check_links
+from rubrics.codebook_services import active_codebook
 from rubrics.loader import RubricFileError, load_rubric
 from rubrics.models import RubricVersion
 from rubrics.schema import Rubric, RubricError
@@ -31,7 +33,8 @@ rubric_cli = AppGroup("rubric", help="Work with rubric files.")
 @rubric_cli.command("validate", with_appcontext=False)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Check rubric FILES: structure, ids, weights, bands, scores and relevance."""
+    """Check rubric FILES: structure, ids, weights, bands, scores, relevance and shared
+    indicators (against the shipped codebook, rubrics/codebook.yaml)."""
     failed = False
     for path in files:
         try:
@@ -83,9 +86,14 @@ def _read_rubric_file(file: Path) -> tuple[Rubric, str]:
             raise click.ClickException(str(exc)) from None
         for line in result.report:
             click.echo(f"{file.name}: {line}", err=True)
+        linked = check_links(result.rubric, active_codebook(dbsession()))
+        if linked:
+            for problem in linked:
+                click.echo(f"{file.name}: {problem.dotted}: {problem.message}", err=True)
+            raise click.ClickException(f"{file}: not imported")
         return result.rubric, "xlsform"
     try:
-        return load_rubric(file), "yaml"
+        return load_rubric(file, codebook=active_codebook(dbsession())), "yaml"
     except RubricFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
