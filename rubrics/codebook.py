@@ -309,9 +309,10 @@ def _check_question(
         if implicit_map(question, rubric, indicator) is None:
             add.append(
                 Problem(
-                    (*path, "indicator_map"),
-                    f"needed: the answers ({', '.join(answer_values(question, rubric))}) are "
-                    f"not the values of {code}'s scale ({scale.describe()})",
+                    (*path, "indicator"),
+                    f"needs an indicator_map: the answers "
+                    f"({', '.join(answer_values(question, rubric))}) are not the values of "
+                    f"{code}'s scale ({scale.describe()})",
                 )
             )
         return add
