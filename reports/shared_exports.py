@@ -35,6 +35,7 @@ from reports.data_exports import CHUNK, STATUS_FILTERS, _Buffer, _xlsx_cell, neu
 from rubrics.codebook import Codebook, SharedIndicator, shared_value
 from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Question, Rubric, parse_rubric
+from rubrics.types import DONT_KNOW_VALUE, NOT_APPLICABLE_VALUE
 from surveys.models import Answer, Assessment, AssessmentCycle, Source
 
 IDENTITY = (
@@ -225,9 +226,14 @@ def pooled(engine: Engine, plan: SharedPlan) -> Iterator[Pooled]:
 
 
 def _answer_text(value: Any) -> Any:
+    """A stored answer as the other exports write its code (N/A and don't know as tokens)."""
     if isinstance(value, list | tuple):
-        return " ".join(map(str, value))
-    return value
+        return " ".join(map(str, value)) or None
+    if value == NOT_APPLICABLE_VALUE:
+        return "not_applicable"
+    if value == DONT_KNOW_VALUE:
+        return "dont_know"
+    return None if value == "" else value
 
 
 def _missing(pooled_row: Pooled, source: str) -> str | None:
