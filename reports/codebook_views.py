@@ -36,6 +36,13 @@ from webapp.extensions import dbsession
 bp = Blueprint("codebook", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The breakdowns the shipped codebook names; another code is shown as it is written.
+BREAKDOWNS = {
+    "sex": _l("sex"),
+    "age_group": _l("age group"),
+    "nationality": _l("nationality"),
+    "form_of_exploitation": _l("form of exploitation"),
+}
 
 
 class CodebookForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
@@ -98,6 +105,7 @@ def index() -> str:
         text=lambda value: codebook.text(value, _language(codebook)),
         measured=measured_by(session),
         current=current,
+        breakdowns=BREAKDOWNS,
     )
 
 
