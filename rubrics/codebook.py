@@ -206,6 +206,12 @@ def shared_code(question: Question) -> str | None:
     return question.indicator
 
 
+def shared_codes(rubric: Rubric) -> dict[str, str]:
+    """Question id -> the shared indicator it measures, for the questions that measure one
+    (for the JSON API and other callers that want the codes without walking the rubric)."""
+    return {q.id: q.indicator for _d, _i, q in rubric.questions() if q.indicator}
+
+
 def answer_values(question: Question, rubric: Rubric) -> list[str]:
     """The answers of a choice or maturity question, as the keys of its ``indicator_map``."""
     if question.type == "maturity":

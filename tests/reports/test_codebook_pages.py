@@ -236,3 +236,28 @@ def test_the_shipped_file_is_the_seed(app, session):
     current = codebook_services.current_codebook(session)
     assert current.revision is None
     assert current.text == CODEBOOK_FILE.read_text(encoding="utf-8")
+
+
+def test_the_form_editor_refuses_a_mapping_the_codebook_no_longer_allows(
+    client, session, evaluator, logged_in
+):
+    from tests.rubrics.test_views import form_fields
+
+    codebook_services.save_codebook(session, SMALL, seen=0)
+    draft = rubric_services.store_rubric(
+        session, load_rubric_text(DRAFT, codebook=codebook_services.active_codebook(session))
+    )
+    changed = SMALL.replace(
+        "scale: {type: binary}",
+        "scale: {type: ordinal, levels: [{value: 1, label: a}, {value: 2, label: b}]}",
+    )
+    codebook_services.save_codebook(session, changed, seen=1)
+    session.commit()
+    logged_in(evaluator)
+    url = "/rubrics/small/1/edit/domain/0"
+    fields = form_fields(client.get(url).get_data(as_text=True))
+    response = client.post(url, data=fields)
+    assert response.status_code == 422
+    assert "needs an indicator_map: the answers (yes, no)" in response.get_data(as_text=True)
+    session.refresh(draft)
+    assert draft.lock_version == 1

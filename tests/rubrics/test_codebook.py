@@ -12,6 +12,7 @@ from rubrics.codebook import (
     check_links,
     load_codebook_text,
     shared_code,
+    shared_codes,
     shared_value,
     shipped_codebook,
 )
@@ -97,6 +98,11 @@ def problems_of(text: str, codebook) -> list[str]:
 def test_a_rubric_mapping_levels_options_and_numbers_loads(codebook):
     rubric = load_rubric_text(RUBRIC, "r.yaml", codebook=codebook)
     assert [shared_code(q) for _d, _i, q in rubric.questions()] == ["POLICY", "FOCAL", "CASES"]
+    assert shared_codes(rubric) == {"q_level": "POLICY", "q_yes": "FOCAL", "q_cases": "CASES"}
+    assert (
+        rubric.model_dump(mode="json")["domains"][0]["indicators"][0]["questions"][1]["indicator"]
+        == "FOCAL"
+    )  # what the JSON API serialises
     assert check_links(rubric, codebook) == []
 
 
@@ -244,3 +250,16 @@ def test_shared_indicators_survive_an_xlsform_round_trip():
     again = import_xlsform(export_xlsform(rubric), filename="linked.xlsx").rubric
     assert again.question("q_level").indicator_map == {"1": 0, "2": 1, "3": 2}
     assert again.question("q_cases").indicator == "CASES"
+
+
+def test_the_diff_of_two_versions_shows_a_changed_shared_indicator(codebook):
+    from rubrics.diff import diff_rubrics
+
+    old = load_rubric_text(RUBRIC, "r.yaml", codebook=codebook)
+    new = load_rubric_text(
+        RUBRIC.replace("{1: 0, 2: 1, 3: 2}", "{1: 0, 2: 0, 3: 2}"), "r.yaml", codebook=codebook
+    )
+    changed = diff_rubrics(old, new).to_json()["questions"]["changed"]
+    assert [(c["id"], [f["field"] for f in c["changes"]]) for c in changed] == [
+        ("q_level", ["indicator_map.2"])
+    ]
