@@ -739,7 +739,9 @@ def codebook_rows(plan: ExportPlan) -> Iterator[list[Any]]:
             if shared is None:
                 return ""
             found = shared_value(question, rubric, shared, answer)
-            return found if isinstance(found, float) else ""
+            if not isinstance(found, float):
+                return ""
+            return int(found) if found.is_integer() else found
 
         if question.type == "maturity":
             for level in question.levels:

@@ -345,3 +345,23 @@ def test_cycles_and_indicators_can_be_chosen(world, as_user):
         client.get("/reports/exports/shared.csv", query_string={"cycle": world["cycles"]["b"]})
     )
     assert rows[1:] == expected_long(world, {("b", "1"), ("b", "3")})
+
+
+def test_the_exports_codebook_names_each_questions_shared_indicator(world, as_user):
+    client = as_user("admin")
+    for cycle, question, values in (
+        ("a", "q_policy", {"1": "0", "2": "1", "3": "2"}),
+        ("b", "p_focal", {"named": "1", "shared": "", "nobody": "0"}),
+    ):
+        response = client.get(
+            "/reports/exports/codebook.csv", query_string={"cycle": world["cycles"][cycle]}
+        )
+        table = read_csv(response)
+        rows = [dict(zip(table[0], row, strict=True)) for row in table[1:]]
+        mine = [row for row in rows if row["variable"] == question]
+        assert mine[0]["shared_indicator"] in ("POLICY", "FOCAL")
+        assert {
+            row["value"]: row["shared_value"] for row in mine[1:] if row["value"] in values
+        } == (values)
+    other = next(row for row in rows if row["variable"] == "p_policy")
+    assert other["shared_indicator"] == "POLICY"
