@@ -16,6 +16,7 @@ Pure: yaml and pydantic only; no web, no database.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from rubrics.schema import CODE_PATTERN, Problem, Question, Rubric, Text, locali
 from rubrics.types import DONT_KNOW_VALUE, NOT_APPLICABLE_VALUE, as_float, is_blank
 
 CODEBOOK_FILE = Path(__file__).with_name("codebook.yaml")
+CODEBOOK_SCHEMA_FILE = Path(__file__).with_name("codebook.schema.json")
 
 ScaleType = Literal["ordinal", "binary", "proportion", "percentage", "count"]
 """ordinal: levels with labels; binary: 0 (no) and 1 (yes); proportion: 0-1; percentage:
@@ -380,6 +382,12 @@ def shared_value(
 
 
 def codebook_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the codebook file."""
+    """The JSON Schema of the codebook file (for editors and external tools)."""
     schema = Codebook.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def write_codebook_schema(path: str | Path = CODEBOOK_SCHEMA_FILE) -> None:
+    """Write :func:`codebook_json_schema` to ``path`` (the shipped ``codebook.schema.json``)."""
+    text = json.dumps(codebook_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    Path(path).write_text(text, encoding="utf-8")

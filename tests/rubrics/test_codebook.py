@@ -263,3 +263,17 @@ def test_the_diff_of_two_versions_shows_a_changed_shared_indicator(codebook):
     assert [(c["id"], [f["field"] for f in c["changes"]]) for c in changed] == [
         ("q_level", ["indicator_map.2"])
     ]
+
+
+def test_the_shipped_codebook_json_schema_is_current(tmp_path):
+    import json
+
+    from rubrics.codebook import CODEBOOK_SCHEMA_FILE, write_codebook_schema
+
+    fresh = tmp_path / "codebook.schema.json"
+    write_codebook_schema(fresh)
+    assert CODEBOOK_SCHEMA_FILE.read_text(encoding="utf-8") == fresh.read_text(encoding="utf-8"), (
+        "regenerate it: python -c 'from rubrics.codebook import write_codebook_schema as w; w()'"
+    )
+    schema = json.loads(fresh.read_text(encoding="utf-8"))
+    assert "indicators" in schema["required"]
