@@ -277,3 +277,25 @@ def test_the_shipped_codebook_json_schema_is_current(tmp_path):
     )
     schema = json.loads(fresh.read_text(encoding="utf-8"))
     assert "indicators" in schema["required"]
+
+
+def test_the_cli_validates_rubrics_against_a_codebook_file(tmp_path):
+    from click.testing import CliRunner
+
+    from rubrics.cli import validate
+
+    (tmp_path / "cb.yaml").write_text(CODEBOOK, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RUBRIC, encoding="utf-8")
+    runner = CliRunner()
+    ok = runner.invoke(
+        validate, ["--codebook", str(tmp_path / "cb.yaml"), str(tmp_path / "r.yaml")]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "cb.yaml: ok (3 indicators)" in ok.output
+    assert "r.yaml: ok (3 questions)" in ok.output
+    shipped = runner.invoke(validate, [str(tmp_path / "r.yaml")])  # POLICY is not shipped
+    assert shipped.exit_code == 1
+    line = line_of(RUBRIC, "indicator: POLICY")
+    assert f"r.yaml:{line}: domains.0.indicators.0.questions.0.indicator: unknown shared" in (
+        shipped.output
+    )
