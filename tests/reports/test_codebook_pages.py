@@ -261,3 +261,38 @@ def test_the_form_editor_refuses_a_mapping_the_codebook_no_longer_allows(
     assert "needs an indicator_map: the answers (yes, no)" in response.get_data(as_text=True)
     session.refresh(draft)
     assert draft.lock_version == 1
+
+
+def test_two_evaluators_saving_at_once_on_postgresql_insert_one(backend, database_url, app):
+    """Both read revision 0 before either writes: the unique number lets one insert win."""
+    if backend != "postgresql":
+        pytest.skip("SQLite takes the write lock up front (BEGIN IMMEDIATE): saves queue")
+    import threading
+
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    engine = sa.create_engine(database_url)
+    outcome: list[str] = []
+    with Session(engine) as first:
+        codebook_services.save_codebook(first, SMALL, seen=0)  # inserted, not committed
+
+        def second() -> None:
+            with Session(engine) as other:
+                try:
+                    codebook_services.save_codebook(other, SMALL, seen=0)  # waits on the index
+                    other.commit()
+                    outcome.append("saved")
+                except codebook_services.CodebookConflict:
+                    outcome.append("conflict")
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive()  # blocked by the first insert's unique number
+        first.commit()
+        racer.join(timeout=30)
+    assert outcome == ["conflict"]
+    with Session(engine) as check:
+        assert len(check.exec(select(CodebookRevision)).all()) == 1
+    engine.dispose()
