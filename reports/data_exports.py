@@ -50,6 +50,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from accounts.models import Organization
+from rubrics.codebook import SharedIndicator, shared_value
 from rubrics.schema import Question, Rubric
 from rubrics.types import DONT_KNOW_VALUE, NOT_APPLICABLE_VALUE, Shown, display, is_blank
 from surveys.models import Answer, Assessment, AssessmentCycle, Score, Source, Status
@@ -145,6 +146,7 @@ class Column:
     level: str = ""  # a score's level: overall | domain | indicator
     weight: float | None = None
     value_labels: Mapping[str, Mapping[float, str]] = field(default_factory=dict)  # by language
+    shared_indicator: str = ""  # the codebook indicator the question measures (its code)
 
 
 IDENTITY = (
@@ -195,6 +197,7 @@ class ExportPlan:
     words: Mapping[str, Words]  # by language; words[language] is the chosen one
     values: str = "codes"  # codes | labels (CSV, XLSX)
     chunk: int = CHUNK
+    shared: Mapping[str, SharedIndicator] = field(default_factory=dict)  # the codebook, by code
 
     @property
     def word(self) -> Words:
@@ -274,7 +277,8 @@ def columns(plan: ExportPlan) -> list[Column]:
             }
         out.append(
             (question.id, "answer", storage, labels,
-             {**where, "question": question, "value_labels": value_labels})
+             {**where, "question": question, "value_labels": value_labels,
+              "shared_indicator": question.indicator or ""})
         )  # fmt: skip
         if question.type == "multiple":
             for option in question.options:
@@ -700,7 +704,7 @@ def codebook_rows(plan: ExportPlan) -> Iterator[list[Any]]:
     yield [
         "variable", "sav_dta_variable", "rubric_version", "kind", "domain", "indicator",
         "question_type", "weight", "value", "sav_dta_value", "score",
-        *(f"label_{lang}" for lang in languages),
+        *(f"label_{lang}" for lang in languages), "shared_indicator", "shared_value",
     ]  # fmt: skip
     rubric = plan.rubric
 
@@ -712,7 +716,7 @@ def codebook_rows(plan: ExportPlan) -> Iterator[list[Any]]:
                 getattr(plan.words[lang], "not_applicable" if token == NA else "dont_know")
                 for lang in languages
             ]
-            yield [column.name, column.var, "", "", "", "", "", "", token, stat, "", *words]
+            yield [column.name, column.var, "", "", "", "", "", "", token, stat, "", *words, "", ""]
 
     for column in columns(plan):
         question = column.question
@@ -722,15 +726,30 @@ def codebook_rows(plan: ExportPlan) -> Iterator[list[Any]]:
             f"{column.kind} ({column.level})" if column.level else column.kind,
             column.domain, column.indicator, question.type if question else "",
             column.weight, "", "", "", *(column.labels[lang] for lang in languages),
+            column.shared_indicator, "",
         ]  # fmt: skip
         if question is None or column.kind == "option":
             continue
+        shared = plan.shared.get(question.indicator or "") if plan.shared else None
+
+        def on_scale(
+            answer: Any, question: Question = question, shared: SharedIndicator | None = shared
+        ) -> Any:
+            """The answer's value on its shared indicator's scale (the pooled export's)."""
+            if shared is None:
+                return ""
+            found = shared_value(question, rubric, shared, answer)
+            if not isinstance(found, float):
+                return ""
+            return int(found) if found.is_integer() else found
+
         if question.type == "maturity":
             for level in question.levels:
                 yield [
                     column.name, column.var, "", "", "", "", "", "", level.level, level.level,
                     level.level,
                     *(column.value_labels[lang][float(level.level)] for lang in languages),
+                    column.shared_indicator, on_scale(level.level),
                 ]  # fmt: skip
         elif question.options:
             for i, option in enumerate(question.options):
@@ -739,6 +758,7 @@ def codebook_rows(plan: ExportPlan) -> Iterator[list[Any]]:
                     i + 1 if question.type != "multiple" else f"{column.name}.{option.id} = 1",
                     option.score,
                     *(rubric.text(option.label, lang) for lang in languages),
+                    column.shared_indicator, on_scale(option.id),
                 ]  # fmt: skip
         elif question.type == "number" and question.number is not None:
             number = question.number
@@ -746,13 +766,14 @@ def codebook_rows(plan: ExportPlan) -> Iterator[list[Any]]:
                 yield [
                     column.name, column.var, "", "", "", "", "", "",
                     f"{band.min:g}..{band.max:g}", "", band.score,
-                    *("" for _lang in languages),
+                    *("" for _lang in languages), column.shared_indicator, "",
                 ]  # fmt: skip
             if number.method == "linear":
                 yield [
                     column.name, column.var, "", "", "", "", "", "",
                     f"{number.low:g}..{number.high:g}", "",
                     f"{rubric.scale.min}..{rubric.scale.max}", *("" for _lang in languages),
+                    column.shared_indicator, "",
                 ]  # fmt: skip
         yield from missing_rows(column)
 

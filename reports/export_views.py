@@ -20,10 +20,11 @@ from werkzeug.wrappers import Response
 from accounts import permissions
 from accounts.permissions import requires, visible_assessments
 from accounts.services import audit
-from reports import data_exports
+from reports import data_exports, shared_exports
 from reports.dashboard import FOCUS_LABELS, ORG_TYPE_LABELS, country_label
 from reports.data_exports import ExportFilters, ExportPlan, Words
 from reports.queries import dashboard_options
+from rubrics.codebook_services import active_codebook
 from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Rubric
 from rubrics.services import rubric_of
@@ -160,6 +161,7 @@ def plan_of(choice: Choice) -> ExportPlan:
         language=choice.language,
         words=found,
         values=choice.values,
+        shared=active_codebook(dbsession()).by_code(),
     )
 
 
@@ -254,3 +256,58 @@ def codebook() -> Response:
     _record(choice, plan, "codebook", None)
     name = data_exports.filename("codebook", choice.cycle.code, extension="csv")
     return _download(data_exports.codebook_csv(plan), "csv", name)
+
+
+# --- by shared indicator -------------------------------------------------------------------------
+
+
+def shared_plan(args: Mapping[str, str]) -> shared_exports.SharedPlan:
+    """The pooled export the form asked for, in the viewer's scope (every cycle they see, or
+    the cycles chosen)."""
+    codebook = active_codebook(dbsession())
+    language = args.get("lang") or str(get_locale() or "")
+    cycles = tuple(sorted({c for c in map(_int, request.args.getlist("cycle")) if c is not None}))
+    wanted = tuple(code for code in request.args.getlist("indicator") if codebook.get(code))
+    status = args.get("status", "")
+    return shared_exports.SharedPlan(
+        scope=visible_assessments(
+            permissions.current_principal(), Assessment.organization_id, Assessment.cycle_id
+        ),
+        codebook=codebook,
+        language=language if language in codebook.languages else codebook.languages[0],
+        status=status if status in data_exports.STATUS_FILTERS else "",
+        cycle_ids=cycles[:100],
+        indicators=wanted[:200],
+    )
+
+
+@bp.route("/shared.csv", defaults={"kind": "csv"})
+@bp.route("/shared.xlsx", defaults={"kind": "xlsx"})
+@login_required
+@requires("logged_in")
+def shared(kind: str) -> Response:
+    """Answers of every rubric the viewer may see, pooled by shared indicator (long: one row
+    per assessment x indicator; ``shape=wide``: one row per assessment)."""
+    plan = shared_plan(request.args)
+    shape = "wide" if request.args.get("shape") == "wide" else "long"
+    audit(
+        dbsession(),
+        actor=current_user._get_current_object(),
+        action="export_data",
+        object_type="codebook",
+        format=kind,
+        shape=shape,
+        status=plan.status,
+        cycles=list(plan.cycle_ids),
+        indicators=list(plan.indicators),
+    )
+    dbsession().commit()
+    engine = db.engine  # the body runs after the request: take the engine now
+    if kind == "xlsx":
+        body: Iterable[bytes] = data_exports.file_stream(
+            lambda path: shared_exports.write_xlsx(engine, plan, shape, path), ".xlsx"
+        )
+    else:
+        body = shared_exports.csv_stream(engine, plan, shape)
+    parts = ["shared-indicators", plan.language] + (["wide"] if shape == "wide" else [])
+    return _download(body, kind, data_exports.filename(*parts, extension=kind))

@@ -18,6 +18,8 @@ import click
 from flask.cli import AppGroup
 
 from rubrics import services
+from rubrics.codebook import check_links, load_codebook_text
+from rubrics.codebook_services import active_codebook
 from rubrics.loader import RubricFileError, load_rubric
 from rubrics.models import RubricVersion
 from rubrics.schema import Rubric, RubricError
@@ -30,12 +32,30 @@ rubric_cli = AppGroup("rubric", help="Work with rubric files.")
 
 @rubric_cli.command("validate", with_appcontext=False)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
-    """Check rubric FILES: structure, ids, weights, bands, scores and relevance."""
+@click.option(
+    "--codebook",
+    "codebook_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check shared indicators against this codebook file (default: rubrics/codebook.yaml).",
+)
+def validate(files: tuple[Path, ...], codebook_file: Path | None) -> None:
+    """Check rubric FILES: structure, ids, weights, bands, scores, relevance and shared
+    indicators (against the shipped codebook, rubrics/codebook.yaml, or --codebook)."""
+    codebook = None
+    if codebook_file is not None:
+        try:
+            codebook = load_codebook_text(
+                codebook_file.read_text(encoding="utf-8"), str(codebook_file)
+            )
+        except RubricFileError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem))
+            raise click.exceptions.Exit(1) from None
+        click.echo(f"{codebook_file}: ok ({len(codebook.indicators)} indicators)")
     failed = False
     for path in files:
         try:
-            rubric = load_rubric(path)
+            rubric = load_rubric(path, codebook=codebook)
         except RubricFileError as exc:
             failed = True
             for problem in exc.problems:
@@ -83,9 +103,14 @@ def _read_rubric_file(file: Path) -> tuple[Rubric, str]:
             raise click.ClickException(str(exc)) from None
         for line in result.report:
             click.echo(f"{file.name}: {line}", err=True)
+        linked = check_links(result.rubric, active_codebook(dbsession()))
+        if linked:
+            for problem in linked:
+                click.echo(f"{file.name}: {problem.dotted}: {problem.message}", err=True)
+            raise click.ClickException(f"{file}: not imported")
         return result.rubric, "xlsform"
     try:
-        return load_rubric(file), "yaml"
+        return load_rubric(file, codebook=active_codebook(dbsession())), "yaml"
     except RubricFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)

@@ -221,8 +221,11 @@ def _question_view(
     data = _dump(
         question, {"id", "previous_id", "options", "levels", "required", "number", "missing"}
     )
+    shared = data.pop("indicator", None)  # the codebook's indicator, not the rubric's
     data["domain"] = domain.id
     data["indicator"] = indicator.id
+    if shared is not None:
+        data["shared_indicator"] = shared
     data["required"] = question.is_required  # the effective value: None means "if scored"
     if question.options:
         data["options"] = _keyed(

@@ -514,6 +514,15 @@ class SectionEditor:
                 path=(*qpath, "relevant"),
             ),
         )
+        self._add(
+            block,
+            Slot(
+                name=f"{prefix}_shared",
+                label=_("Shared indicator it measures (a code of the codebook; its map in YAML)"),
+                kind="string",
+                path=(*qpath, "indicator"),
+            ),
+        )
         if kind in CHOICE_TYPES:
             for o, option in enumerate(question.get("options") or []):
                 opath: DocPath = (*qpath, "options", o)

@@ -15,11 +15,11 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import yaml
@@ -35,6 +35,7 @@ from evaluator.spec import (
     NUMBER_NONE,
     ScoringSpec,
 )
+from rubrics.codebook import Codebook, check_links, shipped_codebook
 from rubrics.relevance import compile_relevance
 from rubrics.schema import (
     DEFAULT_MISSING,
@@ -49,6 +50,7 @@ from rubrics.types import NOT_APPLICABLE_VALUE as NOT_APPLICABLE_VALUE
 from rubrics.types import TYPES
 
 SCHEMA_FILE = Path(__file__).with_name("rubric.schema.json")
+T = TypeVar("T")
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -242,13 +244,16 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def load_rubric_text(text: str, source: str = "<rubric>") -> Rubric:
-    """Parse and validate a rubric from YAML ``text`` (``source`` names it in messages).
-
-    Raises :class:`RubricFileError` listing every problem with its line; a document nested
-    deeper than :data:`MAX_DEPTH`, with more than :data:`MAX_ALIASES` aliases or expanding to
-    more than :data:`MAX_NODES` values is refused before anything is built from it.
-    """
+def read_yaml_document(
+    text: str,
+    source: str,
+    parse: Callable[[Any, str], T],
+    error: type[RubricError] | type[ValueError],
+    what: str = "rubric",
+) -> T:
+    """Compose YAML ``text`` within the limits below, then build it with ``parse(data,
+    source)``; every problem (YAML, duplicate keys, ``error``'s problems) located at
+    ``FILE:LINE`` in one :class:`RubricFileError`. Shared by rubrics and the codebook."""
     loader: _LimitedLoader | None = None
     try:
         loader = _LimitedLoader(text)  # reads the first characters: a NUL is refused here
@@ -278,35 +283,69 @@ def load_rubric_text(text: str, source: str = "<rubric>") -> Rubric:
         FileProblem(path, message, source, line) for path, line, message in _duplicate_keys(root)
     ]
     if not isinstance(data, Mapping):
+        example = "(id: ..., domains: ...)" if what == "rubric" else "(indicators: ...)"
         problems.append(
-            FileProblem(
-                (),
-                "a rubric file must be a mapping (id: ..., domains: ...)",
-                source,
-                _locate(root, ()),
-            )
+            FileProblem((), f"a {what} file must be a mapping {example}", source, _locate(root, ()))
         )
         raise RubricFileError(problems, source)
     try:
-        rubric = parse_rubric(data, source)
-    except RubricError as exc:
+        built = parse(data, source)
+    except error as exc:
+        found: list[Problem] = getattr(exc, "problems", [])
         problems.extend(
-            FileProblem(p.path, _hint(root, p), source, _locate(root, p.path)) for p in exc.problems
+            FileProblem(p.path, _hint(root, p), source, _locate(root, p.path)) for p in found
         )
         problems.sort(key=lambda p: p.line)
         raise RubricFileError(problems, source) from None
     if problems:
         raise RubricFileError(problems, source)
-    return rubric
+    return built
 
 
-def load_rubric(path: str | Path) -> Rubric:
-    """Load and validate the rubric in YAML file ``path``.
+def load_rubric_text(
+    text: str, source: str = "<rubric>", *, codebook: Codebook | None = None
+) -> Rubric:
+    """Parse and validate a rubric from YAML ``text`` (``source`` names it in messages).
+
+    Its questions' ``indicator:`` and ``indicator_map:`` are checked against ``codebook``
+    (default: the shipped ``rubrics/codebook.yaml``; the web app passes the one in use).
+    Raises :class:`RubricFileError` listing every problem with its line; a document nested
+    deeper than :data:`MAX_DEPTH`, with more than :data:`MAX_ALIASES` aliases or expanding to
+    more than :data:`MAX_NODES` values is refused before anything is built from it.
+    """
+    against = codebook if codebook is not None else shipped_codebook()
+
+    def parse(data: Any, where: str) -> Rubric:
+        rubric = parse_rubric(data, where)
+        problems = check_links(rubric, against)
+        if problems:
+            raise RubricError(problems, where)
+        return rubric
+
+    return read_yaml_document(text, source, parse, RubricError)
+
+
+def locate_problems(text: str, problems: Sequence[Problem], source: str) -> list[FileProblem]:
+    """``problems`` of the rubric written as YAML ``text``, each at its ``FILE:LINE``."""
+    loader = _LimitedLoader(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return sorted(
+        (FileProblem(p.path, p.message, source, _locate(root, p.path)) for p in problems),
+        key=lambda p: p.line,
+    )
+
+
+def load_rubric(path: str | Path, *, codebook: Codebook | None = None) -> Rubric:
+    """Load and validate the rubric in YAML file ``path`` (against ``codebook``, default the
+    shipped one).
 
     Raises :class:`RubricFileError` (problems at ``FILE:LINE``) or :class:`OSError`.
     """
     path = Path(path)
-    return load_rubric_text(path.read_text(encoding="utf-8"), str(path))
+    return load_rubric_text(path.read_text(encoding="utf-8"), str(path), codebook=codebook)
 
 
 def rubric_yaml(rubric: Rubric | Mapping[str, Any], *, header: str | None = None) -> str:

@@ -45,3 +45,21 @@ class RubricVersion(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     published_by_id: int | None = Field(default=None, foreign_key="user.id")
     lock_version: int = Field(default=1)  # bumped on every edit: stale editor saves conflict
+
+
+class CodebookRevision(SQLModel, table=True):
+    """One saved revision of the shared indicator codebook (its YAML text, as the evaluator
+    wrote it). Revisions are only ever added: the newest is the codebook in use, the older ones
+    its history; without any, the shipped ``rubrics/codebook.yaml`` is in use.
+
+    ``number`` is unique: a save made from revision N inserts N + 1, so of two evaluators saving
+    from the same revision exactly one wins (the compare-and-set is the unique constraint)."""
+
+    __tablename__ = "codebook_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True, index=True)
+    text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = timestamp()

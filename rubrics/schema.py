@@ -41,6 +41,18 @@ Text = Annotated[
 QuestionType = QuestionTypeName  # the registry's names (rubrics.types)
 
 
+def _keys_as_text(value: Any) -> Any:
+    """YAML reads ``{1: 0, 2: 1}`` with numbers as keys: an answer is its text (a level's)."""
+    if isinstance(value, Mapping):
+        return {str(key): item for key, item in value.items()}
+    return value
+
+
+IndicatorMap = Annotated[dict[str, float | None], BeforeValidator(_keys_as_text)]
+"""A question's answers (levels or option ids) -> values of a shared indicator's scale (null:
+no counterpart on it)."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -147,6 +159,8 @@ class Question(_Model):
     number: NumberScoring | None = None
     missing: MissingPolicy | None = None
     previous_id: Code | None = None  # this question's id in an earlier version, if renamed
+    indicator: Code | None = None  # the shared indicator it measures (rubrics/codebook.yaml)
+    indicator_map: IndicatorMap | None = None  # its answers on that indicator's scale
 
     @property
     def scored(self) -> bool:
@@ -428,6 +442,8 @@ def _check_question(question: Question, path: Path, rubric: Rubric) -> list[Prob
             add(Problem((*path, "missing", "min_coverage"), "is set per rubric, not per question"))
         problems.extend(_check_policy(question.missing, (*path, "missing"), rubric))
 
+    if question.indicator_map is not None and question.indicator is None:
+        add(Problem((*path, "indicator_map"), "needs indicator: the shared indicator it maps to"))
     problems.extend(
         Problem(where, message) for where, message in check_question_type(question, rubric, path)
     )

@@ -31,10 +31,12 @@ from sqlmodel import Session, col, select
 from accounts.concurrency import StaleWrite, compare_and_set
 from accounts.models import User, utcnow
 from accounts.services import audit
+from rubrics.codebook import check_links
+from rubrics.codebook_services import active_codebook
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.loader import rubric_yaml
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
-from rubrics.schema import Rubric, parse_rubric
+from rubrics.schema import Rubric, RubricError, parse_rubric
 from rubrics.signals import version_published
 
 
@@ -339,7 +341,8 @@ def publish(
     """Publish a draft: from now on its content never changes.
 
     With ``expected_lock``, publishing a draft that changed since the person reviewed it raises
-    :class:`StaleVersionError`. The content is validated once more before it is frozen. Sends
+    :class:`StaleVersionError`. The content is validated once more before it is frozen, its
+    shared indicators against the codebook in use (:class:`~rubrics.schema.RubricError`). Sends
     :data:`rubrics.signals.version_published` (sender: the session) once the version is frozen.
     """
     if version.status != VersionStatus.DRAFT:
@@ -351,6 +354,9 @@ def publish(
             )
         )
     rubric = rubric_of(version)  # raises RubricError: never publish what does not validate
+    linked = check_links(rubric, active_codebook(session))  # the codebook may have changed
+    if linked:
+        raise RubricError(linked, f"rubric version {version.id}")
     expected = version.lock_version if expected_lock is None else expected_lock
     _compare_and_bump(
         session,

@@ -39,6 +39,8 @@ from accounts.permissions import requires
 from accounts.services import audit
 from rubrics import services
 from rubrics.access import load_rubric_record, load_rubric_version
+from rubrics.codebook import check_links
+from rubrics.codebook_services import active_codebook
 from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.forms import (
     Applied,
@@ -52,7 +54,7 @@ from rubrics.forms import (
     section_names,
 )
 from rubrics.languages import page_language
-from rubrics.loader import RubricFileError, load_rubric_text, rubric_yaml
+from rubrics.loader import RubricFileError, load_rubric_text, locate_problems, rubric_yaml
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
 from rubrics.schema import Problem, Rubric, RubricError, localize, parse_rubric
 from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
@@ -134,7 +136,9 @@ def index() -> str:
 
 
 def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str], list[str]]:
-    """(rubric, source format, problems, import report) of an uploaded file."""
+    """(rubric, source format, problems, import report) of an uploaded file, its shared
+    indicators checked against the codebook in use."""
+    codebook = active_codebook(dbsession())
     suffix = Path(name).suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
@@ -148,7 +152,7 @@ def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str],
                 [],
             )
         try:
-            return load_rubric_text(text, source=name), "yaml", [], []
+            return load_rubric_text(text, source=name, codebook=codebook), "yaml", [], []
         except RubricFileError as exc:
             return None, "yaml", [str(problem) for problem in exc.problems], []
         except RubricError as exc:  # pragma: no cover - load_rubric_text locates every problem
@@ -162,7 +166,11 @@ def _read_upload(name: str, data: bytes) -> tuple[Rubric | None, str, list[str],
     except Exception:  # a damaged workbook must give a message, never a 500
         log.exception("XLSForm import of %s failed", name)
         return None, "xlsform", [gettext("%(name)s: the workbook could not be read", name=name)], []
-    return result.rubric, "xlsform", [], [f"{name}: {line}" for line in result.report]
+    report = [f"{name}: {line}" for line in result.report]
+    linked = check_links(result.rubric, codebook)
+    if linked:
+        return None, "xlsform", [f"{name}: {p.dotted}: {p.message}" for p in linked], report
+    return result.rubric, "xlsform", [], report
 
 
 def _upload_name(original: str) -> str:
@@ -417,6 +425,9 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
             rubric = parse_rubric(applied.document)
         except RubricError as exc:
             problems = exc.problems
+        if rubric is not None:
+            problems = check_links(rubric, active_codebook(dbsession()))
+            rubric = rubric if not problems else None
         if not form.errors and rubric is not None:
             domains_before = len(version.content.get("domains") or [])
             try:
@@ -541,7 +552,9 @@ def edit_yaml(code: str, number: int) -> PageResult:
             text = form.text.data.replace("\r\n", "\n")
             rubric: Rubric | None = None
             try:
-                rubric = load_rubric_text(text, source=source)
+                rubric = load_rubric_text(
+                    text, source=source, codebook=active_codebook(dbsession())
+                )
             except RubricFileError as exc:
                 problems = [str(problem) for problem in exc.problems]
             if form.lock_version.data != version.lock_version:
@@ -599,6 +612,7 @@ def publish(code: str, number: int) -> PageResult:
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
     status = 200
+    problems: list[str] = []
     if request.method == "POST":
         form = PublishForm()
         if not form.validate():
@@ -607,6 +621,12 @@ def publish(code: str, number: int) -> PageResult:
             services.publish(
                 dbsession(), version, expected_lock=form.lock_version.data, by=current_user
             )
+        except RubricError as exc:  # a shared indicator the codebook in use no longer allows
+            dbsession().rollback()
+            text = services.yaml_text(version.content)
+            source = f"{code}-v{number}.yaml"
+            problems = [str(p) for p in locate_problems(text, exc.problems, source)]
+            status = 422
         except services.StaleVersionError:
             dbsession().rollback()
             dbsession().refresh(version)
@@ -640,6 +660,7 @@ def publish(code: str, number: int) -> PageResult:
         base=base,
         diff=diff,
         form=form,
+        problems=problems,
         **_texts(page_language(rubric), rubric.default_language),
     ), status
 

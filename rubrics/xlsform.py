@@ -27,7 +27,9 @@ Extension columns (ignored by ODK and Kobo, read by the platform):
   ``number_scoring`` (``bands`` or ``linear``), ``score_bands`` (``0..9=1; 10..19=2``),
   ``score_linear`` (``low..high``, either side may be empty), ``allow_na``, ``allow_dk``, ``na``
   (``exclude``/``score``), ``na_score``, ``dk`` (``missing``/``score``), ``dk_score``,
-  ``previous_id``. Group rows take ``weight`` and ``guidance_hint`` for their domain/indicator.
+  ``previous_id``, ``shared_indicator`` (the codebook indicator the question measures: its
+  ``indicator:``) and ``indicator_map`` (``yes=1; no=0``; an empty value maps to null). Group
+  rows take ``weight`` and ``guidance_hint`` for their domain/indicator.
 - choices: ``score``. A maturity question is a ``select_one`` over its own list whose choices are
   the levels (name and ``score`` = the level, label = the descriptor).
 - settings: ``form_id`` (rubric id), ``form_title``, ``version``, ``default_language``, and
@@ -487,6 +489,16 @@ class _Importer:
         previous = _text_value(columns.get("previous_id"))
         if previous:
             fields["previous_id"] = self.code(previous, row, "previous_id")
+        shared = _text_value(columns.get("shared_indicator"))
+        if shared:
+            fields["indicator"] = self.code(shared, row, "shared_indicator")
+        mapping = _text_value(columns.get("indicator_map"))
+        if mapping:
+            parsed = _parse_indicator_map(mapping)
+            if parsed is None:
+                self.note(row, f"indicator_map '{mapping}' is not like 'yes=1; no=0': ignored")
+            else:
+                fields["indicator_map"] = parsed
         pending.path = tuple(str(g.get("name")) for g in groups[:2])
         pending.domain = _text_value(columns.get("domain"))
         pending.indicator = _text_value(columns.get("indicator"))
@@ -957,12 +969,31 @@ class _Importer:
                 {"id": f"level_{lv['level']}", "label": lv["descriptor"], "score": lv["level"]}
                 for lv in question.pop("levels")
             ]
-        elif part in ("number", "cap", "missing", "weight", "previous_id", "hint", "guidance"):
+        elif part in (
+            "number", "cap", "missing", "weight", "previous_id", "hint", "guidance",
+            "indicator", "indicator_map",
+        ):  # fmt: skip
             self.note(where, f"{part} of '{qid}' dropped: {message}")
             question.pop(str(part), None)
         else:
             self.note(where, f"'{qid}' skipped: {'.'.join(map(str, rest))} {message}".strip())
             question["_drop"] = True
+
+
+def _parse_indicator_map(text: str) -> dict[str, float | None] | None:
+    """``yes=1; no=0`` (an empty value: null) as a mapping; None when it does not read."""
+    found: dict[str, float | None] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            return None
+        try:
+            found[key.strip()] = float(value) if value.strip() else None
+        except ValueError:
+            return None
+    return found or None
 
 
 def _row(element: Mapping[str, Any]) -> int | None:
@@ -1152,6 +1183,8 @@ def export_xlsform(rubric: Rubric) -> bytes:
             for key, column in _POLICY_COLUMNS.items()
         },
         "previous_id": used(lambda q: q.previous_id is not None),
+        "shared_indicator": used(lambda q: q.indicator is not None),
+        "indicator_map": used(lambda q: q.indicator_map is not None),
     }
     survey_columns += [column for column, wanted in optional.items() if wanted]
 
@@ -1236,6 +1269,12 @@ def _question_row(question: Question, domain: str, indicator: str, texts: Any) -
         row["combine"] = question.combine
     row["cap"] = question.cap
     row["previous_id"] = question.previous_id
+    row["shared_indicator"] = question.indicator
+    if question.indicator_map is not None:
+        row["indicator_map"] = "; ".join(
+            f"{key}={'' if value is None else _fmt(value)}"
+            for key, value in question.indicator_map.items()
+        )
     if question.number is not None:
         number = question.number
         row["number_scoring"] = number.method

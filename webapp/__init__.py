@@ -181,3 +181,6 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp, url_prefix="/assessments")
+    from reports.codebook_views import bp as codebook_bp
+
+    app.register_blueprint(codebook_bp, url_prefix="/codebook")

@@ -130,3 +130,23 @@ def test_0007_keeps_existing_organisations_hidden_active_and_renames_a_focus_are
         back = conn.execute(sa.text("SELECT focus_areas FROM organization WHERE code = 'ngo-a'"))
         assert areas(back.scalar_one()) == ["trafficking", "online_safety"]
     engine.dispose()
+
+
+def test_0011_keeps_one_codebook_revision_per_number(empty_database):
+    """The codebook's compare-and-set is the unique revision number (migration 0011)."""
+    upgrade_database(empty_database)
+    engine = sa.create_engine(empty_database)
+    table = sa.Table("codebook_revision", sa.MetaData(), autoload_with=engine)
+    row = {
+        "number": 1,
+        "text": "indicators: []",
+        "content_hash": "0" * 64,
+        "created_at": sa.func.now(),
+    }
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table).values(**row))
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.insert(table).values(**row))
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 1
+    engine.dispose()

@@ -246,6 +246,15 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /assessments/cycles/<int:cycle_id>/import": access({"evaluator", "admin"}),
     "POST /assessments/cycles/<int:cycle_id>/import": access({"evaluator", "admin"}),
     "POST /assessments/cycles/<int:cycle_id>/import/<token>": access({"evaluator", "admin"}),
+    # the shared indicator codebook: a vocabulary everyone logged in reads; staff edit it
+    "GET /codebook/": ANY_LOGGED_IN,
+    "GET /codebook/codebook.csv": ANY_LOGGED_IN,
+    "GET /codebook/codebook.xlsx": ANY_LOGGED_IN,
+    "GET /codebook/edit": ROLE_STAFF,
+    "POST /codebook/edit": ROLE_STAFF,
+    # pooled by shared indicator: every assessment one sees (a file without rows otherwise)
+    "GET /reports/exports/shared.csv": ANY_LOGGED_IN,
+    "GET /reports/exports/shared.xlsx": ANY_LOGGED_IN,
 }
 
 # Routes whose own URL arguments need a value other than the world's default for the name.
