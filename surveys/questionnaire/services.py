@@ -14,7 +14,16 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
-from accounts.lists import DESC, ListPage, ListSpec, ListState, contains, mapped, page_of
+from accounts.lists import (
+    DESC,
+    AnySelect,
+    ListPage,
+    ListSpec,
+    ListState,
+    contains,
+    mapped,
+    page_of,
+)
 from accounts.models import User, utcnow
 from rubrics.schema import Question, Rubric
 from surveys.answers import (
@@ -281,7 +290,7 @@ def history_events(
     columns ``kind``, ``ref`` (the revision's or the file's id), ``at``, ``question_id``,
     ``source``, ``by_id`` and ``version``."""
     skipped = sorted(_evidence_questions(session, assessment_id))
-    revisions = sa.select(
+    revisions: AnySelect = sa.select(
         sa.literal("answer").label("kind"),
         col(AnswerRevision.id).label("ref"),
         col(AnswerRevision.changed_at).label("at"),
