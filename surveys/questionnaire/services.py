@@ -220,11 +220,7 @@ def history(
         revisions = revisions.where(AnswerRevision.question_id == question_id)
         files = files.where(Evidence.question_id == question_id)
     changes = session.exec(revisions).all()
-    assessment = session.get(Assessment, assessment_id)
-    evidence_questions: set[str] = set()
-    if assessment is not None:
-        _, rubric = rubric_for(session, assessment)
-        evidence_questions = {q.id for _, _, q in rubric.questions() if q.type == "evidence"}
+    evidence_questions = _evidence_questions(session, assessment_id)
     attached = [f for f in session.exec(files).all() if f.question_id not in evidence_questions]
     user_ids = {r.changed_by_id for r in changes} | {
         u for f in attached for u in (f.uploaded_by_id, f.deleted_by_id)

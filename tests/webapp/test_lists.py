@@ -28,6 +28,7 @@ from accounts.models import Organization, Role, User
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
 from surveys.cycles import services as cycles
+from surveys.double.models import DoubleVerification
 from surveys.models import AnswerRevision, Assessment, Source
 from tests.conftest import LIBRARY, PASSWORD
 from tests.smtp_sink import module_database, module_session
@@ -130,6 +131,22 @@ def world(db: Session) -> dict[str, Any]:
                 changed_at=start + timedelta(minutes=k),
             )
         )
+    # A second evaluator's blind queue: the 30 submitted assessments, the first 10 done.
+    second = _person(db, "sofia@example.org", Role.EVALUATOR)
+    submitted = db.exec(
+        sa.select(Assessment.id)
+        .where(col(Assessment.status) == "submitted")
+        .order_by(col(Assessment.id))
+    ).scalars()
+    for k, assessment_id in enumerate(submitted):
+        db.add(
+            DoubleVerification(
+                assessment_id=assessment_id,
+                second_evaluator_id=second.id,
+                assigned_at=start + timedelta(days=k),
+                completed_at=start + timedelta(days=40) if k < 10 else None,
+            )
+        )
     db.commit()
     hidden_assessment = db.exec(
         sa.select(Assessment.id).where(col(Assessment.organization_id) == hidden.id)
@@ -143,6 +160,7 @@ def world(db: Session) -> dict[str, Any]:
         "hidden_admin": hidden_admin,
         "history": first.id,
         "hidden_assessment": hidden_assessment,
+        "second": second,
     }
 
 
@@ -421,8 +439,10 @@ def test_organisations_are_searched_filtered_sorted_and_paged(admin) -> None:
 
 def test_people_are_searched_filtered_by_role_and_sorted(admin) -> None:
     html = page(admin, "/admin/people", role="evaluator")
-    assert showing(html) == "Showing 1-1 of 1"
+    assert showing(html) == "Showing 1-2 of 2"
     assert "eva@example.org" in html
+    assert "sofia@example.org" in html
+    assert showing(page(admin, "/admin/people", role="evaluator", q="sof")) == "Showing 1-1 of 1"
     by_email = page(admin, "/admin/people", sort="email", dir="desc")
     emails = re.findall(r"<td>([a-z]+@example\.org)</td>", by_email)
     assert emails == sorted(emails, reverse=True)
@@ -456,3 +476,18 @@ def test_the_directory_sorts_by_country(app, db, world) -> None:
     assert showing(html) == "Showing 1-20 of 121"
     assert "NGO 000" in html  # Albania first, then by name
     assert "NGO 001" not in html  # Greek
+
+
+def test_the_second_evaluators_queue_is_filtered_sorted_and_paged(app, db, world) -> None:
+    second = client_of(app, db, world["second"])
+    html = page(second, "/assessments/double")
+    assert showing(html) == "Showing 1-25 of 30"
+    to_do = page(second, "/assessments/double", state="to_do", sort="assigned", dir="desc")
+    assert showing(to_do) == "Showing 1-20 of 20"
+    assert "completed</td>" not in to_do
+    assert showing(page(second, "/assessments/double", state="completed")) == "Showing 1-10 of 10"
+    assert showing(page(second, "/assessments/double", q="#99999999999", page="x")) == (
+        "Nothing matches."
+    )
+    # someone else's queue: empty, whatever the URL asks
+    assert "Showing" not in page(client_of(app, db, world["evaluator"]), "/assessments/double")
