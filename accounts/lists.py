@@ -120,7 +120,8 @@ class ListState:
     def url(self, **changes: Any) -> str:
         """This page's address with the list in this state, changed by ``changes``."""
         anchor = {"_anchor": self.spec.anchor} if self.spec.anchor else {}
-        values: dict[str, Any] = {**(request.view_args or {}), **self.args(**changes), **anchor}
+        # the path's own arguments win over any query argument of the same name
+        values: dict[str, Any] = {**self.args(**changes), **(request.view_args or {}), **anchor}
         return url_for(request.endpoint or "main.home", **values)
 
     def action(self) -> str:
@@ -176,7 +177,8 @@ def read_list(args: Mapping[str, Any], spec: ListSpec) -> ListState:
             filters[name] = value
     kept: list[tuple[str, str]] = []
     for key in args:
-        if key in own or len(kept) >= MAX_KEPT or len(key) > 40:
+        # url_for reads arguments starting with "_" itself (_external, _anchor, ...)
+        if key in own or key.startswith("_") or len(kept) >= MAX_KEPT or len(key) > 40:
             continue
         value = str(args.get(key) or "")
         if value and len(value) <= 200:

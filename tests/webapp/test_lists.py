@@ -384,6 +384,9 @@ def test_hostile_list_arguments_never_fail(admin, world) -> None:
         "country": "ZZZ",
         "q": "%_\\",
         "queue_page": "-1",
+        "assessment_id": "x",  # the path's own argument, as a query argument
+        "_external": "1",
+        "_anchor": "x",
     }
     for url in (
         "/",
