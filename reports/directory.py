@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlmodel import Session, col
 
@@ -38,6 +39,12 @@ from webapp.extensions import dbsession
 bp = Blueprint("directory", __name__)
 
 PAGE_SIZE = 20
+# The orders the visitor may choose (the results are cards, not a table: a select chooses).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (col(Organization.search_text),),
+    "country": (col(Organization.country), col(Organization.search_text)),
+    "kind": (col(Organization.kind), col(Organization.search_text)),
+}
 MAX_QUERY = 100  # characters of the search text kept
 
 
@@ -53,6 +60,7 @@ class DirectoryFilters:
     kind: str = ""
     focus: str = ""
     language: str = ""
+    sort: str = "name"
     page: int = 1
 
     def args(self, **changes: Any) -> dict[str, Any]:
@@ -64,6 +72,7 @@ class DirectoryFilters:
             "kind": chosen.kind,
             "focus": chosen.focus,
             "language": chosen.language,
+            "sort": chosen.sort if chosen.sort != "name" else "",
             "page": chosen.page if chosen.page > 1 else "",
         }
         return {k: v for k, v in values.items() if v}
@@ -92,6 +101,7 @@ def parse_filters(args: Mapping[str, str]) -> DirectoryFilters:
         kind=code("kind", labels.KIND_LABELS),
         focus=code("focus", labels.FOCUS_LABELS),
         language=code("language", labels.LANGUAGE_LABELS),
+        sort=code("sort", SORTS) or "name",
         page=page,
     )
 
@@ -189,6 +199,15 @@ class DirectoryPage:
     pages: int
     country_counts: list[tuple[str, int]]  # (country code, visible profiles), most first
 
+    @property
+    def first(self) -> int:
+        """The 1-based position of the page's first profile (0: none)."""
+        return (self.page - 1) * PAGE_SIZE + 1 if self.profiles else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.profiles) - 1 if self.profiles else 0
+
 
 def search(session: Session, viewer: Principal, filters: DirectoryFilters) -> DirectoryPage:
     """One page of the profiles the viewer may see that match the filters, the number of them,
@@ -204,7 +223,7 @@ def search(session: Session, viewer: Principal, filters: DirectoryFilters) -> Di
     orgs = session.execute(
         sa.select(Organization)
         .where(*where)
-        .order_by(col(Organization.search_text), col(Organization.id))
+        .order_by(*SORTS[filters.sort], col(Organization.id))
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).scalars()
@@ -228,7 +247,7 @@ def all_matching(session: Session, viewer: Principal, filters: DirectoryFilters)
     orgs = session.execute(
         sa.select(Organization)
         .where(*_clauses(viewer, filters))
-        .order_by(col(Organization.search_text), col(Organization.id))
+        .order_by(*SORTS[filters.sort], col(Organization.id))
     ).scalars()
     return [profile_for(org, viewer) for org in orgs]
 
@@ -293,6 +312,11 @@ def index() -> str:
         found=found,
         filters=filters,
         labels=labels,
+        sorts=[
+            ("name", gettext("Name")),
+            ("country", gettext("Country")),
+            ("kind", gettext("Kind")),
+        ],
         page_url=lambda **changes: url_for("directory.index", **filters.args(**changes)),
         csv_url=url_for("directory.export", **filters.args(page=1)),
     )

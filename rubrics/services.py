@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col, select
 
 from accounts.concurrency import StaleWrite, compare_and_set
+from accounts.lists import ListPage, ListSpec, ListState, contains, mapped, page_of
 from accounts.models import User, utcnow
 from accounts.services import audit
 from rubrics.codebook import check_links
@@ -149,6 +151,62 @@ def list_rubrics(session: Session) -> list[RubricListing]:
     for version in versions:
         by_record.setdefault(version.rubric_id, []).append(version)
     return [RubricListing(record, by_record.get(record.id or 0, [])) for record in records]
+
+
+@dataclass(frozen=True)
+class VersionListing:
+    """One row of the rubric list: a version and its rubric (without the version's content)."""
+
+    id: int
+    code: str
+    title: str
+    number: int
+    status: str
+    source_format: str
+    created_at: datetime
+    published_at: datetime | None
+
+
+VERSION_SORTS: dict[str, Any] = {
+    "rubric": col(RubricRecord.title),
+    "code": col(RubricRecord.code),
+    "version": col(RubricVersion.number),
+    "status": col(RubricVersion.status),
+    "created": col(RubricVersion.created_at),
+    "published": col(RubricVersion.published_at),
+}
+
+
+def version_spec() -> ListSpec:
+    """The rubric list: every version of every rubric, searched by the rubric's title or
+    code, sorted by any column, filtered by status."""
+    return ListSpec(
+        sorts=VERSION_SORTS,
+        default_sort="rubric",
+        filters={"status": [s.value for s in VersionStatus]},
+        # a rubric's versions together, the newest first
+        tiebreak=(col(RubricRecord.code), col(RubricVersion.number).desc()),
+    )
+
+
+def version_page(session: Session, state: ListState) -> ListPage[VersionListing]:
+    """One page of the rubric list in ``state``."""
+    query = sa.select(
+        col(RubricVersion.id),
+        col(RubricRecord.code),
+        col(RubricRecord.title),
+        col(RubricVersion.number),
+        col(RubricVersion.status),
+        col(RubricVersion.source_format),
+        col(RubricVersion.created_at),
+        col(RubricVersion.published_at),
+    ).join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
+    if state.q:
+        query = query.where(contains(state.q, col(RubricRecord.title), col(RubricRecord.code)))
+    if state.get("status"):
+        query = query.where(col(RubricVersion.status) == state.get("status"))
+    found = page_of(session, query, state)
+    return mapped(found, [VersionListing(*row) for row in found.rows])
 
 
 def previous_version(session: Session, version: RubricVersion) -> RubricVersion | None:

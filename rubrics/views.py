@@ -35,6 +35,7 @@ from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from accounts.inputs import parse_id
+from accounts.lists import read_list
 from accounts.permissions import requires
 from accounts.services import audit
 from rubrics import services
@@ -127,9 +128,11 @@ def _upload_limit() -> int:
 @bp.route("/")
 @requires("view_rubric")
 def index() -> str:
+    state = read_list(request.args, services.version_spec())
     return render_template(
         "rubrics/index.html",
-        listings=services.list_rubrics(dbsession()),
+        found=services.version_page(dbsession(), state),
+        status_options=[(s.value, gettext(s.value)) for s in VersionStatus],
         upload_form=UploadForm(),
         limit=_upload_limit(),
     )

@@ -94,6 +94,7 @@ DEMO_USERS = [
     DemoLogin("evaluator@demo.test", Role.EVALUATOR, None),
     DemoLogin("admin@demo.test", Role.ADMIN, None),
     DemoLogin("second-evaluator@demo.test", Role.EVALUATOR, None),
+    DemoLogin("ngo-a-member@demo.test", Role.NGO_MEMBER, "ngo-a"),
 ]
 DEMO_NAMES = {
     "ngo-a@demo.test": "Ana (NGO A)",
@@ -102,6 +103,7 @@ DEMO_NAMES = {
     "evaluator@demo.test": "Elena (evaluator)",
     "admin@demo.test": "Adam (admin)",
     "second-evaluator@demo.test": "Sofia (second evaluator)",
+    "ngo-a-member@demo.test": "Mira (NGO A member)",
 }
 DEMO_PROFILES = {  # NGO A and NGO B: type and focus areas
     "ngo-a": (OrgType.SHELTER, [FocusArea.TRAFFICKING, FocusArea.FAMILY_SUPPORT]),

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from accounts import permissions
 from accounts.inputs import safe_next
+from accounts.lists import ASC, ListPage, read_list
 from accounts.models import Organization
 from accounts.permissions import public, requires
 from reports.queries import sharing_ngos
@@ -25,10 +26,12 @@ from surveys import answers as store
 from surveys.models import EDITABLE, Assessment, AssessmentCycle, Status
 from surveys.queries import (
     AssessmentRow,
-    overdue_assessments,
+    assessment_filter_options,
+    assessment_page,
+    assessment_spec,
+    overdue_where,
     own_assessments,
-    recent_assessments,
-    review_queue,
+    review_queue_where,
 )
 from surveys.questionnaire import services as questionnaire
 from webapp.extensions import dbsession
@@ -101,18 +104,48 @@ def home() -> str:
     viewer = permissions.current_principal()
     own = [_own_card(row) for row in own_assessments(dbsession(), viewer)]
     everything = permissions.can("administer")
-    queue: list[AssessmentRow] = []
-    overdue: list[AssessmentRow] = []
-    reviewing: list[AssessmentRow] = []
-    status = request.args.get("status") or None
-    if status not in {s.value for s in Status}:
-        status = None
+    queue: ListPage[AssessmentRow] | None = None
+    overdue: ListPage[AssessmentRow] | None = None
+    reviewing: ListPage[AssessmentRow] | None = None
+    options = None
     if permissions.can("view_network"):
-        queue = review_queue(dbsession(), viewer, everything=everything)
-        overdue = overdue_assessments(
-            dbsession(), viewer, today=date.today(), everything=everything
+        # Three lists on one page, each with its own search, sort, filters and page in the
+        # URL (the queue's and the overdue list's arguments are prefixed).
+        db = dbsession()
+        options = assessment_filter_options(db, viewer)
+        if everything or viewer.cycles:
+            queue_state = read_list(
+                request.args,
+                assessment_spec(
+                    options,
+                    prefix="queue_",
+                    default_sort="submitted",
+                    default_dir=ASC,
+                    anchor="review-queue",
+                ),
+            )
+            queue = assessment_page(
+                db, viewer, queue_state, review_queue_where(viewer, everything=everything)
+            )
+            overdue_state = read_list(
+                request.args,
+                assessment_spec(
+                    options,
+                    prefix="overdue_",
+                    default_sort="due",
+                    default_dir=ASC,
+                    anchor="overdue",
+                ),
+            )
+            overdue = assessment_page(
+                db,
+                viewer,
+                overdue_state,
+                overdue_where(viewer, today=date.today(), everything=everything),
+            )
+        reviewing = assessment_page(
+            db, viewer, read_list(request.args, assessment_spec(options, anchor="network"))
         )
-        reviewing = recent_assessments(dbsession(), viewer, status=status)
     # The funder's home: the NGOs that share with the viewer's fund, one row each.
     shared = sharing_ngos(dbsession(), viewer=viewer, language=str(get_locale() or "en"))
     ngos: list[Organization] = []
@@ -134,8 +167,8 @@ def home() -> str:
         queue=queue,
         overdue=overdue,
         reviewing=reviewing,
-        status=status,
-        statuses=list(Status),
+        options=options,
+        status_options=[(s.value, _(s.value.replace("_", " "))) for s in Status],
         shared=shared,
         is_funder=bool(viewer.funders),
         dashboard_url=_dashboard_url(),

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from sqlmodel import col, select
+from sqlmodel import col
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from accounts.concurrency import StaleWrite
 from accounts.forms import ConfirmForm
+from accounts.lists import ListSpec, contains, like_pattern, page_of, read_list
 from accounts.models import Organization
 from accounts.organizations import labels, services
 from accounts.organizations.forms import CreateOrganizationForm, ProfileForm, format_names
@@ -20,6 +22,24 @@ from accounts.permissions import authorize, can, requires
 from webapp.extensions import dbsession
 
 bp = Blueprint("organizations", __name__, template_folder="templates")
+
+
+ORGANIZATION_LIST = ListSpec(
+    sorts={
+        "name": col(Organization.name),
+        "code": col(Organization.code),
+        "kind": col(Organization.kind),
+        "country": col(Organization.country),
+        "status": col(Organization.active),
+    },
+    default_sort="name",
+    filters={
+        "kind": list(labels.KIND_LABELS),
+        "country": list(labels.COUNTRY_LABELS),
+        "status": ["active", "deactivated"],
+    },
+    tiebreak=(col(Organization.id),),
+)
 
 
 def _load(org_id: int, need: str) -> Organization:
@@ -30,8 +50,29 @@ def _load(org_id: int, need: str) -> Organization:
 @login_required
 @requires("manage_organizations")
 def organization_list() -> str:
-    orgs = dbsession().exec(select(Organization).order_by(col(Organization.name))).all()
-    return render_template("organizations/list.html", orgs=orgs, labels=labels, form=ConfirmForm())
+    state = read_list(request.args, ORGANIZATION_LIST)
+    query = sa.select(Organization)
+    if state.q:  # the name in every language, the code
+        query = query.where(
+            sa.or_(
+                col(Organization.search_text).like(like_pattern(state.q.casefold()), escape="\\"),
+                contains(state.q, col(Organization.code)),
+            )
+        )
+    for name in ("kind", "country"):
+        if state.get(name):
+            query = query.where(getattr(Organization, name) == state.get(name))
+    if state.get("status"):
+        query = query.where(col(Organization.active) == (state.get("status") == "active"))
+    found = page_of(dbsession(), query, state)
+    return render_template(
+        "organizations/list.html",
+        found=found,
+        orgs=[org for (org,) in found.rows],
+        labels=labels,
+        form=ConfirmForm(),
+        status_options=[("active", gettext("Active")), ("deactivated", gettext("Deactivated"))],
+    )
 
 
 @bp.route("/organizations/new", methods=["GET", "POST"])

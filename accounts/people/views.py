@@ -30,6 +30,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts import mail, sessions, tokens
 from accounts.forms import ConfirmForm
+from accounts.lists import ListSpec, contains, page_of, read_list
 from accounts.models import Membership, Organization, OrgKind, Role, TokenPurpose, User
 from accounts.people import audit_log, services
 from accounts.people.forms import (
@@ -51,7 +52,12 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("people", __name__, template_folder="templates")
 
-PEOPLE_PAGE = 50
+PEOPLE_LIST = ListSpec(
+    sorts={"name": col(User.name), "email": col(User.email), "status": col(User.active)},
+    default_sort="name",
+    filters={"role": [str(r) for r in Role], "status": ["active", "deactivated"]},
+    tiebreak=(col(User.id),),
+)
 TEAM_ROLES = [Role.NGO_MEMBER, Role.NGO_ADMIN]
 
 
@@ -147,24 +153,21 @@ def _org_choices(blank: Any) -> list[SelectChoice]:
 @login_required
 @requires("administer")
 def people() -> str:
-    query = request.args.get("q", "").strip()[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    state = read_list(request.args, PEOPLE_LIST)
     db = dbsession()
-    select_people = sa.select(User).order_by(col(User.name), col(User.id))
-    if query:
-        pattern = "%" + query.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+    select_people = sa.select(User)
+    if state.q:
+        select_people = select_people.where(contains(state.q, col(User.name), col(User.email)))
+    if state.get("role"):
         select_people = select_people.where(
-            sa.or_(
-                sa.func.lower(col(User.name)).like(pattern, escape="\\"),
-                sa.func.lower(col(User.email)).like(pattern, escape="\\"),
+            sa.exists().where(
+                col(Membership.user_id) == User.id, col(Membership.role) == state.get("role")
             )
         )
-    total = db.execute(
-        sa.select(sa.func.count()).select_from(select_people.subquery())
-    ).scalar_one()
-    found = list(
-        db.execute(select_people.limit(PEOPLE_PAGE).offset((page - 1) * PEOPLE_PAGE)).scalars()
-    )
+    if state.get("status"):
+        select_people = select_people.where(col(User.active) == (state.get("status") == "active"))
+    paged = page_of(db, select_people, state)
+    found = [user for (user,) in paged.rows]
     roles: dict[int, list[tuple[str, str]]] = {}
     if found:
         rows = db.execute(
@@ -178,10 +181,9 @@ def people() -> str:
         "people/list.html",
         people=found,
         roles=roles,
-        query=query,
-        page=page,
-        pages=max((total + PEOPLE_PAGE - 1) // PEOPLE_PAGE, 1),
-        total=total,
+        found=paged,
+        role_options=[(str(r), role_label(r)) for r in Role],
+        status_options=[("active", gettext("active")), ("deactivated", gettext("deactivated"))],
     )
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from accounts import permissions
 from accounts.concurrency import StaleWrite, insert_once
+from accounts.lists import DESC, AnySelect, ListPage, ListSpec, ListState, contains, mapped, page_of
 from accounts.models import Membership, Organization, OrgKind, Role, User, utcnow
 from accounts.services import audit
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
@@ -371,10 +373,10 @@ class CycleListing:
     verified: int
 
 
-def list_cycles(session: Session, *, viewer: permissions.Principal) -> list[CycleListing]:
-    """Every cycle; its counts are of the assessments ``viewer`` may see."""
+def cycle_counts(viewer: permissions.Principal) -> sa.Subquery:
+    """Per cycle, the assessments ``viewer`` may see: in all, submitted, verified."""
     done = ("submitted", "in_review", "verified")
-    counts = (
+    return (
         sa.select(
             col(Assessment.cycle_id),
             sa.func.count().label("n"),
@@ -385,28 +387,97 @@ def list_cycles(session: Session, *, viewer: permissions.Principal) -> list[Cycl
         .group_by(col(Assessment.cycle_id))
         .subquery()
     )
-    query = (
+
+
+def _cycle_select(counts: sa.Subquery) -> AnySelect:
+    return (
         sa.select(AssessmentCycle, col(RubricRecord.title), col(RubricVersion.number), counts)
         .join(RubricVersion, col(RubricVersion.id) == AssessmentCycle.rubric_version_id)
         .join(RubricRecord, col(RubricRecord.id) == RubricVersion.rubric_id)
         .outerjoin(counts, counts.c.cycle_id == AssessmentCycle.id)
-        .order_by(col(AssessmentCycle.created_at).desc(), col(AssessmentCycle.id).desc())
     )
-    return [
-        CycleListing(
-            c.id,
-            c.code,
-            c.name,
-            title,
-            number,
-            c.opens_on,
-            c.closes_on,
-            int(n or 0),
-            int(sub or 0),
-            int(ver or 0),
+
+
+def _listing(row: Any) -> CycleListing:
+    c, title, number, _cycle_id, n, sub, ver = row
+    return CycleListing(
+        c.id,
+        c.code,
+        c.name,
+        title,
+        number,
+        c.opens_on,
+        c.closes_on,
+        int(n or 0),
+        int(sub or 0),
+        int(ver or 0),
+    )
+
+
+def list_cycles(session: Session, *, viewer: permissions.Principal) -> list[CycleListing]:
+    """Every cycle; its counts are of the assessments ``viewer`` may see."""
+    query = _cycle_select(cycle_counts(viewer)).order_by(
+        col(AssessmentCycle.created_at).desc(), col(AssessmentCycle.id).desc()
+    )
+    return [_listing(row) for row in session.execute(query).all()]
+
+
+CYCLE_PHASES = ("upcoming", "open", "closed")
+
+
+def cycle_spec(session: Session, counts: sa.Subquery) -> ListSpec:
+    """The cycle list: search by name or code, sort by any column (``counts``: of
+    :func:`cycle_counts`), filter by rubric and by whether the cycle is upcoming, open or
+    closed."""
+    rubrics = session.execute(sa.select(col(RubricRecord.code))).scalars()
+    return ListSpec(
+        sorts={
+            "name": col(AssessmentCycle.name),
+            "rubric": (col(RubricRecord.title), col(RubricVersion.number)),
+            "opens": col(AssessmentCycle.opens_on),
+            "closes": col(AssessmentCycle.closes_on),
+            "assessments": sa.func.coalesce(counts.c.n, 0),
+            "submitted": sa.func.coalesce(counts.c.sub, 0),
+            "verified": sa.func.coalesce(counts.c.ver, 0),
+        },
+        default_sort="opens",
+        default_dir=DESC,
+        filters={"phase": CYCLE_PHASES, "rubric": list(rubrics)},
+        tiebreak=(col(AssessmentCycle.id).desc(),),
+    )
+
+
+def rubric_options(session: Session) -> list[tuple[str, str]]:
+    """(code, title) of every rubric, for the cycle list's filter."""
+    rows = session.execute(
+        sa.select(col(RubricRecord.code), col(RubricRecord.title)).order_by(col(RubricRecord.title))
+    ).all()
+    return [(str(code), str(title)) for code, title in rows]
+
+
+def cycle_page(
+    session: Session, state: ListState, counts: sa.Subquery, *, today: date
+) -> ListPage[CycleListing]:
+    """One page of the cycle list in ``state`` (``counts``: those its spec sorts by)."""
+    query = _cycle_select(counts)
+    if state.q:
+        query = query.where(contains(state.q, col(AssessmentCycle.name), col(AssessmentCycle.code)))
+    if state.get("rubric"):
+        query = query.where(col(RubricRecord.code) == state.get("rubric"))
+    phase = state.get("phase")
+    if phase == "upcoming":
+        query = query.where(col(AssessmentCycle.opens_on) > today)
+    elif phase == "open":
+        query = query.where(
+            sa.or_(col(AssessmentCycle.opens_on).is_(None), col(AssessmentCycle.opens_on) <= today),
+            sa.or_(
+                col(AssessmentCycle.closes_on).is_(None), col(AssessmentCycle.closes_on) >= today
+            ),
         )
-        for c, title, number, _cycle_id, n, sub, ver in session.execute(query).all()
-    ]
+    elif phase == "closed":
+        query = query.where(col(AssessmentCycle.closes_on) < today)
+    found = page_of(session, query, state)
+    return mapped(found, [_listing(row) for row in found.rows])
 
 
 @dataclass(frozen=True)
@@ -450,6 +521,12 @@ def cycle_assessments(
         )
         for a, name in session.execute(query).all()
     ]
+
+
+def organizations_in(session: Session, cycle_id: int) -> set[int]:
+    """The ids of the organisations taking part in the cycle."""
+    query = sa.select(col(Assessment.organization_id)).where(col(Assessment.cycle_id) == cycle_id)
+    return set(session.execute(query).scalars())
 
 
 def _visible(viewer: permissions.Principal) -> sa.ColumnElement[bool]:

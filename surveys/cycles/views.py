@@ -7,25 +7,28 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlmodel import col
 from werkzeug.wrappers import Response
 from wtforms import DateField, FloatField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from accounts import permissions
+from accounts.lists import ASC, read_list
 from accounts.models import Organization, User
 from accounts.permissions import requires
 from rubrics.forms import PostButtonForm, add_errors
 from rubrics.models import RubricVersion
+from surveys import queries
 from surveys.access import load_cycle
 from surveys.cycles import services as cycles
 from surveys.cycles.models import DEFAULT_TARGET
-from surveys.models import AssessmentCycle
+from surveys.models import Assessment, AssessmentCycle, Status
 from surveys.questionnaire.fields import CheckboxListField
 from webapp.extensions import dbsession
 
@@ -83,8 +86,14 @@ def _choices(items: list[Any], label: Any) -> list[SelectChoice]:
 @requires("view_cycles")
 def cycle_list() -> str:
     viewer = permissions.current_principal()
+    session = dbsession()
+    counts = cycles.cycle_counts(viewer)
+    state = read_list(request.args, cycles.cycle_spec(session, counts))
     return render_template(
-        "cycles/list.html", cycles=cycles.list_cycles(dbsession(), viewer=viewer)
+        "cycles/list.html",
+        found=cycles.cycle_page(session, state, counts, today=date.today()),
+        rubrics=cycles.rubric_options(session),
+        phases=[("upcoming", _("upcoming")), ("open", _("open")), ("closed", _("closed"))],
     )
 
 
@@ -142,8 +151,15 @@ def _detail(
 ) -> str:
     session = dbsession()
     cycle_id: int = cycle.id  # type: ignore[assignment]
-    rows = cycles.cycle_assessments(session, cycle, viewer=permissions.current_principal())
-    present = {row.organization_id for row in rows}
+    viewer = permissions.current_principal()
+    options = queries.assessment_filter_options(
+        session, viewer, [col(Assessment.cycle_id) == cycle_id]
+    )
+    state = read_list(
+        request.args, queries.assessment_spec(options, default_sort="organization", default_dir=ASC)
+    )
+    found = queries.assessment_page(session, viewer, state, [col(Assessment.cycle_id) == cycle_id])
+    present = cycles.organizations_in(session, cycle_id)
     missing_ngos = [o for o in cycles.ngo_organizations(session) if o.id not in present]
     assigned = set(cycles.evaluator_ids(session, cycle_id))
     candidates = [u for u in cycles.evaluator_users(session) if u.id not in assigned]
@@ -158,7 +174,9 @@ def _detail(
         "cycles/detail.html",
         cycle=cycle,
         version=version,
-        rows=rows,
+        found=found,
+        options=options,
+        status_options=[(s.value, _(s.value.replace("_", " "))) for s in Status],
         evaluators=[session.get(User, uid) for uid in sorted(assigned)],
         target=target,
         add_form=add_form,

@@ -35,6 +35,8 @@ from sqlmodel import Session, col, select
 
 from accounts import permissions
 from accounts.concurrency import compare_and_set
+from accounts.inputs import parse_id
+from accounts.lists import ListPage, ListSpec, ListState, mapped, page_of
 from accounts.models import User, utcnow
 from rubrics.schema import Question, Rubric
 from surveys.cycles.models import CycleEvaluator
@@ -171,6 +173,38 @@ def assignments_of(session: Session, user_id: int) -> list[tuple[DoubleVerificat
         .order_by(col(DoubleVerification.id))
     ).all()
     return [(d, a) for d, a in rows]
+
+
+QUEUE_LIST = ListSpec(
+    sorts={
+        "assessment": col(Assessment.id),
+        "assigned": col(DoubleVerification.assigned_at),
+        "completed": col(DoubleVerification.completed_at),
+    },
+    default_sort="assigned",
+    filters={"state": ("to_do", "completed")},
+    tiebreak=(col(DoubleVerification.id),),
+)
+
+
+def assignment_page(
+    session: Session, user_id: int, state: ListState
+) -> ListPage[tuple[DoubleVerification, Assessment]]:
+    """One page of :func:`assignments_of` in ``state`` (to do or completed, sorted)."""
+    query = (
+        sa.select(DoubleVerification, Assessment)
+        .join(Assessment, col(Assessment.id) == DoubleVerification.assessment_id)
+        .where(col(DoubleVerification.second_evaluator_id) == user_id)
+    )
+    if state.q:  # the queue is blind: assessments go by their number
+        number = parse_id(state.q.removeprefix("#").strip())
+        query = query.where(col(Assessment.id) == (number if number is not None else -1))
+    if state.get("state") == "to_do":
+        query = query.where(col(DoubleVerification.completed_at).is_(None))
+    elif state.get("state") == "completed":
+        query = query.where(col(DoubleVerification.completed_at).is_not(None))
+    found = page_of(session, query, state)
+    return mapped(found, [(d, a) for d, a in found.rows])
 
 
 def assignment_for(session: Session, double_id: int, user_id: int | None) -> DoubleVerification:

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from accounts.concurrency import StaleWrite
+from accounts.lists import read_list
 from accounts.models import Organization
 from accounts.permissions import requires
 from surveys import answers as store
@@ -72,8 +73,14 @@ def cycle_setting(cycle_id: int) -> str | Response:
 @requires("be_cycle_evaluator")
 def queue() -> str:
     """The assessments this evaluator verifies a second time."""
-    rows = double.assignments_of(dbsession(), current_user.id)
-    return render_template("double/queue.html", rows=rows)
+    state = read_list(request.args, double.QUEUE_LIST)
+    found = double.assignment_page(dbsession(), current_user.id, state)
+    return render_template(
+        "double/queue.html",
+        found=found,
+        rows=found.rows,
+        state_options=[("to_do", _("to do")), ("completed", _("completed"))],
+    )
 
 
 @bp.route("/double/<int:double_id>", methods=["GET", "POST"])

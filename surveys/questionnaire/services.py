@@ -10,9 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
+from accounts.lists import (
+    DESC,
+    AnySelect,
+    ListPage,
+    ListSpec,
+    ListState,
+    contains,
+    mapped,
+    page_of,
+)
 from accounts.models import User, utcnow
 from rubrics.schema import Question, Rubric
 from surveys.answers import (
@@ -211,11 +222,7 @@ def history(
         revisions = revisions.where(AnswerRevision.question_id == question_id)
         files = files.where(Evidence.question_id == question_id)
     changes = session.exec(revisions).all()
-    assessment = session.get(Assessment, assessment_id)
-    evidence_questions: set[str] = set()
-    if assessment is not None:
-        _, rubric = rubric_for(session, assessment)
-        evidence_questions = {q.id for _, _, q in rubric.questions() if q.type == "evidence"}
+    evidence_questions = _evidence_questions(session, assessment_id)
     attached = [f for f in session.exec(files).all() if f.question_id not in evidence_questions]
     user_ids = {r.changed_by_id for r in changes} | {
         u for f in attached for u in (f.uploaded_by_id, f.deleted_by_id)
@@ -265,6 +272,126 @@ def history(
             )
     entries.sort(key=lambda e: (_aware(e.at), e.version or 0), reverse=True)
     return entries
+
+
+def _evidence_questions(session: Session, assessment_id: int) -> set[str]:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        return set()
+    _, rubric = rubric_for(session, assessment)
+    return {q.id for _, _, q in rubric.questions() if q.type == "evidence"}
+
+
+def history_events(
+    session: Session, assessment_id: int, *, question_id: str | None = None
+) -> sa.Subquery:
+    """Every change of :func:`history` as one select (answer revisions, files attached and
+    removed, united), so that the history is sorted, filtered and paged in the database:
+    columns ``kind``, ``ref`` (the revision's or the file's id), ``at``, ``question_id``,
+    ``source``, ``by_id`` and ``version``."""
+    skipped = sorted(_evidence_questions(session, assessment_id))
+    revisions: AnySelect = sa.select(
+        sa.literal("answer").label("kind"),
+        col(AnswerRevision.id).label("ref"),
+        col(AnswerRevision.changed_at).label("at"),
+        col(AnswerRevision.question_id).label("question_id"),
+        col(AnswerRevision.source).label("source"),
+        col(AnswerRevision.changed_by_id).label("by_id"),
+        col(AnswerRevision.version).label("version"),
+    ).where(col(AnswerRevision.assessment_id) == assessment_id)
+    files = [col(Evidence.assessment_id) == assessment_id]
+    if skipped:
+        files.append(col(Evidence.question_id).not_in(skipped))
+    if question_id is not None:
+        revisions = revisions.where(col(AnswerRevision.question_id) == question_id)
+        files.append(col(Evidence.question_id) == question_id)
+    added = sa.select(
+        sa.literal("evidence_added"),
+        col(Evidence.id),
+        col(Evidence.uploaded_at),
+        col(Evidence.question_id),
+        sa.literal(Source.SELF.value),
+        col(Evidence.uploaded_by_id),
+        sa.null(),
+    ).where(*files)
+    removed = sa.select(
+        sa.literal("evidence_removed"),
+        col(Evidence.id),
+        col(Evidence.deleted_at),
+        col(Evidence.question_id),
+        sa.literal(Source.SELF.value),
+        col(Evidence.deleted_by_id),
+        sa.null(),
+    ).where(*files, col(Evidence.deleted_at).is_not(None))
+    return sa.union_all(revisions, added, removed).subquery("events")
+
+
+HISTORY_SOURCES = (Source.SELF.value, Source.VERIFIED.value)
+
+
+def history_spec(events: sa.Subquery) -> ListSpec:
+    """The answer history: newest first by default; sorted by when, who or question;
+    searched by the person's name or the question's id; filtered by self-assessment or
+    verification."""
+    return ListSpec(
+        sorts={
+            "when": (events.c.at, events.c.version),
+            "who": col(User.name),
+            "question": events.c.question_id,
+        },
+        default_sort="when",
+        default_dir=DESC,
+        filters={"source": HISTORY_SOURCES},
+        tiebreak=(events.c.kind, events.c.ref.desc()),
+    )
+
+
+def history_page(session: Session, events: sa.Subquery, state: ListState) -> ListPage[AnswerEvent]:
+    """One page of the history (``events``: :func:`history_events`) in ``state``: the page's
+    rows are read in SQL, then only their revisions and files are loaded."""
+    query = sa.select(events, col(User.name)).outerjoin(User, col(User.id) == events.c.by_id)
+    if state.q:
+        query = query.where(contains(state.q, col(User.name), events.c.question_id))
+    if state.get("source"):
+        query = query.where(events.c.source == state.get("source"))
+    found = page_of(session, query, state)
+    revision_ids = [row.ref for row in found.rows if row.kind == "answer"]
+    file_ids = [row.ref for row in found.rows if row.kind != "answer"]
+    revisions = {
+        r.id: r
+        for r in session.exec(
+            select(AnswerRevision).where(col(AnswerRevision.id).in_(revision_ids))
+        ).all()
+    }
+    files = {
+        f.id: f for f in session.exec(select(Evidence).where(col(Evidence.id).in_(file_ids))).all()
+    }
+    entries: list[AnswerEvent] = []
+    for row in found.rows:
+        common = {"at": row.at, "question_id": row.question_id, "source": row.source}
+        if row.kind == "answer":
+            r = revisions[row.ref]
+            entries.append(
+                AnswerEvent(
+                    **common,
+                    who=row.name,
+                    kind="answer",
+                    old_value=r.old_value,
+                    new_value=r.new_value,
+                    old_comment=r.old_comment,
+                    new_comment=r.new_comment,
+                    version=r.version,
+                    imported_from=r.imported_from,
+                    import_instance=r.import_instance,
+                )
+            )
+        else:
+            entries.append(
+                AnswerEvent(
+                    **common, who=row.name, kind=row.kind, filename=files[row.ref].original_filename
+                )
+            )
+    return mapped(found, entries)
 
 
 def _aware(at: datetime) -> datetime:

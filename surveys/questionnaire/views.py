@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response
 
 from accounts import permissions
 from accounts.inputs import parse_id
+from accounts.lists import read_list
 from accounts.models import Organization, User
 from accounts.permissions import requires
 from rubrics.access import load_rubric_version_by_id
@@ -612,7 +613,9 @@ def history(assessment_id: int, question_id: str | None = None) -> str:
             question = rubric.question(question_id)
         except KeyError:
             abort(404)
-    entries = services.history(dbsession(), assessment_id, question_id=question_id)
+    events = services.history_events(dbsession(), assessment_id, question_id=question_id)
+    state = read_list(request.args, services.history_spec(events))
+    found = services.history_page(dbsession(), events, state)
     known = {q.id: q for _d, _i, q in rubric.questions()}
     return render_template(
         "questionnaire/history.html",
@@ -621,7 +624,9 @@ def history(assessment_id: int, question_id: str | None = None) -> str:
         rubric=rubric,
         question=question,
         questions=known,
-        entries=entries,
+        found=found,
+        entries=found.rows,
+        source_options=[("self", _("self-assessment")), ("verified", _("verification"))],
         organization=dbsession().get(Organization, assessment.organization_id),
         language=page_language(rubric),
         display_value=display_value,

@@ -27,6 +27,7 @@ ROLES = [
     "evaluator@demo.test",
     "funder@demo.test",
     "admin@demo.test",
+    "ngo-a-member@demo.test",  # an NGO's member, not its admin: fewer pages, none refused
 ]
 # Addresses that are not pages: downloads, files, exports, actions reached by GET.
 NOT_PAGES = re.compile(
@@ -36,10 +37,17 @@ NOT_PAGES = re.compile(
 MAX_PAGES = 60  # per role: a bound, not a target (a crawl that grows past it fails, see below)
 
 
+# A list's search, sort and page (accounts/lists.py, prefixed where a page has several lists)
+# show the same page with other rows.
+LIST_STATE = re.compile(r"(\w+_)?(q|sort|dir|page)")
+
+
 def pattern(url: str) -> str:
-    """The page an address shows, whatever its data: numbers and the query's values dropped."""
+    """The page an address shows, whatever its data: numbers, the query's values and a list's
+    search, sort and page dropped."""
     parts = urlsplit(url)
-    query = "&".join(sorted(p.split("=")[0] for p in parts.query.split("&") if p))
+    keys = {p.split("=")[0] for p in parts.query.split("&") if p}
+    query = "&".join(sorted(k for k in keys if not LIST_STATE.fullmatch(k)))
     return re.sub(r"/\d+", "/N", parts.path) + ("?" + query if query else "")
 
 
