@@ -1061,3 +1061,145 @@ def test_people_who_do_not_author_rubrics_cannot_add_or_remove_domains(
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     assert [d.id for d in rubric.domains] == ["SG", "SV", "RS"]
     assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
+
+
+# --- one domain at a time, confirmed removals, the version page's actions (issue 10) -------------
+
+
+def test_the_editor_lists_the_domains_with_their_counts_and_edits_one(author, draft):
+    page = html.unescape(re.sub(r"<[^>]+>", "", text_of(author.get("/rubrics/quick-check/2/edit"))))
+    assert "Child safeguarding SG 2 indicators, 4 questions" in " ".join(page.split())
+    page = text_of(author.get("/rubrics/quick-check/2/edit?domain=SV"))
+    fields = form_fields(page)
+    assert "d1_label_0" in fields
+    assert not any(name.startswith(("d0", "d2", "r_")) for name in fields)  # one domain only
+    assert 'aria-current="page">Services to survivors</a>' in page
+    assert page.count('<details class="question-edit"') == 3  # each question folded
+    assert '<details class="question-edit" id="d1i0q0" open' not in page
+
+
+def test_the_old_address_of_a_domain_leads_to_the_new_one(author, draft):
+    response = author.get("/rubrics/quick-check/2/edit/domain/1")
+    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit?domain=SV")
+    assert author.get("/rubrics/quick-check/2/edit?domain=XX").status_code == 404
+
+
+def test_saving_one_domain_changes_only_that_domain(author, draft, session):
+    before = services.content_of(services.rubric_of(draft))
+    url = "/rubrics/quick-check/2/edit?domain=SV"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d1_label_1="Υπηρεσίες", d1i0q1_label_0="Which partners?")
+    response = author.post(url, data=fields)
+    assert response.headers["Location"].endswith(url)
+    session.expire_all()
+    after = services.content_of(services.rubric_of(session.get(RubricVersion, draft.id)))
+    assert after["domains"][1]["label"]["el"] == "Υπηρεσίες"
+    question = after["domains"][1]["indicators"][0]["questions"][1]
+    assert question["label"]["en"] == "Which partners?"
+    assert (
+        question["label"]["el"]
+        == before["domains"][1]["indicators"][0]["questions"][1]["label"]["el"]
+    )  # the other language is kept
+    for key in set(before) | set(after):
+        if key != "domains":
+            assert after.get(key) == before.get(key), key
+    assert after["domains"][0] == before["domains"][0]
+    assert after["domains"][2] == before["domains"][2]
+
+
+def test_a_stale_save_of_a_domain_shows_both_versions(author, draft, session):
+    url = "/rubrics/quick-check/2/edit?domain=SV"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = services.content_of(services.rubric_of(draft))
+    theirs["domains"][1]["label"]["en"] = "Their services"
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    fields["d1i0_label_0"] = "My cases"
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+    page = html.unescape(text_of(response))
+    assert "Their services" in page  # theirs, saved
+    assert "My cases" in page  # mine, to save over theirs
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert rubric.domains[1].label["en"] == "Their services"
+    assert rubric.domains[1].indicators[0].label["en"] != "My cases"
+
+
+def test_a_removal_is_done_only_by_posting_its_confirmation(author, draft, session):
+    url = "/rubrics/quick-check/2/edit?domain=SG"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d0_remove="y", d0i1_remove="y", d0i0q0_remove="y")  # the old checkboxes
+    assert author.post(url, data=fields).status_code == 302
+    removal = "/rubrics/quick-check/2/edit/remove/question/SG1_policy"
+    unconfirmed = author.post(removal, data={"csrf_token": token(author, removal)})
+    assert unconfirmed.headers["Location"].endswith(removal)  # back to the question asked
+    no_csrf = author.post(removal, data={"confirmed": "yes", "lock_version": "2"})
+    assert no_csrf.status_code == 400
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert [d.id for d in rubric.domains] == ["SG", "SV", "RS"]
+    assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
+    assert rubric.question("SG1_policy")
+    assert author.get("/rubrics/quick-check/2/edit/remove/question/NOPE").status_code == 404
+    assert author.get("/rubrics/quick-check/2/edit/remove/thing/SG1").status_code == 404
+
+
+def test_a_removal_confirmed_on_a_stale_page_asks_again(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/remove/question/SG1_focal"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = services.content_of(services.rubric_of(draft))
+    theirs["title"]["en"] = "Their title"
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "nothing was removed" in page
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert rubric.question("SG1_focal")
+    assert rubric.title["en"] == "Their title"
+    assert confirm_removal(author, url).status_code == 302  # confirmed again: done
+    session.expire_all()
+    with pytest.raises(KeyError):
+        services.rubric_of(session.get(RubricVersion, draft.id)).question("SG1_focal")
+
+
+def test_options_are_added_and_removed_in_the_editor(author, draft, session):
+    url = "/rubrics/quick-check/2/edit?domain=SV"
+    page = text_of(author.get(url))
+    assert "Add an option" in page
+    fields = form_fields(page)
+    fields.update(d1i0q1onew_id="many", d1i0q1onew_label="Many", d1i0q1onew_score="3.5")
+    response = author.post(url, data=fields)
+    assert response.status_code == 302, html.unescape(text_of(response))
+    session.expire_all()
+    referral = services.rubric_of(session.get(RubricVersion, draft.id)).question("SV1_referral")
+    assert referral.options[-1].id == "many"
+    assert (referral.options[-1].label, referral.options[-1].score) == ({"en": "Many"}, 3.5)
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d1i0q1onew_id="some", d1i0q1onew_label="Again")
+    refused = author.post(url, data=fields)
+    assert refused.status_code == 422
+    assert "The question already has an option &#39;some&#39;." in text_of(refused)
+    removal = "/rubrics/quick-check/2/edit/remove/option/SV1_referral/many"
+    assert removal in text_of(author.get(url))
+    assert confirm_removal(author, removal).status_code == 302
+    session.expire_all()
+    referral = services.rubric_of(session.get(RubricVersion, draft.id)).question("SV1_referral")
+    assert "many" not in [o.id for o in referral.options]
+
+
+def test_the_version_page_puts_its_main_actions_first(author, published, draft):
+    page = text_of(author.get("/rubrics/quick-check/2"))
+    primary = page.split('<div class="primary-actions">')[1].split("</div>")[0]
+    assert "Edit draft" in primary
+    assert "Publish…" in primary
+    assert "Download YAML" not in primary
+    assert "Discard this draft" not in primary
+    assert 'class="button danger" href="/rubrics/quick-check/2/delete"' in page
+    page = text_of(author.get("/rubrics/quick-check/1"))
+    primary = page.split('<div class="primary-actions">')[1].split("</div>")[0]
+    assert "Start a new draft from this version" in primary
+    assert "Discard" not in page
