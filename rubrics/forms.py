@@ -1027,10 +1027,13 @@ def _build_field(slot: Slot) -> Any:
         cls = TextAreaField if slot.multiline else StringField
         render = {"rows": 2} if slot.multiline else {}
         return cls(slot.label, validators=validators, render_kw=render)
+    number = {"class": "num", "inputmode": "decimal"}
     if slot.kind == "number":
-        return FloatField(slot.label, validators=[InputRequired(_("A number is needed."))])
+        return FloatField(
+            slot.label, validators=[InputRequired(_("A number is needed."))], render_kw=number
+        )
     if slot.kind == "optional_number":
-        return FloatField(slot.label, validators=[Optional()])
+        return FloatField(slot.label, validators=[Optional()], render_kw=number)
     if slot.kind == "string":
         return StringField(slot.label, validators=[Optional(), Length(max=TEXT_MAX)])
     if slot.kind in ("tristate", "choice"):
