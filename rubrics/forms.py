@@ -1152,6 +1152,20 @@ def section_names(content: Mapping[str, Any], language: str | None = None) -> li
     return names
 
 
+def changed_questions(before: Mapping[str, Any], after: Mapping[str, Any], d: int) -> list[str]:
+    """The anchors (``d1i0q2``) of domain ``d``'s questions that differ, or are new, in ``after``.
+
+    A save of a domain keeps the questions it changed open on the page it leads back to.
+    """
+    anchors = []
+    indicators = _get(after, ("domains", d, "indicators")) or []
+    for i, indicator in enumerate(indicators):
+        for k, question in enumerate(indicator.get("questions") or []):
+            if _get(before, ("domains", d, "indicators", i, "questions", k)) != question:
+                anchors.append(f"d{d}i{i}q{k}")
+    return anchors
+
+
 @dataclass(frozen=True)
 class DomainEntry:
     """A domain in the editor's list of domains."""
@@ -1190,6 +1204,7 @@ __all__ = [
     "UploadForm",
     "YamlEditForm",
     "add_errors",
+    "changed_questions",
     "describe_path",
     "domain_entries",
     "new_question",

@@ -9,6 +9,7 @@ JavaScript and every form carries a CSRF token.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -49,6 +50,7 @@ from rubrics.forms import (
     SectionEditor,
     UploadForm,
     YamlEditForm,
+    changed_questions,
     describe_path,
     domain_entries,
 )
@@ -470,6 +472,7 @@ def _edit_section(record: RubricRecord, version: RubricVersion, section: str | i
             abort(400)
         if submitted != version.lock_version:
             return _structured_conflict(record, version, editor, form)
+        before = copy.deepcopy(version.content)
         applied = editor.apply(form)
         problems: list[Problem] = []
         rubric: Rubric | None = None
@@ -490,8 +493,16 @@ def _edit_section(record: RubricRecord, version: RubricVersion, section: str | i
             flash(gettext("Saved."), "success")
             if section == "settings" and len(rubric.domains) > domains_before:
                 return redirect(_edit_url(code, number, rubric.domains[-1].id))
-            domain = None if section == "settings" else rubric.domains[int(section)].id
-            return redirect(_edit_url(code, number, domain))
+            if section == "settings":
+                return redirect(_edit_url(code, number))
+            domain = rubric.domains[int(section)].id
+            opened = changed_questions(before, applied.document, int(section))
+            if not opened:
+                return redirect(_edit_url(code, number, domain))
+            target = url_for(
+                "rubrics.edit", code=code, number=number, domain=domain, open=",".join(opened)
+            )
+            return redirect(f"{target}#{opened[0]}")
         summary = _attach_problems(editor, form, applied, problems)
         status = 422
     domains = domain_entries(version.content, language)
@@ -508,6 +519,7 @@ def _edit_section(record: RubricRecord, version: RubricVersion, section: str | i
         editing=editing,
         section=str(section),
         summary=summary,
+        opened=set((request.args.get("open") or "").split(",")) - {""},
         **_texts(language, rubric_now.default_language),
     ), status
 

@@ -1090,7 +1090,11 @@ def test_saving_one_domain_changes_only_that_domain(author, draft, session):
     fields = form_fields(text_of(author.get(url)))
     fields.update(d1_label_1="Υπηρεσίες", d1i0q1_label_0="Which partners?")
     response = author.post(url, data=fields)
-    assert response.headers["Location"].endswith(url)
+    location = response.headers["Location"]
+    assert location.endswith(f"{url}&open=d1i0q1#d1i0q1")  # the question changed stays open
+    page = text_of(author.get(location))
+    assert '<details class="question-edit" id="d1i0q1" open>' in page
+    assert '<details class="question-edit" id="d1i0q0">' in page
     session.expire_all()
     after = services.content_of(services.rubric_of(session.get(RubricVersion, draft.id)))
     assert after["domains"][1]["label"]["el"] == "Υπηρεσίες"
