@@ -56,14 +56,27 @@ def check(page: Page, problems: list[str]) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
-def test_editing_a_question_in_both_languages_and_removing_one_with_the_keyboard(
-    page: Page, live_server: str
-) -> None:
-    problems: list[str] = []
-    page.goto(f"{live_server}/login")
+def press_tab_until(page: Page, text: str) -> None:
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == text:
+            return
+    pytest.fail(f"{text!r} is not reached with Tab")
+
+
+def log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/login")
     page.get_by_label("E-mail").fill("evaluator@demo.test")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+
+def test_editing_a_question_in_both_languages_and_removing_one_with_the_keyboard(
+    browser: Browser, page: Page, live_server: str
+) -> None:
+    problems: list[str] = []
+    log_in(page, live_server)
 
     page.goto(f"{live_server}/rubrics/quick-check")
     page.get_by_role("button", name="Start a new draft from this version").first.click()
@@ -102,25 +115,46 @@ def test_editing_a_question_in_both_languages_and_removing_one_with_the_keyboard
         "Έχει κάθε παιδί γραπτό σχέδιο φροντίδας;"
     )
 
-    # Remove a question with the keyboard only: the link, then the confirmation's button.
+    # Remove a question with the keyboard only: the link, then the confirmation's button (in a
+    # <dialog> over the editor with JavaScript, on a page of its own without: see below).
     page.locator("details#d1i0q1 > summary").focus()
     page.keyboard.press("Enter")  # opens the question
-    remove = page.get_by_role("link", name="Remove question SV1_referral…")
-    remove.focus()
+    page.get_by_role("link", name="Remove question SV1_referral…").focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Remove question SV1_referral?")).to_be_visible()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name="Remove question SV1_referral?")).to_be_visible()
+    expect(dialog.get_by_role("link", name="No, keep it")).to_be_focused()  # the safe choice
     check(page, problems)
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        focused = page.evaluate("() => document.activeElement.textContent.trim()")
-        if focused == "Yes, remove question SV1_referral":
-            break
-    else:
-        pytest.fail("the confirmation's button is not reached with Tab")
+    press_tab_until(page, "Yes, remove question SV1_referral")
     page.keyboard.press("Enter")
     expect(page.locator(".flash.success")).to_contain_text("Question SV1_referral was removed.")
     expect(page).to_have_url(re.compile(r"/edit\?domain=SV$"))
     expect(page.locator("details#d1i0q1")).to_have_count(0)
+
+    # Without JavaScript the link leads to the confirmation page, reached with the keyboard too.
+    plain = browser.new_context(java_script_enabled=False, bypass_csp=True)
+    try:
+        bare = plain.new_page()
+        log_in(bare, live_server)
+        bare.goto(page.url.replace("domain=SV", "domain=RS"))
+        bare.locator("details#d2i0q1 > summary").focus()
+        bare.keyboard.press("Enter")
+        bare.get_by_role("link", name="Remove question RS1_outcomes…").focus()
+        bare.keyboard.press("Enter")
+        expect(bare.get_by_role("heading", name="Remove question RS1_outcomes?")).to_be_visible()
+        expect(bare).to_have_url(re.compile(r"/edit/remove/question/RS1_outcomes$"))
+        press_tab_until(bare, "Yes, remove question RS1_outcomes")
+        bare.keyboard.press("Enter")
+        expect(bare.locator(".flash.success")).to_contain_text("Question RS1_outcomes was removed.")
+    finally:
+        plain.close()
+
+    page.goto(f"{draft_url}/edit/remove/domain/RS")  # a confirmation page of its own
+    expect(page.get_by_role("heading", name="Remove domain RS?")).to_be_visible()
+    check(page, problems)
+    page.goto(f"{draft_url}/edit/remove/question/SV1_plans")  # refused: the last of SV1
+    expect(page.get_by_role("alert")).to_contain_text("an indicator needs at least one question")
+    check(page, problems)
 
     page.goto(draft_url)
     page.get_by_role("link", name="Discard this draft…").click()
