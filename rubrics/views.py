@@ -365,8 +365,11 @@ def _conflict(
     version: RubricVersion,
     yours_text: str,
     yours: Rubric | None,
+    domain: str | None = None,
 ) -> tuple[str, int]:
-    """Both versions, what saving yours would change, and a way to save yours anyway."""
+    """Both versions, what saving yours would change, and a way to save yours anyway.
+
+    ``domain``: the domain edited, where "keep theirs" leads back to (None: the settings)."""
     theirs = services.rubric_of(version)
     diff = diff_rubrics(theirs, yours) if yours is not None else None
     form = YamlEditForm(
@@ -381,6 +384,7 @@ def _conflict(
         yours_text=yours_text,
         diff=diff,
         form=form,
+        again=_edit_url(record.code, version.number, domain),
         **_texts(language, theirs.default_language),
     ), 409
 
@@ -572,7 +576,12 @@ def _structured_conflict(
         text = rubric_yaml(applied.document)  # refused: shown as the person wrote it
     else:
         text = services.yaml_text(version.content)
-    return _conflict(record, version, text, yours)
+    domain = None
+    if editor.section != "settings":
+        domain = str(editor.content["domains"][int(editor.section)].get("id"))
+        if _domain_index(version.content, domain) is None:
+            domain = None  # removed meanwhile
+    return _conflict(record, version, text, yours, domain)
 
 
 def _fits(editor: SectionEditor) -> bool:

@@ -1124,6 +1124,7 @@ def test_a_stale_save_of_a_domain_shows_both_versions(author, draft, session):
     page = html.unescape(text_of(response))
     assert "Their services" in page  # theirs, saved
     assert "My cases" in page  # mine, to save over theirs
+    assert 'href="/rubrics/quick-check/2/edit?domain=SV">Keep theirs and edit again' in page
     session.expire_all()
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     assert rubric.domains[1].label["en"] == "Their services"
