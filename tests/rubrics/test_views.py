@@ -1208,3 +1208,24 @@ def test_the_version_page_puts_its_main_actions_first(author, published, draft):
     primary = page.split('<div class="primary-actions">')[1].split("</div>")[0]
     assert "Start a new draft from this version" in primary
     assert "Discard" not in page
+
+
+def test_hostile_text_is_escaped_in_the_folded_questions_and_the_confirmations(
+    author, draft, session
+):
+    hostile = '<script>alert("q")</script><img src=x onerror=alert(1)>'
+    document = services.content_of(services.rubric_of(draft))
+    document["domains"][1]["label"]["en"] = hostile
+    document["domains"][1]["indicators"][0]["questions"][1]["label"]["en"] = hostile
+    services.update_draft(session, draft, services.parse_rubric(document))
+    session.commit()
+    for url in (
+        "/rubrics/quick-check/2/edit",
+        "/rubrics/quick-check/2/edit?domain=SV",
+        "/rubrics/quick-check/2/edit/remove/question/SV1_referral",
+        "/rubrics/quick-check/2/edit/remove/domain/SV",
+    ):
+        page = text_of(author.get(url))
+        assert "<script>alert" not in page, url
+        assert "<img src=x" not in page, url
+        assert "&lt;script&gt;alert" in page, url
