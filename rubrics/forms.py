@@ -23,8 +23,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
-    BooleanField,
     FloatField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -32,6 +32,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    AnyOf,
     InputRequired,
     Length,
     NumberRange,
@@ -88,6 +89,13 @@ class PublishForm(FlaskForm):
     lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), LOCK_RANGE])
 
 
+class ConfirmForm(FlaskForm):
+    """The last step of a destructive action: an explicit yes, and the draft's version seen."""
+
+    confirmed = HiddenField(validators=[InputRequired(), AnyOf(["yes"])])
+    lock_version = IntegerField(widget=HiddenInput(), validators=[Optional(), LOCK_RANGE])
+
+
 class PostButtonForm(FlaskForm):
     """A button that posts (start a draft, start a review, ...): it carries the CSRF token.
 
@@ -104,7 +112,7 @@ def add_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]]) -> None:
 
 # --- the structured editor ---------------------------------------------------------------------
 
-SlotKind = Literal["text", "number", "optional_number", "string", "tristate", "choice", "remove"]
+SlotKind = Literal["text", "number", "optional_number", "string", "tristate", "choice"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,13 @@ class Block:
     fields: list[str] = field(default_factory=list)
     children: list[Block] = field(default_factory=list)
     note: str = ""
+    summary: str = ""  # shown while the block is collapsed (a question's text)
+    item: str = ""  # the id of the item the block edits (for its remove link)
+    badge: str = ""  # a question's type
+
+    def all_fields(self) -> list[str]:
+        """The fields of the block and of the blocks inside it."""
+        return [*self.fields, *(name for child in self.children for name in child.all_fields())]
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,17 @@ class NewQuestion:
     id_field: str
     type_field: str
     label_field: str
+
+
+@dataclass(frozen=True)
+class NewOption:
+    """The "add an option" fields of a single or multiple choice question."""
+
+    question: DocPath
+    id_field: str
+    label_field: str
+    score_field: str
+    taken: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -230,14 +256,19 @@ class SectionEditor:
     ``section`` is ``"settings"`` or a domain's position in the rubric.
     """
 
-    def __init__(self, content: Mapping[str, Any], section: str | int) -> None:
+    def __init__(
+        self, content: Mapping[str, Any], section: str | int, language: str | None = None
+    ) -> None:
         self.content = content
         self.section = section
         self.languages = [str(lang) for lang in content.get("languages", ["en"])]
         default = str(content.get("default_language", self.languages[0]))
         self.default_language = default if default in self.languages else self.languages[0]
+        first = [language] if language in self.languages else []
+        self.order = [*first, self.default_language, *self.languages]  # for summaries
         self.slots: dict[str, Slot] = {}
         self.new_questions: list[NewQuestion] = []
+        self.new_options: list[NewOption] = []
         self.new_branches: list[NewBranch] = []
         self.blocks: list[Block] = []
         self._extra_fields: dict[str, Any] = {}
@@ -398,15 +429,7 @@ class SectionEditor:
                         path=("bands", index, bound),
                     ),
                 )
-            self._add(
-                band_block,
-                Slot(
-                    name=f"b{index}_remove",
-                    label=_("Remove this band"),
-                    kind="remove",
-                    path=("bands", index),
-                ),
-            )
+            band_block.item = str(index + 1)
         new_band = Block("band", _("Add a band"), "band-new")
         bands_block.children.append(new_band)
         self._extra_fields["bnew_label"] = StringField(
@@ -448,28 +471,12 @@ class SectionEditor:
             self._texts(ind_block, prefix, (*ipath, "label"), _("Name"), required=True)
             self._texts(ind_block, prefix, (*ipath, "guidance"), _("Guidance"), multiline=True)
             self._weight(ind_block, prefix, ipath)
-            self._add(
-                ind_block,
-                Slot(
-                    name=f"{prefix}_remove",
-                    label=_("Remove this indicator and its questions"),
-                    kind="remove",
-                    path=ipath,
-                ),
-            )
+            ind_block.item = str(indicator.get("id"))
             for k, question in enumerate(indicator.get("questions") or []):
                 self._question(ind_block, f"{prefix}q{k}", (*ipath, "questions", k), question)
             self._new_question(ind_block, d, i)
         self._new_branch(NewBranch(f"d{d}inew", d, "indicator"), block)
-        self._add(
-            block,
-            Slot(
-                name=f"d{d}_remove",
-                label=_("Remove this domain with its indicators and questions"),
-                kind="remove",
-                path=dpath,
-            ),
-        )
+        block.item = str(domain.get("id"))
 
     def _weight(self, block: Block, prefix: str, path: DocPath) -> None:
         self._add(
@@ -527,7 +534,10 @@ class SectionEditor:
             for o, option in enumerate(question.get("options") or []):
                 opath: DocPath = (*qpath, "options", o)
                 option_block = Block(
-                    "option", _("Option %(id)s", id=option.get("id")), f"{prefix}o{o}"
+                    "option",
+                    _("Option %(id)s", id=option.get("id")),
+                    f"{prefix}o{o}",
+                    item=f"{question.get('id')}/{option.get('id')}",
                 )
                 block.children.append(option_block)
                 self._texts(
@@ -556,18 +566,14 @@ class SectionEditor:
                     required=True,
                     multiline=True,
                 )
+        if kind in ("single", "multiple"):
+            self._new_option(block, prefix, qpath)
         policy = Block("missing", _("Missing answers (this question)"), f"{prefix}-missing")
         block.children.append(policy)
         self._policy(policy, f"{prefix}m", (*qpath, "missing"), rubric_level=False)
-        self._add(
-            block,
-            Slot(
-                name=f"{prefix}_remove",
-                label=_("Remove this question"),
-                kind="remove",
-                path=qpath,
-            ),
-        )
+        block.item = str(question.get("id"))
+        block.summary = _label(question, self.order, "")
+        block.badge = _type_name(kind)
 
     def _new_question(self, parent: Block, d: int, i: int) -> None:
         prefix = f"d{d}i{i}new"
@@ -595,6 +601,30 @@ class SectionEditor:
         )
         block.fields.extend(names)
         self.new_questions.append(NewQuestion(d, i, *names))
+
+    def _new_option(self, parent: Block, prefix: str, qpath: DocPath) -> None:
+        question = _get(self.content, qpath) or {}
+        taken = frozenset(str(o.get("id")) for o in question.get("options") or [])
+        block = Block("add", _("Add an option"), f"{prefix}onew")
+        parent.children.append(block)
+        names = (f"{prefix}onew_id", f"{prefix}onew_label", f"{prefix}onew_score")
+        self._extra_fields[names[0]] = StringField(
+            _("Id of the option (letters, digits, _ . -)"),
+            validators=[
+                Optional(),
+                Regexp(CODE_PATTERN, message=_("Not a valid id.")),
+                Length(max=64),
+            ],
+        )
+        self._extra_fields[names[1]] = StringField(
+            _("Label (%(lang)s)", lang=self.default_language),
+            validators=[Optional(), Length(max=TEXT_MAX)],
+        )
+        self._extra_fields[names[2]] = FloatField(
+            _("Score (empty: not scored)"), validators=[Optional()]
+        )
+        block.fields.extend(names)
+        self.new_options.append(NewOption(qpath, *names, taken=taken))
 
     def _new_branch(self, branch: NewBranch, parent: Block | None = None) -> None:
         if branch.domain is None:
@@ -690,12 +720,26 @@ class SectionEditor:
             for part in ("id", "iid", "qid"):
                 if part in branch.parts:
                     validators[f"validate_{branch.name(part)}"] = unused
-        if self.section != "settings":
-            d = int(self.section)
-            validators[f"validate_d{d}_remove"] = _last_domain_check(
-                len(self.content.get("domains") or [])
-            )
+        for new_option in self.new_options:
+            validators[f"validate_{new_option.id_field}"] = _unused_option(new_option.taken)
         return validators
+
+    def rows(self, block: Block) -> list[list[str]]:
+        """``block``'s fields in rows: one text in every language side by side, else one field."""
+        rows: list[list[str]] = []
+        for name in block.fields:
+            slot = self.slots.get(name)
+            last = self.slots.get(rows[-1][0]) if rows else None
+            if (
+                slot is not None
+                and last is not None
+                and slot.kind == last.kind == "text"
+                and slot.path == last.path
+            ):
+                rows[-1].append(name)
+            else:
+                rows.append([name])
+        return rows
 
     # -- the form -----------------------------------------------------------------------------
     def form_class(self) -> type[SectionFormBase]:
@@ -707,18 +751,10 @@ class SectionEditor:
         attrs["extra_checks"] = tuple(_branch_check(branch) for branch in self.new_branches)
         return type("SectionForm", (SectionFormBase,), attrs)
 
-    def removes_domain(self, form: Any) -> bool:
-        """Whether the submitted form removes this section's domain."""
-        return self.section != "settings" and self._checked(
-            form, f"d{int(self.section)}_remove", None
-        )
-
     def initial(self, lock_version: int) -> dict[str, Any]:
         """The fields' values from the stored document."""
         data: dict[str, Any] = {"lock_version": lock_version}
         for slot in self.slots.values():
-            if slot.kind == "remove":
-                continue
             value = _get(self.content, slot.value_path)
             if slot.kind == "tristate":
                 data[slot.name] = "" if value is None else ("yes" if value else "no")
@@ -743,7 +779,7 @@ class SectionEditor:
         document = copy.deepcopy(dict(self.content))
         keep = set(present) if present is not None else None
         for slot in self.slots.values():
-            if slot.kind == "remove" or slot.name not in form:
+            if slot.name not in form:
                 continue
             if keep is not None and slot.name not in keep:
                 continue
@@ -754,8 +790,6 @@ class SectionEditor:
         applied = Applied(document)
         if self.section == "settings":
             self._apply_bands(document, form, applied, keep)
-        elif self._checked(form, f"d{int(self.section)}_remove", keep):
-            del document["domains"][int(self.section)]
         else:
             self._apply_structure(document, form, applied, keep)
         for branch in self.new_branches:
@@ -763,69 +797,66 @@ class SectionEditor:
         _prune_policies(document)
         return applied
 
-    def _checked(self, form: Any, name: str, keep: set[str] | None) -> bool:
-        return name in form and (keep is None or name in keep) and bool(form[name].data)
+    @staticmethod
+    def _given(form: Any, name: str, keep: set[str] | None) -> bool:
+        """Whether field ``name`` was submitted without errors (and is to be applied)."""
+        return name in form and (keep is None or name in keep) and not form[name].errors
 
     def _apply_bands(
         self, document: dict[str, Any], form: Any, applied: Applied, keep: set[str] | None
     ) -> None:
-        bands = list(document.get("bands") or [])
-        kept = [
-            (index, band)
-            for index, band in enumerate(bands)
-            if not self._checked(form, f"b{index}_remove", keep)
-        ]
+        """Add the new band when it has a name (bands are removed with a confirmation)."""
         new_label = form["bnew_label"].data if "bnew_label" in form else None
         if new_label and (keep is None or "bnew_label" in keep):
-            kept.append(
-                (
-                    -1,
-                    {
-                        "label": {self.default_language: new_label.strip()},
-                        "min": form["bnew_min"].data,
-                        "max": form["bnew_max"].data,
-                    },
-                )
+            bands = document.setdefault("bands", [])
+            bands.append(
+                {
+                    "label": {self.default_language: new_label.strip()},
+                    "min": form["bnew_min"].data,
+                    "max": form["bnew_max"].data,
+                }
             )
-        document["bands"] = [band for _, band in kept]
-        for new_index, (old_index, _band) in enumerate(kept):
-            applied.moves[("bands", new_index)] = (
-                ("bands", old_index) if old_index >= 0 else ("new-band",)
-            )
+            applied.moves[("bands", len(bands) - 1)] = ("new-band",)
 
     def _apply_structure(
         self, document: dict[str, Any], form: Any, applied: Applied, keep: set[str] | None
     ) -> None:
-        d = int(self.section)
-        domain = document["domains"][d]
-        indicators = list(domain.get("indicators") or [])
-        new_by_indicator = {(n.domain, n.indicator): n for n in self.new_questions}
-        kept_indicators: list[dict[str, Any]] = []
-        for i, indicator in enumerate(indicators):
-            if self._checked(form, f"d{d}i{i}_remove", keep):
+        """Append the new questions and options (items are removed with a confirmation)."""
+        for new in self.new_questions:
+            if not self._given(form, new.id_field, keep):
                 continue
-            questions = list(indicator.get("questions") or [])
-            kept_questions: list[tuple[DocPath, dict[str, Any]]] = [
-                (("domains", d, "indicators", i, "questions", k), question)
-                for k, question in enumerate(questions)
-                if not self._checked(form, f"d{d}i{i}q{k}_remove", keep)
-            ]
-            new = new_by_indicator.get((d, i))
-            if new is not None and new.id_field in form and (keep is None or new.id_field in keep):
-                new_id = (form[new.id_field].data or "").strip()
-                if new_id and not form[new.id_field].errors:
-                    kind = form[new.type_field].data or "maturity"
-                    label = (form[new.label_field].data or "").strip() or new_id
-                    skeleton = new_question(document, new_id, kind, label, self.default_language)
-                    kept_questions.append((("new-question", d, i), skeleton))
-            new_i = len(kept_indicators)
-            indicator = dict(indicator)
-            indicator["questions"] = [question for _, question in kept_questions]
-            kept_indicators.append(indicator)
-            applied.moves[("domains", d, "indicators", new_i)] = ("domains", d, "indicators", i)
-            for new_k, (old_path, _question) in enumerate(kept_questions):
-                applied.moves[("domains", d, "indicators", new_i, "questions", new_k)] = old_path
-        domain["indicators"] = kept_indicators
+            new_id = (form[new.id_field].data or "").strip()
+            if not new_id:
+                continue
+            kind = form[new.type_field].data or "maturity"
+            label = (form[new.label_field].data or "").strip() or new_id
+            skeleton = new_question(document, new_id, kind, label, self.default_language)
+            ipath: DocPath = ("domains", new.domain, "indicators", new.indicator)
+            questions = _get(document, ipath)["questions"]
+            questions.append(skeleton)
+            applied.moves[(*ipath, "questions", len(questions) - 1)] = (
+                "new-question",
+                new.domain,
+                new.indicator,
+            )
+        for option in self.new_options:
+            names = (option.id_field, option.label_field, option.score_field)
+            if not all(self._given(form, name, keep) for name in names):
+                continue
+            option_id = (form[option.id_field].data or "").strip()
+            if not option_id:
+                continue
+            label = (form[option.label_field].data or "").strip() or option_id
+            item: dict[str, Any] = {"id": option_id, "label": {self.default_language: label}}
+            score = form[option.score_field].data
+            if score is not None and math.isfinite(score):
+                item["score"] = score
+            options = _get(document, option.question).setdefault("options", [])
+            options.append(item)
+            applied.moves[(*option.question, "options", len(options) - 1)] = (
+                "new-option",
+                *option.question,
+            )
 
     def _apply_branch(
         self,
@@ -867,8 +898,6 @@ class SectionEditor:
             applied.moves[(*path, "indicators", 0)] = (*origin, "indicator")
             applied.moves[(*path, "indicators", 0, "questions", 0)] = (*origin, "question")
             return
-        if self._checked(form, f"d{branch.domain}_remove", keep):
-            return  # the domain itself is being removed
         indicator = {"id": texts["id"], "label": {language: texts["label"]}}
         if weight is not None:
             indicator["weight"] = weight
@@ -883,14 +912,15 @@ class SectionEditor:
     def field_paths(self) -> dict[DocPath, str]:
         paths: dict[DocPath, str] = {}
         for slot in self.slots.values():
-            if slot.kind == "remove":
-                paths.setdefault(slot.path, slot.name)
-                continue
             paths[slot.value_path] = slot.name
             if slot.lang is not None and (slot.required or slot.path not in paths):
                 paths[slot.path] = slot.name
         for new in self.new_questions:
             paths[("new-question", new.domain, new.indicator)] = new.id_field
+        for option in self.new_options:
+            paths[("new-option", *option.question)] = option.id_field
+            paths[("new-option", *option.question, "label")] = option.label_field
+            paths[("new-option", *option.question, "score")] = option.score_field
         paths[("new-band",)] = "bnew_label"
         for branch in self.new_branches:
             origin = branch.origin
@@ -986,14 +1016,12 @@ def _branch_check(branch: NewBranch) -> Callable[[Any], None]:
     return check
 
 
-def _last_domain_check(count: int) -> Any:
+def _unused_option(taken: frozenset[str]) -> Any:
     def check(form: Any, bound: Any) -> None:
-        if bound.data and count <= 1:
+        code = (bound.data or "").strip()
+        if code in taken:
             raise ValidationError(
-                _(
-                    "This is the only domain: a rubric needs at least one. Add another domain "
-                    "(in the settings) before removing this one."
-                )
+                _("The question already has an option %(code)s.", code=repr(code))
             )
 
     return check
@@ -1008,10 +1036,13 @@ def _build_field(slot: Slot) -> Any:
         cls = TextAreaField if slot.multiline else StringField
         render = {"rows": 2} if slot.multiline else {}
         return cls(slot.label, validators=validators, render_kw=render)
+    number = {"class": "num", "inputmode": "decimal"}
     if slot.kind == "number":
-        return FloatField(slot.label, validators=[InputRequired(_("A number is needed."))])
+        return FloatField(
+            slot.label, validators=[InputRequired(_("A number is needed."))], render_kw=number
+        )
     if slot.kind == "optional_number":
-        return FloatField(slot.label, validators=[Optional()])
+        return FloatField(slot.label, validators=[Optional()], render_kw=number)
     if slot.kind == "string":
         return StringField(slot.label, validators=[Optional(), Length(max=TEXT_MAX)])
     if slot.kind in ("tristate", "choice"):
@@ -1020,7 +1051,7 @@ def _build_field(slot: Slot) -> Any:
             choices=[SelectChoice(value, text) for value, text in slot.choices],
             default="",
         )
-    return BooleanField(slot.label)
+    raise ValueError(f"unknown slot kind {slot.kind!r}")
 
 
 def _get(document: Any, path: DocPath) -> Any:
@@ -1130,11 +1161,51 @@ def section_names(content: Mapping[str, Any], language: str | None = None) -> li
     return names
 
 
+def changed_questions(before: Mapping[str, Any], after: Mapping[str, Any], d: int) -> list[str]:
+    """The anchors (``d1i0q2``) of domain ``d``'s questions that differ, or are new, in ``after``.
+
+    A save of a domain keeps the questions it changed open on the page it leads back to.
+    """
+    anchors = []
+    indicators = _get(after, ("domains", d, "indicators")) or []
+    for i, indicator in enumerate(indicators):
+        for k, question in enumerate(indicator.get("questions") or []):
+            if _get(before, ("domains", d, "indicators", i, "questions", k)) != question:
+                anchors.append(f"d{d}i{i}q{k}")
+    return anchors
+
+
+@dataclass(frozen=True)
+class DomainEntry:
+    """A domain in the editor's list of domains."""
+
+    index: int
+    code: str
+    title: str
+    indicators: int
+    questions: int
+
+
+def domain_entries(content: Mapping[str, Any], language: str | None = None) -> list[DomainEntry]:
+    """The domains of ``content`` with their counts, named in ``language`` when possible."""
+    names = section_names(content, language)[1:]
+    entries = []
+    for index, domain in enumerate(content.get("domains") or []):
+        indicators = domain.get("indicators") or []
+        questions = sum(len(i.get("questions") or []) for i in indicators)
+        entries.append(
+            DomainEntry(index, str(domain.get("id")), names[index][1], len(indicators), questions)
+        )
+    return entries
+
+
 __all__ = [
     "QUESTION_TYPES",
     "UPLOAD_EXTENSIONS",
     "Applied",
     "Block",
+    "ConfirmForm",
+    "DomainEntry",
     "PostButtonForm",
     "PublishForm",
     "SectionEditor",
@@ -1142,7 +1213,9 @@ __all__ = [
     "UploadForm",
     "YamlEditForm",
     "add_errors",
+    "changed_questions",
     "describe_path",
+    "domain_entries",
     "new_question",
     "section_names",
 ]

@@ -9,6 +9,7 @@ JavaScript and every form carries a CSRF token.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -46,17 +47,20 @@ from rubrics.diff import RubricDiff, diff_rubrics
 from rubrics.forms import (
     Applied,
     Block,
+    ConfirmForm,
     PostButtonForm,
     PublishForm,
     SectionEditor,
     UploadForm,
     YamlEditForm,
+    changed_questions,
     describe_path,
-    section_names,
+    domain_entries,
 )
 from rubrics.languages import page_language
 from rubrics.loader import RubricFileError, load_rubric_text, locate_problems, rubric_yaml
 from rubrics.models import RubricRecord, RubricVersion, VersionStatus
+from rubrics.removal import KINDS, Removal, plan_removal
 from rubrics.schema import Problem, Rubric, RubricError, localize, parse_rubric
 from rubrics.xlsform import XLSFormError, export_xlsform, import_xlsform
 from webapp.extensions import dbsession
@@ -331,21 +335,37 @@ def start_draft(code: str, number: int) -> PageResult:
     return redirect(_version_url(draft, code))
 
 
-@bp.route("/<code>/<int:number>/delete", methods=["POST"])
+@bp.route("/<code>/<int:number>/delete", methods=["GET", "POST"])
 @requires("author_rubric")
 def delete(code: str, number: int) -> PageResult:
-    _, version = load_rubric_version(code, number, need="author_rubric")
-    if not PostButtonForm().validate_on_submit():
-        abort(400)
+    """Discard a draft: GET asks, a POST of the confirmation does it (any other POST asks)."""
+    record, version = load_rubric_version(code, number, need="author_rubric")
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
-    services.delete_draft(dbsession(), version)
-    dbsession().commit()
-    flash(
-        gettext("Draft version %(number)s of %(code)s was discarded.", number=number, code=code),
-        "success",
+    if request.method == "POST":
+        form = ConfirmForm()
+        if not form.validate():
+            if "csrf_token" in form.errors:
+                abort(400)
+            return redirect(url_for("rubrics.delete", code=code, number=number))
+        services.delete_draft(dbsession(), version)
+        dbsession().commit()
+        flash(
+            gettext(
+                "Draft version %(number)s of %(code)s was discarded.", number=number, code=code
+            ),
+            "success",
+        )
+        return redirect(url_for("rubrics.index"))
+    rubric = services.rubric_of(version)
+    return render_template(
+        "rubrics/confirm_discard.html",
+        record=record,
+        version=version,
+        rubric=rubric,
+        form=ConfirmForm(formdata=None, data={"confirmed": "yes"}),
+        **_texts(page_language(rubric), rubric.default_language),
     )
-    return redirect(url_for("rubrics.index"))
 
 
 # --- editing -----------------------------------------------------------------------------------
@@ -356,8 +376,11 @@ def _conflict(
     version: RubricVersion,
     yours_text: str,
     yours: Rubric | None,
+    domain: str | None = None,
 ) -> tuple[str, int]:
-    """Both versions, what saving yours would change, and a way to save yours anyway."""
+    """Both versions, what saving yours would change, and a way to save yours anyway.
+
+    ``domain``: the domain edited, where "keep theirs" leads back to (None: the settings)."""
     theirs = services.rubric_of(version)
     diff = diff_rubrics(theirs, yours) if yours is not None else None
     form = YamlEditForm(
@@ -372,6 +395,7 @@ def _conflict(
         yours_text=yours_text,
         diff=diff,
         form=form,
+        again=_edit_url(record.code, version.number, domain),
         **_texts(language, theirs.default_language),
     ), 409
 
@@ -386,28 +410,70 @@ def _blocks_index(blocks: list[Block], into: dict[str, str] | None = None) -> di
     return into
 
 
+def _domain_index(content: dict[str, Any], code: str) -> int | None:
+    for index, domain in enumerate(content.get("domains") or []):
+        if str(domain.get("id")) == code:
+            return index
+    return None
+
+
+def _edit_url(code: str, number: int, domain: str | None = None) -> str:
+    if domain is None:
+        return url_for("rubrics.edit", code=code, number=number)
+    return url_for("rubrics.edit", code=code, number=number, domain=domain)
+
+
 @bp.route("/<code>/<int:number>/edit", methods=["GET", "POST"])
-@bp.route("/<code>/<int:number>/edit/domain/<int:index>", methods=["GET", "POST"])
 @requires("author_rubric")
-def edit(code: str, number: int, index: int | None = None) -> PageResult:
+def edit(code: str, number: int) -> PageResult:
+    """The rubric's settings, or with ``?domain=CODE`` that one domain."""
     record, version = load_rubric_version(code, number, need="author_rubric")
     if version.status != VersionStatus.DRAFT:
         return _not_a_draft(code, version)
-    section: str | int = "settings" if index is None else index
-    try:
-        editor = SectionEditor(version.content, section)
-    except IndexError:
-        stale = request.form.get("lock_version") not in (None, str(version.lock_version))
-        if request.method == "POST" and stale and PostButtonForm().validate():
-            return _refuse(
-                409,
-                gettext("This domain was removed"),
-                gettext(
-                    "The draft was changed after you opened this page and this domain is no "
-                    "longer in it: nothing was saved."
-                ),
-            )
-        abort(404)
+    wanted = request.args.get("domain")
+    if wanted is None:
+        return _edit_section(record, version, "settings")
+    index = _domain_index(version.content, wanted)
+    if index is None:
+        return _domain_gone(version)
+    return _edit_section(record, version, index)
+
+
+@bp.route("/<code>/<int:number>/edit/domain/<int:index>", methods=["GET", "POST"])
+@requires("author_rubric")
+def edit_domain(code: str, number: int, index: int) -> PageResult:
+    """The editor's earlier address of a domain (by position): now ``?domain=CODE``."""
+    record, version = load_rubric_version(code, number, need="author_rubric")
+    if version.status != VersionStatus.DRAFT:
+        return _not_a_draft(code, version)
+    domains = version.content.get("domains") or []
+    if not 0 <= index < len(domains):
+        return _domain_gone(version)
+    if request.method == "GET":
+        return redirect(_edit_url(code, number, str(domains[index].get("id"))))
+    return _edit_section(record, version, index)
+
+
+def _domain_gone(version: RubricVersion) -> tuple[str, int]:
+    """404; 409 for a save based on a copy of the draft in which the domain still was."""
+    stale = request.form.get("lock_version") not in (None, str(version.lock_version))
+    if request.method == "POST" and stale and PostButtonForm().validate():
+        return _refuse(
+            409,
+            gettext("This domain was removed"),
+            gettext(
+                "The draft was changed after you opened this page and this domain is no "
+                "longer in it: nothing was saved."
+            ),
+        )
+    abort(404)
+
+
+def _edit_section(record: RubricRecord, version: RubricVersion, section: str | int) -> PageResult:
+    code, number = record.code, version.number
+    rubric_now = services.rubric_of(version)
+    language = page_language(rubric_now)
+    editor = SectionEditor(version.content, section, language)
     form_class = editor.form_class()
     summary: list[tuple[str | None, str, str]] = []
     status = 200
@@ -421,6 +487,7 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
             abort(400)
         if submitted != version.lock_version:
             return _structured_conflict(record, version, editor, form)
+        before = copy.deepcopy(version.content)
         applied = editor.apply(form)
         problems: list[Problem] = []
         rubric: Rubric | None = None
@@ -441,37 +508,38 @@ def edit(code: str, number: int, index: int | None = None) -> PageResult:
                 dbsession().rollback()
                 return _structured_conflict(record, version, editor, form)
             dbsession().commit()
-            return _after_save(code, number, editor, form, rubric, domains_before)
+            flash(gettext("Saved."), "success")
+            if section == "settings" and len(rubric.domains) > domains_before:
+                return redirect(_edit_url(code, number, rubric.domains[-1].id))
+            if section == "settings":
+                return redirect(_edit_url(code, number))
+            domain = rubric.domains[int(section)].id
+            opened = changed_questions(before, applied.document, int(section))
+            if not opened:
+                return redirect(_edit_url(code, number, domain))
+            target = url_for(
+                "rubrics.edit", code=code, number=number, domain=domain, open=",".join(opened)
+            )
+            return redirect(f"{target}#{opened[0]}")
         summary = _attach_problems(editor, form, applied, problems)
         status = 422
-    rubric_now = services.rubric_of(version)
-    language = page_language(rubric_now)
+    domains = domain_entries(version.content, language)
+    editing = None if section == "settings" else domains[int(section)]
     return render_template(
         "rubrics/edit.html",
         record=record,
         version=version,
+        rubric=rubric_now,
         form=form,
         blocks=editor.blocks,
-        sections=section_names(version.content, language),
+        rows=editor.rows,
+        domains=domains,
+        editing=editing,
         section=str(section),
         summary=summary,
+        opened=set((request.args.get("open") or "").split(",")) - {""},
         **_texts(language, rubric_now.default_language),
     ), status
-
-
-def _after_save(
-    code: str, number: int, editor: SectionEditor, form: Any, rubric: Rubric, domains_before: int
-) -> Response:
-    """Back to the page saved (post/redirect/get), or to where a removed or added domain went."""
-    if editor.removes_domain(form):
-        domain = editor.content["domains"][int(editor.section)]
-        flash(gettext("Domain %(id)s was removed.", id=domain.get("id")), "success")
-        return redirect(url_for("rubrics.edit", code=code, number=number))
-    flash(gettext("Saved."), "success")
-    if editor.section == "settings" and len(rubric.domains) > domains_before:
-        index = len(rubric.domains) - 1
-        return redirect(url_for("rubrics.edit", code=code, number=number, index=index))
-    return redirect(request.path)
 
 
 def _attach_problems(
@@ -522,13 +590,149 @@ def _structured_conflict(
         text = rubric_yaml(applied.document)  # refused: shown as the person wrote it
     else:
         text = services.yaml_text(version.content)
-    return _conflict(record, version, text, yours)
+    domain = None
+    if editor.section != "settings":
+        domain = str(editor.content["domains"][int(editor.section)].get("id"))
+        if _domain_index(version.content, domain) is None:
+            domain = None  # removed meanwhile
+    return _conflict(record, version, text, yours, domain)
 
 
 def _fits(editor: SectionEditor) -> bool:
     """Whether every field of ``editor`` was in the submitted form (same structure)."""
     submitted = set(request.form.keys())
-    return all(name in submitted for name, slot in editor.slots.items() if slot.kind != "remove")
+    return all(name in submitted for name in editor.slots)
+
+
+@bp.route("/<code>/<int:number>/edit/remove/<kind>/<path:key>", methods=["GET", "POST"])
+@requires("author_rubric")
+def remove(code: str, number: int, kind: str, key: str) -> PageResult:
+    """Remove one item of a draft: GET says what goes with it, a POST of that page does it."""
+    record, version = load_rubric_version(code, number, need="author_rubric")
+    if version.status != VersionStatus.DRAFT:
+        return _not_a_draft(code, version)
+    if kind not in KINDS:
+        abort(404)
+    status = 200
+    stale = False
+    if request.method == "POST":
+        form = ConfirmForm()
+        if not form.validate() or form.lock_version.data is None:
+            if "csrf_token" in form.errors:
+                abort(400)
+            return redirect(request.path)  # not confirmed: ask
+        stale = form.lock_version.data != version.lock_version
+    removal = plan_removal(version.content, kind, key)
+    if removal is None:
+        if stale:
+            return _refuse(
+                409,
+                gettext("Already removed"),
+                gettext("The draft was changed meanwhile and this item is no longer in it."),
+            )
+        abort(404)
+    problems = _removal_problems(removal)
+    if request.method == "POST" and not stale and not problems:
+        try:
+            services.update_draft(
+                dbsession(),
+                version,
+                parse_rubric(removal.document),
+                expected_lock=version.lock_version,
+                by=current_user,
+            )
+        except services.StaleVersionError:
+            dbsession().rollback()
+            dbsession().refresh(version)
+            stale = True
+        else:
+            dbsession().commit()
+            flash(_removed_message(removal), "success")
+            back = removal.domain if removal.domain is not None else None
+            return redirect(_edit_url(code, number, back))
+    if request.method == "POST":
+        status = 409 if stale else 422
+    rubric = services.rubric_of(version)
+    language = page_language(rubric)
+    return render_template(
+        "rubrics/confirm_remove.html",
+        record=record,
+        version=version,
+        removal=removal,
+        problems=problems,
+        stale=stale,
+        back=_edit_url(code, number, removal.domain),
+        words=_removal_words(removal),
+        form=ConfirmForm(
+            formdata=None, data={"confirmed": "yes", "lock_version": version.lock_version}
+        ),
+        **_texts(language, rubric.default_language),
+    ), status
+
+
+def _removal_problems(removal: Removal) -> list[str]:
+    """Why the rubric would not be valid without the item (nothing: it can go)."""
+    if removal.only_domain:
+        return [
+            gettext(
+                "This is the only domain: a rubric needs at least one. Add another domain "
+                "(in the settings) before removing this one."
+            )
+        ]
+    try:
+        parse_rubric(removal.document)
+    except RubricError as exc:
+        return [
+            f"{describe_path(removal.document, problem.path)}: {problem.message}"
+            for problem in exc.problems
+        ]
+    return []
+
+
+def _removal_words(removal: Removal) -> dict[str, str]:
+    """The confirmation page's title, first sentence and button (whole sentences translate)."""
+    shown = removal.key.split("/")[-1]
+    words = {
+        "domain": (
+            gettext("Remove domain %(id)s?", id=shown),
+            gettext("You are about to remove domain %(id)s", id=shown),
+            gettext("Yes, remove domain %(id)s", id=shown),
+        ),
+        "indicator": (
+            gettext("Remove indicator %(id)s?", id=shown),
+            gettext("You are about to remove indicator %(id)s", id=shown),
+            gettext("Yes, remove indicator %(id)s", id=shown),
+        ),
+        "question": (
+            gettext("Remove question %(id)s?", id=shown),
+            gettext("You are about to remove question %(id)s", id=shown),
+            gettext("Yes, remove question %(id)s", id=shown),
+        ),
+        "option": (
+            gettext("Remove option %(id)s?", id=shown),
+            gettext("You are about to remove option %(id)s", id=shown),
+            gettext("Yes, remove option %(id)s", id=shown),
+        ),
+        "band": (
+            gettext("Remove band %(id)s?", id=shown),
+            gettext("You are about to remove band %(id)s", id=shown),
+            gettext("Yes, remove band %(id)s", id=shown),
+        ),
+    }
+    title, intro, button = words[removal.kind]
+    return {"title": str(title), "intro": str(intro), "button": str(button)}
+
+
+def _removed_message(removal: Removal) -> str:
+    key = removal.key.split("/")[-1]
+    messages = {
+        "domain": gettext("Domain %(id)s was removed.", id=key),
+        "indicator": gettext("Indicator %(id)s was removed.", id=key),
+        "question": gettext("Question %(id)s was removed.", id=key),
+        "option": gettext("Option %(id)s was removed.", id=key),
+        "band": gettext("Band %(id)s was removed.", id=key),
+    }
+    return str(messages[removal.kind])
 
 
 @bp.route("/<code>/<int:number>/yaml", methods=["GET", "POST"])
@@ -595,7 +799,7 @@ def edit_yaml(code: str, number: int) -> PageResult:
         version=version,
         form=form,
         problems=problems,
-        sections=section_names(version.content, page_language(rubric_now)),
+        domains=domain_entries(version.content, page_language(rubric_now)),
         **_texts(page_language(rubric_now), rubric_now.default_language),
     ), status
 

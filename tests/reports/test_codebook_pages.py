@@ -254,7 +254,7 @@ def test_the_form_editor_refuses_a_mapping_the_codebook_no_longer_allows(
     codebook_services.save_codebook(session, changed, seen=1)
     session.commit()
     logged_in(evaluator)
-    url = "/rubrics/small/1/edit/domain/0"
+    url = "/rubrics/small/1/edit?domain=D"
     fields = form_fields(client.get(url).get_data(as_text=True))
     response = client.post(url, data=fields)
     assert response.status_code == 422

@@ -177,8 +177,11 @@ PAGES = [
     "/rubrics/quick-check/1",
     "/rubrics/quick-check/2",
     "/rubrics/quick-check/2/edit",
-    "/rubrics/quick-check/2/edit/domain/0",
-    "/rubrics/quick-check/2/edit/domain/1",
+    "/rubrics/quick-check/2/edit?domain=SG",
+    "/rubrics/quick-check/2/edit?domain=SV",
+    "/rubrics/quick-check/2/edit/remove/domain/RS",
+    "/rubrics/quick-check/2/edit/remove/question/SV2_shelter",
+    "/rubrics/quick-check/2/delete",
     "/rubrics/quick-check/2/yaml",
     "/rubrics/quick-check/2/publish",
     "/rubrics/quick-check/diff",
@@ -212,7 +215,7 @@ def test_the_editor_refusals_and_form_errors_are_in_greek(greek, draft, session)
     assert "Χρειάζεται ένας αριθμός." in page
     assert english_left(page) == []
 
-    domain = "/rubrics/quick-check/2/edit/domain/0"
+    domain = "/rubrics/quick-check/2/edit?domain=SG"
     fields = _fields(greek.get(domain).get_data(as_text=True))
     fields.update(d0inew_id="SG1_policy")  # an id in use, without the rest of the indicator
     page = greek.post(domain, data=fields).get_data(as_text=True)

@@ -80,6 +80,13 @@ def form_fields(page):
     return fields
 
 
+def confirm_removal(client, url):
+    """Open a removal's confirmation page and press its button."""
+    page = text_of(client.get(url))
+    assert "Yes, remove" in page, page
+    return client.post(url, data=form_fields(page))
+
+
 def upload(client, name, data):
     return client.post(
         "/rubrics/upload",
@@ -110,8 +117,12 @@ ROUTES = [
     ("POST", "/rubrics/quick-check/2/delete"),
     ("GET", "/rubrics/quick-check/2/edit"),
     ("POST", "/rubrics/quick-check/2/edit"),
-    ("GET", "/rubrics/quick-check/2/edit/domain/0"),
+    ("GET", "/rubrics/quick-check/2/delete"),
+    ("GET", "/rubrics/quick-check/2/edit?domain=SG"),
+    ("POST", "/rubrics/quick-check/2/edit?domain=SG"),
     ("POST", "/rubrics/quick-check/2/edit/domain/0"),
+    ("GET", "/rubrics/quick-check/2/edit/remove/question/SG1_policy"),
+    ("POST", "/rubrics/quick-check/2/edit/remove/question/SG1_policy"),
     ("GET", "/rubrics/quick-check/2/yaml"),
     ("POST", "/rubrics/quick-check/2/yaml"),
     ("GET", "/rubrics/quick-check/2/publish"),
@@ -410,15 +421,19 @@ def test_starting_a_new_draft_from_a_published_version(author, published, sessio
     assert "/rubrics/quick-check/2/publish" in page
 
 
-def test_discarding_a_draft(author, draft, session):
-    response = author.post(
-        "/rubrics/quick-check/2/delete",
-        data={"csrf_token": token(author, "/rubrics/quick-check/2")},
-    )
+def test_discarding_a_draft_asks_first(author, draft, session):
+    url = "/rubrics/quick-check/2/delete"
+    page = text_of(author.get(url))
+    assert "You are about to discard draft version 2 of quick-check" in html.unescape(page)
+    unconfirmed = author.post(url, data={"csrf_token": token(author, url)})
+    assert unconfirmed.headers["Location"].endswith(url)  # asked again, nothing done
+    assert services.get_version(session, "quick-check", 2) is not None
+    response = author.post(url, data=form_fields(page))
     assert response.status_code == 302
     assert services.get_version(session, "quick-check", 2) is None
     refused = author.post(
-        "/rubrics/quick-check/1/delete", data={"csrf_token": token(author, "/rubrics/")}
+        "/rubrics/quick-check/1/delete",
+        data={"csrf_token": token(author, "/rubrics/"), "confirmed": "yes"},
     )
     assert refused.status_code == 409
 
@@ -572,7 +587,7 @@ def test_a_required_label_left_empty_is_refused(author, draft):
 
 
 def test_the_structured_editor_edits_a_domain_its_questions_and_options(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/1"  # SV
+    url = "/rubrics/quick-check/2/edit?domain=SV"
     page = text_of(author.get(url))
     fields = form_fields(page)
     # d1i0q1 is SV1_referral (options none/some/most/all), d1i1q0 SV2_shelter
@@ -609,7 +624,7 @@ def test_the_structured_editor_edits_a_domain_its_questions_and_options(author, 
 
 
 def test_the_structured_editor_names_the_field_of_a_question_problem(author, draft):
-    url = "/rubrics/quick-check/2/edit/domain/0"
+    url = "/rubrics/quick-check/2/edit?domain=SG"
     fields = form_fields(text_of(author.get(url)))
     fields.update(d0i0q1o0_score="9", d0i0q0_weight="abc")  # SG1_focal 'yes', SG1_policy
     response = author.post(url, data=fields)
@@ -622,12 +637,15 @@ def test_the_structured_editor_names_the_field_of_a_question_problem(author, dra
 
 
 def test_the_structured_editor_adds_and_removes_questions(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/2"  # RS
-    fields = form_fields(text_of(author.get(url)))
-    fields["d2i1q1_remove"] = "y"  # RS2_changes
+    url = "/rubrics/quick-check/2/edit?domain=RS"
+    page = text_of(author.get(url))
+    removal = "/rubrics/quick-check/2/edit/remove/question/RS2_changes"
+    assert f'href="{removal}"' in page
+    fields = form_fields(page)
     fields.update(d2i0new_id="RS1_reports", d2i0new_type="yes_no", d2i0new_label="Do you report?")
     response = author.post(url, data=fields)
     assert response.status_code == 302, html.unescape(text_of(response))
+    assert confirm_removal(author, removal).status_code == 302
     session.expire_all()
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     assert [q.id for q in rubric.domains[2].indicators[1].questions] == ["RS2_evaluated"]
@@ -640,7 +658,7 @@ def test_the_structured_editor_adds_and_removes_questions(author, draft, session
 
 
 def test_the_structured_editor_adds_a_question_of_any_registered_type(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/2"  # RS
+    url = "/rubrics/quick-check/2/edit?domain=RS"
     fields = form_fields(text_of(author.get(url)))
     fields.update(d2i0new_id="RS1_since", d2i0new_type="date", d2i0new_label="Since when?")
     response = author.post(url, data=fields)
@@ -652,10 +670,8 @@ def test_the_structured_editor_adds_a_question_of_any_registered_type(author, dr
 
 
 def test_the_structured_editor_removes_an_indicator_with_its_questions(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/0"
-    fields = form_fields(text_of(author.get(url)))
-    fields["d0i1_remove"] = "y"  # SG2
-    assert author.post(url, data=fields).status_code == 302
+    response = confirm_removal(author, "/rubrics/quick-check/2/edit/remove/indicator/SG2")
+    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit?domain=SG")
     session.expire_all()
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     assert [i.id for i in rubric.domains[0].indicators] == ["SG1"]
@@ -663,14 +679,19 @@ def test_the_structured_editor_removes_an_indicator_with_its_questions(author, d
         rubric.question("SG2_vetting")
 
 
-def test_removing_the_last_question_of_an_indicator_is_a_problem_on_that_indicator(author, draft):
-    url = "/rubrics/quick-check/2/edit/domain/1"
-    fields = form_fields(text_of(author.get(url)))
-    fields["d1i1q0_remove"] = "y"  # SV2 has one question
-    response = author.post(url, data=fields)
+def test_removing_the_last_question_of_an_indicator_is_refused_naming_the_indicator(
+    author, draft, session
+):
+    url = "/rubrics/quick-check/2/edit/remove/question/SV2_shelter"  # SV2 has one question
+    page = html.unescape(text_of(author.get(url)))
+    assert "SV > SV2 > questions: an indicator needs at least one question" in page
+    assert "Yes, remove" not in page  # nothing to confirm
+    response = author.post(
+        url, data={"csrf_token": token(author, url), "confirmed": "yes", "lock_version": "1"}
+    )
     assert response.status_code == 422
-    page = html.unescape(text_of(response))
-    assert "an indicator needs at least one question" in page
+    session.expire_all()
+    assert services.rubric_of(session.get(RubricVersion, draft.id)).question("SV2_shelter")
 
 
 def test_a_stale_structured_save_is_a_conflict(author, draft, session):
@@ -804,7 +825,7 @@ def test_a_version_without_predecessor_has_nothing_to_compare(author, published)
 
 
 def test_the_structured_editor_adds_an_indicator_with_its_first_question(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/0"  # SG
+    url = "/rubrics/quick-check/2/edit?domain=SG"
     page = text_of(author.get(url))
     assert "Add an indicator" in page
     fields = form_fields(page)
@@ -833,7 +854,7 @@ def test_the_structured_editor_adds_an_indicator_with_its_first_question(author,
 
 
 def test_an_indicator_half_filled_in_is_refused_keeping_the_input(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/0"
+    url = "/rubrics/quick-check/2/edit?domain=SG"
     fields = form_fields(text_of(author.get(url)))
     fields.update(d0inew_id="SG3", d0inew_label="Training")  # no first question
     response = author.post(url, data=fields)
@@ -847,7 +868,7 @@ def test_an_indicator_half_filled_in_is_refused_keeping_the_input(author, draft,
 
 
 def test_a_new_indicator_with_a_duplicate_id_is_refused_naming_the_field(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/0"
+    url = "/rubrics/quick-check/2/edit?domain=SG"
     fields = form_fields(text_of(author.get(url)))
     fields.update(
         d0inew_id="SV1",  # an indicator of another domain
@@ -867,7 +888,7 @@ def test_a_new_indicator_with_a_duplicate_id_is_refused_naming_the_field(author,
 
 
 def test_a_new_indicator_with_an_invalid_weight_names_the_field(author, draft):
-    url = "/rubrics/quick-check/2/edit/domain/0"
+    url = "/rubrics/quick-check/2/edit?domain=SG"
     fields = form_fields(text_of(author.get(url)))
     fields.update(
         d0inew_id="SG3",
@@ -901,7 +922,7 @@ def test_the_structured_editor_adds_a_domain_with_an_indicator_and_a_question(
     )
     response = author.post(url, data=fields)
     assert response.status_code == 302, html.unescape(text_of(response))
-    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit/domain/3")
+    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit?domain=GV")
     session.expire_all()
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     domain = rubric.domains[-1]
@@ -909,7 +930,7 @@ def test_the_structured_editor_adds_a_domain_with_an_indicator_and_a_question(
     assert [i.id for i in domain.indicators] == ["GV1"]
     assert domain.indicators[0].label == {"en": "Board"}
     assert rubric.question("GV1_board").type == "yes_no"
-    page = text_of(author.get("/rubrics/quick-check/2/edit/domain/3"))
+    page = text_of(author.get("/rubrics/quick-check/2/edit?domain=GV"))
     assert "Domain GV" in page
     assert "Question GV1_board" in page
 
@@ -936,11 +957,13 @@ def test_a_new_domain_with_a_duplicate_id_is_refused_naming_the_field(author, dr
 
 
 def test_the_structured_editor_removes_a_domain(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/2"  # RS
-    fields = form_fields(text_of(author.get(url)))
-    fields["d2_remove"] = "y"
-    response = author.post(url, data=fields)
-    assert response.status_code == 302, html.unescape(text_of(response))
+    url = "/rubrics/quick-check/2/edit?domain=RS"
+    page = text_of(author.get("/rubrics/quick-check/2/edit/remove/domain/RS"))
+    page = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "You are about to remove domain RS" in page
+    assert "2 indicators" in page
+    assert "4 questions: RS1_data, RS1_outcomes, RS2_evaluated, RS2_changes" in page
+    response = confirm_removal(author, "/rubrics/quick-check/2/edit/remove/domain/RS")
     assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit")
     session.expire_all()
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
@@ -953,14 +976,13 @@ def test_removing_the_only_domain_is_refused_clearly(author, draft, session):
     document["domains"] = document["domains"][:1]
     services.update_draft(session, draft, services.parse_rubric(document))
     session.commit()
-    url = "/rubrics/quick-check/2/edit/domain/0"
-    fields = form_fields(text_of(author.get(url)))
-    fields["d0_remove"] = "y"
-    response = author.post(url, data=fields)
-    assert response.status_code == 422
-    page = html.unescape(text_of(response))
+    url = "/rubrics/quick-check/2/edit/remove/domain/SG"
+    page = html.unescape(text_of(author.get(url)))
     assert "This is the only domain: a rubric needs at least one." in page
-    assert 'href="#d0_remove"' in page
+    response = author.post(
+        url, data={"csrf_token": token(author, url), "confirmed": "yes", "lock_version": "2"}
+    )
+    assert response.status_code == 422
     session.expire_all()
     assert [d.id for d in services.rubric_of(session.get(RubricVersion, draft.id)).domains] == [
         "SG"
@@ -968,7 +990,7 @@ def test_removing_the_only_domain_is_refused_clearly(author, draft, session):
 
 
 def test_a_stale_add_of_an_indicator_is_a_conflict(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/0"
+    url = "/rubrics/quick-check/2/edit?domain=SG"
     fields = form_fields(text_of(author.get(url)))
     theirs = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
     theirs["title"]["en"] = "Their title"
@@ -1013,7 +1035,7 @@ def test_a_stale_add_of_a_domain_is_a_conflict(author, draft, session):
 
 
 def test_a_stale_save_of_a_domain_removed_meanwhile_is_a_conflict(author, draft, session):
-    url = "/rubrics/quick-check/2/edit/domain/2"
+    url = "/rubrics/quick-check/2/edit?domain=RS"
     fields = form_fields(text_of(author.get(url)))
     theirs = load_rubric(QUICK_CHECK).model_dump(mode="json", exclude_none=True)
     theirs["domains"] = theirs["domains"][:2]
@@ -1030,7 +1052,8 @@ def test_people_who_do_not_author_rubrics_cannot_add_or_remove_domains(
     csrf_token = token(client)
     for url, data in (
         ("/rubrics/quick-check/2/edit", {"dnew_id": "GV", "dnew_label": "Governance"}),
-        ("/rubrics/quick-check/2/edit/domain/0", {"d0inew_id": "SG3", "d0_remove": "y"}),
+        ("/rubrics/quick-check/2/edit/domain/0", {"d0inew_id": "SG3"}),
+        ("/rubrics/quick-check/2/edit/remove/domain/SG", {"confirmed": "yes"}),
     ):
         response = client.post(url, data={"csrf_token": csrf_token, "lock_version": "1", **data})
         assert response.status_code == 403
@@ -1038,3 +1061,171 @@ def test_people_who_do_not_author_rubrics_cannot_add_or_remove_domains(
     rubric = services.rubric_of(session.get(RubricVersion, draft.id))
     assert [d.id for d in rubric.domains] == ["SG", "SV", "RS"]
     assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
+
+
+# --- one domain at a time, confirmed removals, the version page's actions (issue 10) -------------
+
+
+def test_the_editor_lists_the_domains_with_their_counts_and_edits_one(author, draft):
+    page = html.unescape(re.sub(r"<[^>]+>", "", text_of(author.get("/rubrics/quick-check/2/edit"))))
+    assert "Child safeguarding SG 2 indicators, 4 questions" in " ".join(page.split())
+    page = text_of(author.get("/rubrics/quick-check/2/edit?domain=SV"))
+    fields = form_fields(page)
+    assert "d1_label_0" in fields
+    assert not any(name.startswith(("d0", "d2", "r_")) for name in fields)  # one domain only
+    assert 'aria-current="page">Services to survivors</a>' in page
+    assert page.count('<details class="question-edit"') == 3  # each question folded
+    assert '<details class="question-edit" id="d1i0q0" open' not in page
+
+
+def test_the_old_address_of_a_domain_leads_to_the_new_one(author, draft):
+    response = author.get("/rubrics/quick-check/2/edit/domain/1")
+    assert response.headers["Location"].endswith("/rubrics/quick-check/2/edit?domain=SV")
+    assert author.get("/rubrics/quick-check/2/edit?domain=XX").status_code == 404
+
+
+def test_saving_one_domain_changes_only_that_domain(author, draft, session):
+    before = services.content_of(services.rubric_of(draft))
+    url = "/rubrics/quick-check/2/edit?domain=SV"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d1_label_1="Υπηρεσίες", d1i0q1_label_0="Which partners?")
+    response = author.post(url, data=fields)
+    location = response.headers["Location"]
+    assert location.endswith(f"{url}&open=d1i0q1#d1i0q1")  # the question changed stays open
+    page = text_of(author.get(location))
+    assert '<details class="question-edit" id="d1i0q1" open>' in page
+    assert '<details class="question-edit" id="d1i0q0">' in page
+    session.expire_all()
+    after = services.content_of(services.rubric_of(session.get(RubricVersion, draft.id)))
+    assert after["domains"][1]["label"]["el"] == "Υπηρεσίες"
+    question = after["domains"][1]["indicators"][0]["questions"][1]
+    assert question["label"]["en"] == "Which partners?"
+    assert (
+        question["label"]["el"]
+        == before["domains"][1]["indicators"][0]["questions"][1]["label"]["el"]
+    )  # the other language is kept
+    for key in set(before) | set(after):
+        if key != "domains":
+            assert after.get(key) == before.get(key), key
+    assert after["domains"][0] == before["domains"][0]
+    assert after["domains"][2] == before["domains"][2]
+
+
+def test_a_stale_save_of_a_domain_shows_both_versions(author, draft, session):
+    url = "/rubrics/quick-check/2/edit?domain=SV"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = services.content_of(services.rubric_of(draft))
+    theirs["domains"][1]["label"]["en"] = "Their services"
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    fields["d1i0_label_0"] = "My cases"
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+    page = html.unescape(text_of(response))
+    assert "Their services" in page  # theirs, saved
+    assert "My cases" in page  # mine, to save over theirs
+    assert 'href="/rubrics/quick-check/2/edit?domain=SV">Keep theirs and edit again' in page
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert rubric.domains[1].label["en"] == "Their services"
+    assert rubric.domains[1].indicators[0].label["en"] != "My cases"
+
+
+def test_a_removal_is_done_only_by_posting_its_confirmation(author, draft, session):
+    url = "/rubrics/quick-check/2/edit?domain=SG"
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d0_remove="y", d0i1_remove="y", d0i0q0_remove="y")  # the old checkboxes
+    assert author.post(url, data=fields).status_code == 302
+    removal = "/rubrics/quick-check/2/edit/remove/question/SG1_policy"
+    unconfirmed = author.post(removal, data={"csrf_token": token(author, removal)})
+    assert unconfirmed.headers["Location"].endswith(removal)  # back to the question asked
+    no_csrf = author.post(removal, data={"confirmed": "yes", "lock_version": "2"})
+    assert no_csrf.status_code == 400
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert [d.id for d in rubric.domains] == ["SG", "SV", "RS"]
+    assert [i.id for i in rubric.domains[0].indicators] == ["SG1", "SG2"]
+    assert rubric.question("SG1_policy")
+    assert author.get("/rubrics/quick-check/2/edit/remove/question/NOPE").status_code == 404
+    assert author.get("/rubrics/quick-check/2/edit/remove/thing/SG1").status_code == 404
+
+
+def test_a_removal_confirmed_on_a_stale_page_asks_again(author, draft, session):
+    url = "/rubrics/quick-check/2/edit/remove/question/SG1_focal"
+    fields = form_fields(text_of(author.get(url)))
+    theirs = services.content_of(services.rubric_of(draft))
+    theirs["title"]["en"] = "Their title"
+    services.update_draft(session, draft, services.parse_rubric(theirs))
+    session.commit()
+    response = author.post(url, data=fields)
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "nothing was removed" in page
+    session.expire_all()
+    rubric = services.rubric_of(session.get(RubricVersion, draft.id))
+    assert rubric.question("SG1_focal")
+    assert rubric.title["en"] == "Their title"
+    assert confirm_removal(author, url).status_code == 302  # confirmed again: done
+    session.expire_all()
+    with pytest.raises(KeyError):
+        services.rubric_of(session.get(RubricVersion, draft.id)).question("SG1_focal")
+
+
+def test_options_are_added_and_removed_in_the_editor(author, draft, session):
+    url = "/rubrics/quick-check/2/edit?domain=SV"
+    page = text_of(author.get(url))
+    assert "Add an option" in page
+    fields = form_fields(page)
+    fields.update(d1i0q1onew_id="many", d1i0q1onew_label="Many", d1i0q1onew_score="3.5")
+    response = author.post(url, data=fields)
+    assert response.status_code == 302, html.unescape(text_of(response))
+    session.expire_all()
+    referral = services.rubric_of(session.get(RubricVersion, draft.id)).question("SV1_referral")
+    assert referral.options[-1].id == "many"
+    assert (referral.options[-1].label, referral.options[-1].score) == ({"en": "Many"}, 3.5)
+    fields = form_fields(text_of(author.get(url)))
+    fields.update(d1i0q1onew_id="some", d1i0q1onew_label="Again")
+    refused = author.post(url, data=fields)
+    assert refused.status_code == 422
+    assert "The question already has an option &#39;some&#39;." in text_of(refused)
+    removal = "/rubrics/quick-check/2/edit/remove/option/SV1_referral/many"
+    assert removal in text_of(author.get(url))
+    assert confirm_removal(author, removal).status_code == 302
+    session.expire_all()
+    referral = services.rubric_of(session.get(RubricVersion, draft.id)).question("SV1_referral")
+    assert "many" not in [o.id for o in referral.options]
+
+
+def test_the_version_page_puts_its_main_actions_first(author, published, draft):
+    page = text_of(author.get("/rubrics/quick-check/2"))
+    primary = page.split('<div class="primary-actions">')[1].split("</div>")[0]
+    assert "Edit draft" in primary
+    assert "Publish…" in primary
+    assert "Download YAML" not in primary
+    assert "Discard this draft" not in primary
+    assert 'class="button danger" href="/rubrics/quick-check/2/delete"' in page
+    page = text_of(author.get("/rubrics/quick-check/1"))
+    primary = page.split('<div class="primary-actions">')[1].split("</div>")[0]
+    assert "Start a new draft from this version" in primary
+    assert "Discard" not in page
+
+
+def test_hostile_text_is_escaped_in_the_folded_questions_and_the_confirmations(
+    author, draft, session
+):
+    hostile = '<script>alert("q")</script><img src=x onerror=alert(1)>'
+    document = services.content_of(services.rubric_of(draft))
+    document["domains"][1]["label"]["en"] = hostile
+    document["domains"][1]["indicators"][0]["questions"][1]["label"]["en"] = hostile
+    services.update_draft(session, draft, services.parse_rubric(document))
+    session.commit()
+    for url in (
+        "/rubrics/quick-check/2/edit",
+        "/rubrics/quick-check/2/edit?domain=SV",
+        "/rubrics/quick-check/2/edit/remove/question/SV1_referral",
+        "/rubrics/quick-check/2/edit/remove/domain/SV",
+    ):
+        page = text_of(author.get(url))
+        assert "<script>alert" not in page, url
+        assert "<img src=x" not in page, url
+        assert "&lt;script&gt;alert" in page, url

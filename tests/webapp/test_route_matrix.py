@@ -171,6 +171,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /rubrics/<code>": ROLE_STAFF,
     "GET /rubrics/<code>/<int:number>": ROLE_STAFF,
     "POST /rubrics/<code>/<int:number>/delete": ROLE_STAFF,
+    "GET /rubrics/<code>/<int:number>/delete": ROLE_STAFF,
+    "GET /rubrics/<code>/<int:number>/edit/remove/<kind>/<path:key>": ROLE_STAFF,
+    "POST /rubrics/<code>/<int:number>/edit/remove/<kind>/<path:key>": ROLE_STAFF,
     "GET /rubrics/<code>/<int:number>/download/<fmt>": ROLE_STAFF,
     "GET /rubrics/<code>/<int:number>/edit": ROLE_STAFF,
     "POST /rubrics/<code>/<int:number>/edit": ROLE_STAFF,
@@ -422,6 +425,8 @@ def world(matrix_app: Flask) -> dict[str, Any]:
             "published_number": version.number,
             "index": 0,
             "fmt": "yaml",
+            "kind": "question",  # a removal not confirmed: asked again, nothing removed
+            "key": "SG1_policy",
             "ngo_id": ngo_a.id,
             "grant_id": gone.id,
             "filename": "app.css",
