@@ -483,13 +483,16 @@ def peer_ranges(
     q1: Sequence[float],
     median: Sequence[float],
     q3: Sequence[float],
+    *,
+    own_label: str = "",
 ) -> go.Figure:
     """Per domain, the peers' interquartile range (a bar from Q1 to Q3), their median (a line
-    mark) and the NGO's score (a dot). Only aggregates: no peer's own score is drawn."""
+    mark) and the NGO's score (a dot), named ``own_label`` ("your score" by default; "NGO's
+    score" for a viewer outside the NGO). Only aggregates: no peer's own score is drawn."""
     iqr, peer_median, yours = (
         gettext("peers' middle half"),
         gettext("peers' median"),
-        gettext("your score"),
+        own_label or gettext("your score"),
     )
     fig = go.Figure()
     fig.add_trace(

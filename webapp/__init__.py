@@ -97,6 +97,15 @@ def _register_numbers_and_terms(app: Flask) -> None:
     app.jinja_env.filters["score"] = numbers.score  # {{ d.score|score }} -> "41.7" / "41,7"
     app.jinja_env.filters["decimal"] = numbers.number  # {{ weight|decimal(2) }}
     app.jinja_env.globals["glossary"] = glossary.explain
+    app.jinja_env.globals["own_ngo"] = _own_ngo  # "Your rating" only to the NGO itself
+
+
+def _own_ngo(org_id: int) -> bool:
+    """Whether the viewer belongs to the NGO ``org_id`` (so a column may say "Your rating")."""
+    try:
+        return org_id in permissions.current_principal().ngos
+    except SQLAlchemyError:
+        return False
 
 
 def _day(value: date | datetime | None) -> Markup:

@@ -83,6 +83,13 @@ GLOSSARY: dict[str, Term] = {
             "is described: choose the one that best fits what you do today."
         ),
     ),
+    "target": Term(
+        _l("Target score"),
+        _l(
+            "The score every indicator should reach, set for the cycle. The improvement plan "
+            "lists the indicators below it."
+        ),
+    ),
     "percentile": Term(
         _l("Percentile"),
         _l("The share of the peers whose score is at or below yours."),

@@ -481,7 +481,8 @@ def test_the_ngo_sees_verified_ratings_and_notes_only_once_the_review_is_complet
     assert "Established: The policy is signed by all staff and volunteers." in html  # theirs
     assert "No &lt;b&gt;signed&lt;/b&gt; copies were shown." in html
     assert "changed" in html
-    assert "Self-assessment" in html
+    assert "Self-assessed" in html  # the scorecard's and the dashboard's word
+    assert "Your rating" in html  # the NGO's own page says so
     assert "Verified" in html
 
 
