@@ -422,3 +422,20 @@ def test_every_form_control_is_styled_like_a_text_box():
         assert control in selectors, control
     for declaration in ("font: inherit", "border: 1px solid", "border-radius: 4px", "padding"):
         assert declaration in rule.group(2)
+
+
+@pytest.mark.parametrize("lang", ["en", "el"])
+def test_the_menu_names_each_page_as_its_heading_does(world, lang):
+    client = client_of(world, "admin")
+    home = client.get("/", query_string={"lang": lang}).get_data(as_text=True)
+    menu = re.search(r'<nav aria-label="[^"]+">(.*?)</nav>', home, re.S).group(1)
+    checked = 0
+    for href, name in re.findall(r'<a href="(/[^"#]*)">([^<]+)</a>', menu):
+        if href == "/":
+            continue
+        html = client.get(href, query_string={"lang": lang}).get_data(as_text=True)
+        heading = re.search(r"<h1[^>]*>([^<:]+)", html).group(1).strip()
+        # "Directory" opens "Directory of organisations": the heading may say more, not other
+        assert heading.startswith(name.strip()), (href, name, heading)
+        checked += 1
+    assert checked >= 8
