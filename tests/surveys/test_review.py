@@ -496,6 +496,23 @@ def test_the_comparison_shows_the_verified_scorecard_numbers(client, session, wo
     assert cell.strip() == "68.8"
 
 
+def test_the_evaluator_reads_the_ngos_rating_not_yours(client, session, world, logged_in):
+    """The same page, named the same for every role; its columns say whose rating it is."""
+    assessment = in_review(session, world)
+    review.complete_review(session, assessment, by=world["evaluator"])
+    session.commit()
+    logged_in(world["evaluator"])
+    html = client.get(f"/assessments/{assessment.id}/verification").get_data(as_text=True)
+    assert "<title>Verified results" in html
+    assert re.search(r"NGO(&#39;|')s rating", html)
+    assert re.search(r"NGO(&#39;|')s score", html)
+    assert "Your rating" not in html
+    assert "Your score" not in html
+    review_page = client.get(f"/assessments/{assessment.id}/review").get_data(as_text=True)
+    assert "History of changes" in review_page  # as the NGO's own pages call it
+    assert ">Verified results</a>" in review_page
+
+
 # --- who may review ------------------------------------------------------------------------------
 
 
