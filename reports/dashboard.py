@@ -21,6 +21,7 @@ from accounts.models import OrgType
 from accounts.organizations import labels as organization_labels
 from evaluator.results import EngineError
 from evaluator.stats import rank_stability
+from reports import numbers
 from reports.figures import BoxStats
 from reports.queries import STATUS_FILTERS, DashboardData, DashboardFilters, DashboardOptions
 from surveys.models import Source
@@ -93,11 +94,8 @@ def scorecard_urls(assessment_ids: npt.NDArray[np.int64]) -> list[str]:
 
 
 def formatted(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.str_]:
-    """Scores as text with one decimal, a dash where there is none."""
-    if scores.size == 0:
-        return scores.astype(str)
-    text = np.char.mod("%.1f", np.nan_to_num(scores))
-    return np.where(np.isnan(scores), "\u2013", text)
+    """Scores as text as everywhere (reports.numbers), a dash where there is none."""
+    return numbers.scores(scores)
 
 
 def page_number(args: Mapping[str, str], n_rows: int) -> tuple[int, int]:

@@ -15,7 +15,12 @@ import numpy as np
 import plotly
 import plotly.graph_objects as go
 import plotly.io.json
-from flask_babel import gettext
+from babel import dates
+from flask import has_request_context
+from flask_babel import get_locale, gettext
+
+from evaluator.rounding import round_half_away
+from reports.numbers import chart_score, decimal_point, group_symbol, number, percent
 
 # plotly.js ships inside the plotly package; the app serves that file (never a CDN).
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -50,11 +55,11 @@ def domain_bars(
     Domains without a score are drawn as an empty grey bar labelled "insufficient data".
     """
     shown = [0.0 if s is None else s for s in scores]
-    text = [gettext("insufficient data") if s is None else f"{s:.0f}" for s in scores]
+    text = [gettext("insufficient data") if s is None else chart_score(s) for s in scores]
     colours = [PALETTE["missing"] if s is None else PALETTE["score"] for s in scores]
-    score, share, none = gettext("score"), gettext("coverage"), gettext("n/a")
+    score, share = gettext("score"), gettext("coverage")
     hover = [  # plotly renders a few HTML tags in hover text: escape what people typed
-        f"{html.escape(label)}<br>{score}: {t}<br>{share}: {none if c is None else f'{c:.0%}'}"
+        f"{html.escape(label)}<br>{score}: {t}<br>{share}: {percent(c)}"
         for label, t, c in zip(labels, text, coverage, strict=True)
     ]
     fig = go.Figure(
@@ -97,8 +102,65 @@ def to_json(fig: go.Figure) -> str:
     builder escaped already shows once.
     """
     figure = _neutralise(json.loads(fig.to_json()))
+    _make_static(figure["layout"])
+    figure["layout"]["separators"] = decimal_point() + group_symbol()
+    figure["config"] = chart_config()
     text = json.dumps(figure, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _make_static(layout: dict[str, Any]) -> None:
+    """A chart is a labelled picture with its table beside it (issue 10, section 7): no zoom or
+    pan by dragging, no legend click that hides a series. Clicks on a mark still work (the
+    dashboard's marks open their scorecard)."""
+    layout["dragmode"] = False
+    for key in [k for k in layout if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
+        layout.setdefault(key, {})["fixedrange"] = True
+    legend = layout.setdefault("legend", {})
+    legend["itemclick"] = False
+    legend["itemdoubleclick"] = False
+
+
+def chart_config() -> dict[str, Any]:
+    """plotly.js's configuration for every chart, in the viewer's language: no mode bar (its
+    buttons would be focusable controls inside an image: axe's nested-interactive), and a
+    locale (``config.locales``) built from Babel's data and the app's translations, since the
+    plotly package ships no locale file and the page loads no CDN. plotly.js writes few words
+    of its own here: the labels of a box's hover text, named as the tables name them."""
+    locale = get_locale() if has_request_context() else None
+    name = str(locale) if locale is not None else "en"
+    dictionary = {
+        "lower fence:": gettext("minimum:"),
+        "upper fence:": gettext("maximum:"),
+        "min:": gettext("minimum:"),
+        "max:": gettext("maximum:"),
+        "q1:": gettext("lower quartile:"),
+        "q3:": gettext("upper quartile:"),
+        "median:": gettext("median:"),
+        "mean:": gettext("mean:"),
+    }
+    form: dict[str, Any] = {"decimal": decimal_point(), "thousands": group_symbol()}
+    if locale is not None:  # plotly.js's own date words, Sunday first as d3 wants them
+        days = dates.get_day_names("wide", "stand-alone", locale)
+        short_days = dates.get_day_names("abbreviated", "stand-alone", locale)
+        months = dates.get_month_names("wide", "stand-alone", locale)
+        short_months = dates.get_month_names("abbreviated", "stand-alone", locale)
+        form |= {
+            "days": [str(days[(d + 6) % 7]) for d in range(7)],
+            "shortDays": [str(short_days[(d + 6) % 7]) for d in range(7)],
+            "months": [str(months[m]) for m in range(1, 13)],
+            "shortMonths": [str(short_months[m]) for m in range(1, 13)],
+        }
+    return {
+        "displayModeBar": False,
+        "displaylogo": False,
+        "responsive": True,
+        "scrollZoom": False,
+        "doubleClick": False,
+        "showTips": False,
+        "locale": name,
+        "locales": {name: {"dictionary": dictionary, "format": form}},
+    }
 
 
 def _neutralise(value: Any) -> Any:
@@ -130,8 +192,8 @@ FRAME = {
 
 
 def _number(value: float | None) -> str:
-    """A score as chart text: one decimal, or "n/a" for None and NaN (NaN != NaN)."""
-    return str(gettext("n/a")) if value is None or value != value else f"{value:.1f}"
+    """A score as chart text: as in the tables (reports.numbers), "n/a" for None and NaN."""
+    return chart_score(value)
 
 
 @dataclass(frozen=True)
@@ -271,16 +333,22 @@ def rank_intervals(
     return PlainFigure([trace], layout)
 
 
+def _shown(values: Sequence[float]) -> list[float]:
+    """Scores rounded as the tables show them, for the numbers plotly.js writes itself (a box's
+    hover label), so that the chart and its table agree to the last digit."""
+    return [round_half_away(float(v)) for v in values]
+
+
 def _boxes(x: list[str], name: str, group: BoxStats, **more: Any) -> dict[str, Any]:
     return {
         "type": "box",
         "name": html.escape(name),
         "x": x,
-        "q1": group.q1,
-        "median": group.median,
-        "q3": group.q3,
-        "lowerfence": group.minimum,
-        "upperfence": group.maximum,
+        "q1": _shown(group.q1),
+        "median": _shown(group.median),
+        "q3": _shown(group.q3),
+        "lowerfence": _shown(group.minimum),
+        "upperfence": _shown(group.maximum),
         "boxpoints": False,
         **more,
     }
@@ -295,7 +363,7 @@ def domain_boxes(domain_labels: Sequence[str], groups: Sequence[BoxStats]) -> Pl
         ytitle=gettext("score (0-100)"),
         boxmode="group",
         legend={"orientation": "h"},
-        yaxis={"range": [0, 101]},
+        yaxis={"range": [0, 101], "hoverformat": ".1f"},
     )
     return PlainFigure([_boxes(x, group.country, group) for group in groups], layout)
 
@@ -310,7 +378,7 @@ def self_verified_scatter(
     rated themselves higher than the evaluators did."""
     own, checked = gettext("self-assessed"), gettext("verified")
     hover = [
-        f"{html.escape(n)}<br>{own}: {s:.1f}<br>{checked}: {v:.1f}"
+        f"{html.escape(n)}<br>{own}: {_number(s)}<br>{checked}: {_number(v)}"
         for n, s, v in zip(names, self_scores, verified_scores, strict=True)
     ]
     diagonal = {
@@ -394,10 +462,10 @@ def self_and_verified_bars(
                 orientation="h",
                 name=name,
                 marker_color=colour,
-                text=["" if v is None else f"{v:.0f}" for v in values],
+                text=["" if v is None else _number(v) for v in values],
                 textposition="auto",
                 hovertext=[
-                    f"{html.escape(label)}<br>{name}: {gettext('n/a') if v is None else f'{v:.1f}'}"
+                    f"{html.escape(label)}<br>{name}: {_number(v)}"
                     for label, v in zip(labels, values, strict=True)
                 ],
                 hoverinfo="text",
@@ -415,13 +483,16 @@ def peer_ranges(
     q1: Sequence[float],
     median: Sequence[float],
     q3: Sequence[float],
+    *,
+    own_label: str = "",
 ) -> go.Figure:
     """Per domain, the peers' interquartile range (a bar from Q1 to Q3), their median (a line
-    mark) and the NGO's score (a dot). Only aggregates: no peer's own score is drawn."""
+    mark) and the NGO's score (a dot), named ``own_label`` ("your score" by default; "NGO's
+    score" for a viewer outside the NGO). Only aggregates: no peer's own score is drawn."""
     iqr, peer_median, yours = (
         gettext("peers' middle half"),
         gettext("peers' median"),
-        gettext("your score"),
+        own_label or gettext("your score"),
     )
     fig = go.Figure()
     fig.add_trace(
@@ -433,7 +504,7 @@ def peer_ranges(
             name=iqr,
             marker_color=PALETTE_SCORECARD["peers"],
             hovertext=[
-                f"{html.escape(label)}<br>{iqr}: {lo:.1f}-{hi:.1f}"
+                f"{html.escape(label)}<br>{iqr}: {_number(lo)}\u2013{_number(hi)}"
                 for label, lo, hi in zip(labels, q1, q3, strict=True)
             ],
             hoverinfo="text",
@@ -447,7 +518,7 @@ def peer_ranges(
             name=peer_median,
             marker={"symbol": "line-ns-open", "size": 22, "color": "#333", "line": {"width": 3}},
             hovertext=[
-                f"{html.escape(label)}<br>{peer_median}: {m:.1f}"
+                f"{html.escape(label)}<br>{peer_median}: {_number(m)}"
                 for label, m in zip(labels, median, strict=True)
             ],
             hoverinfo="text",
@@ -461,7 +532,7 @@ def peer_ranges(
             name=yours,
             marker={"symbol": "circle", "size": 12, "color": PALETTE_SCORECARD["ngo"]},
             hovertext=[
-                f"{html.escape(label)}<br>{yours}: {gettext('n/a') if v is None else f'{v:.1f}'}"
+                f"{html.escape(label)}<br>{yours}: {_number(v)}"
                 for label, v in zip(labels, own, strict=True)
             ],
             hoverinfo="text",
@@ -539,7 +610,7 @@ def cohort_boxes(
         boxmode="group",
         legend={"orientation": "h", "y": -0.3},
         margin={"t": 40 if note else 10},
-        yaxis={"range": [0, 101]},
+        yaxis={"range": [0, 101], "hoverformat": ".1f"},
         xaxis={"tickangle": -30},
     )
     if note:
@@ -664,14 +735,19 @@ def interval_dots(
     *,
     xtitle: str,
     xrange: tuple[float, float] = (-1.0, 1.0),
+    decimals: int = 2,
 ) -> go.Figure:
     """One dot per row with its interval (a statistic and its CI); rows without a value are
-    listed, with no dot, so that a missing figure is visible rather than silently dropped."""
+    listed, with no dot, so that a missing figure is visible rather than silently dropped.
+    The hover text shows ``decimals`` places, as the page's table (reports.numbers)."""
     rows = list(range(len(labels)))
     shown = [r for r in rows if values[r] is not None]
+
+    def text(value: float | None) -> str:
+        return number(value, decimals, none=str(gettext("n/a")))
+
     hover = [
-        f"{html.escape(labels[r])}<br>{_number(values[r])} "
-        f"[{_number(lows[r])}, {_number(highs[r])}]"
+        f"{html.escape(labels[r])}<br>{text(values[r])} [{text(lows[r])}, {text(highs[r])}]"
         for r in shown
     ]
     fig = go.Figure(
@@ -715,7 +791,11 @@ def answer_shares(
                 name=name,
                 orientation="h",
                 marker_color=colours[k % len(colours)],
-                hovertemplate="%{y}: %{x:.0%}<extra>" + html.escape(name) + "</extra>",
+                hovertext=[  # the table's percentages (reports.numbers), not d3's rounding
+                    f"{html.escape(label)}: {percent(v)}<br>{html.escape(name)}"
+                    for label, v in zip(labels, values, strict=True)
+                ],
+                hoverinfo="text",
             )
             for k, (name, values) in enumerate(series)
         ]

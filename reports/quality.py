@@ -43,6 +43,7 @@ from evaluator.stats import (
     item_distribution,
     krippendorff_alpha_bootstrap,
 )
+from reports.numbers import number
 from rubrics.loader import compile_spec, encode_answers
 from rubrics.models import RubricVersion
 from rubrics.schema import Rubric
@@ -491,7 +492,7 @@ def self_verified(
         return
     test = overall.over_rating
     if test is not None and overall.n_pairs >= MIN_PAIRS:
-        gap, p = format(test.median_difference, ".1f"), format(test.pvalue, ".3g")
+        gap, p = number(test.median_difference, 1), format(test.pvalue, ".3g")
         report.over_rating = _(
             "Across %(n)s indicator pairs, the median self-score is %(gap)s points above the "
             "verified one (one-sided Wilcoxon signed-rank test of over-rating, p = %(p)s; pairs "

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from accounts import permissions
 from accounts.permissions import requires
 from reports import figures, quality, whatif
+from reports.numbers import number
 from rubrics.models import RubricVersion
 from rubrics.services import StaleVersionError, VersionError, rubric_of
 from surveys.access import load_cycle
@@ -24,7 +25,8 @@ bp = Blueprint("quality", __name__)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
-    return "\u2013" if value is None or value != value else f"{value:.{digits}f}"
+    """A statistic as its chart's hover text shows it (reports.numbers)."""
+    return number(value, digits)
 
 
 def _interval_chart(rows: list[tuple[str, quality.Figure]], xtitle: str) -> str:

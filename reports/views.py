@@ -60,6 +60,12 @@ def scorecard(assessment_id: int) -> str:
 # --- the scorecard page's figures ---------------------------------------------------------------
 
 
+def own_score_label(org_id: int) -> str:
+    """The peer chart's name for the NGO's own dot: "your score" only to the NGO itself."""
+    own = org_id in permissions.current_principal().ngos
+    return str(gettext("your score") if own else gettext("NGO's score"))
+
+
 def reason_label(reason: str | None) -> str:
     """A stored reason for a missing score (the engine's English key), in the viewer's language."""
     labels = {
@@ -98,6 +104,7 @@ def scorecard_figures(page: queries.ScorecardPage) -> dict[str, str]:
             [d.q1 or 0.0 for d in shown],
             [d.median or 0.0 for d in shown],
             [d.q3 or 0.0 for d in shown],
+            own_label=own_score_label(page.assessment.organization_id),
         )
         found["peer-figure"] = figures.to_json(fig)
     if len(page.trend.points) > 1:

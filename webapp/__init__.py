@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
@@ -59,6 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One way to show a date and a moment, in the viewer's language (issue 10, section 5).
     app.jinja_env.filters["day"] = _day
     app.jinja_env.filters["moment"] = _moment
+    # One way to show a number: scores, other decimals and shares (reports.numbers), and one
+    # glossary of the words people may not know (webapp.glossary; the ``terms`` macro).
+    _register_numbers_and_terms(app)
 
     _declare_static_public(app)
     from webapp import inputs
@@ -82,7 +85,27 @@ def _load_instance_secret(app: Flask) -> None:
 
 def _percent(share: float | None) -> str:
     """0.875 -> "88%"; None (nothing applicable) -> "n/a"."""
-    return str(gettext("n/a")) if share is None else f"{share * 100:.0f}%"
+    from reports.numbers import percent
+
+    return percent(share)
+
+
+def _register_numbers_and_terms(app: Flask) -> None:
+    from reports import numbers
+    from webapp import glossary
+
+    app.jinja_env.filters["score"] = numbers.score  # {{ d.score|score }} -> "41.7" / "41,7"
+    app.jinja_env.filters["decimal"] = numbers.number  # {{ weight|decimal(2) }}
+    app.jinja_env.globals["glossary"] = glossary.explain
+    app.jinja_env.globals["own_ngo"] = _own_ngo  # "Your rating" only to the NGO itself
+
+
+def _own_ngo(org_id: int) -> bool:
+    """Whether the viewer belongs to the NGO ``org_id`` (so a column may say "Your rating")."""
+    try:
+        return org_id in permissions.current_principal().ngos
+    except SQLAlchemyError:
+        return False
 
 
 def _day(value: date | datetime | None) -> Markup:

@@ -174,3 +174,31 @@ def test_heatmap_to_scorecard_to_pdf_and_a_revocation_seen_everywhere(
         ngo.get_by_role("button", name="Grant access").click()
         expect(ngo.locator(".flash.success")).to_be_visible()
         ngo.context.close()
+
+
+def test_greek_charts_draw_in_greek_without_a_toolbar(browser: Browser, live_server: str) -> None:
+    """Issue 10, section 7: plotly.js takes the page's language (the box labels of the app's
+    catalogue, a decimal comma, as in the table) and draws no mode bar and nothing focusable."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill("admin@demo.test")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server}/reports/trends?lang=el")
+    chart = page.locator(".plotly-chart").first
+    expect(chart).to_have_attribute("data-drawn", "true", timeout=30_000)
+    assert page.locator(".modebar").count() == 0
+    focusable = "[tabindex], a, button, input, select, textarea"
+    assert chart.locator(focusable).count() == 0  # nothing interactive inside role="img"
+    chart.locator(".boxlayer path").first.hover(force=True)
+    hover = page.locator(".hoverlayer text").all_text_contents()
+    medians = [t for t in hover if "διάμεσος: " in t]
+    assert medians, hover
+    median = medians[0].split("διάμεσος: ")[1].rstrip(")")
+    assert "," in median  # a Greek decimal comma, as in the table below
+    assert median in page.locator("table.trends").inner_text()
+    assert errors == []
+    context.close()

@@ -219,14 +219,14 @@ def test_the_verified_score_leads_with_the_self_assessment_beside_it(
     # Verified: SG1 (0 + 100)/2 = 50, SG2 (33.3 + 0)/2 = 16.7, SG 33.3; SV 66.7;
     # RS1 16.7, RS2 0, RS 8.3; overall (2 x 33.3 + 66.7 + 8.3) / 4 = 35.4, "Emerging".
     headline = html[html.index('class="headline"') : html.index("<h2>")]
-    assert '<span class="big">35</span>' in headline
+    assert '<span class="big">35.4</span>' in headline  # one decimal, as in the tables
     assert '<span class="band">Emerging</span>' in headline
     assert re.search(
         r'Verified</strong> on <time datetime="\d{4}-\d\d-\d\d[^"]*">'
         r"\w{3} \d{1,2}, \d{4}</time> by an evaluator",
         headline,
     )
-    assert "Self-assessed: 69 (Developing)" in headline
+    assert "Self-assessed: 68.8 (Developing)" in headline  # 68.75, halves up
     assert "Zoe Quill" not in html  # "an evaluator": not named
     data = figure(html, "domain-figure")["data"]
     assert [t["y"] for t in data] == [DOMAINS, DOMAINS]

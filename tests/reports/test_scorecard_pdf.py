@@ -68,7 +68,7 @@ def test_the_pdf_in_greek(client, session, card, logged_in):
     response = client.get(f"/reports/assessments/{assessment.id}/scorecard.pdf")
     text = pdf_text(response.data)
     assert "Hope and Home" in text
-    assert "68.8 / 100" in text
+    assert "68,8 / 100" in text  # a decimal comma in Greek (reports.numbers)
     assert "Αναπτυσσόμενο" in text  # the band
     for domain in ("Προστασία παιδιών", "Υπηρεσίες προς επιζώντες", "Μέτρηση αποτελεσμάτων"):
         assert domain in text

@@ -414,8 +414,8 @@ def test_the_pdf_holds_the_peer_benchmark_and_the_trend(world, language):
     assert b"<svg" not in response.data  # drawn into the PDF, not embedded as markup
     text = pdf_text(response.data)
     assert "NGO A" in text
-    assert "62.5 / 100" in text  # (2 x 70 + 60 + 50) / 4
     greek = language == "el"
+    assert ("62,5 / 100" if greek else "62.5 / 100") in text  # (2 x 70 + 60 + 50) / 4
     domains = (
         ["Προστασία παιδιών", "Υπηρεσίες προς επιζώντες", "Μέτρηση αποτελεσμάτων"]
         if greek
@@ -426,8 +426,9 @@ def test_the_pdf_holds_the_peer_benchmark_and_the_trend(world, language):
     assert ("Σύγκριση με ομοτίμους" if greek else "Compared with peers") in text
     assert ("Εξέλιξη ανά κύκλο" if greek else "Trend across cycles") in text
     # Peer medians of 2026 (by hand): SG 10 30 50 70 90 -> 50; the trend's 2025 point: 42.5.
-    assert "50.0 30.0 \u2013 70.0 5" in text
-    assert "42.5" in text
+    point = "," if greek else "."  # the decimal sign of the language
+    assert f"50{point}0 30{point}0 \u2013 70{point}0 5" in text
+    assert f"42{point}5" in text
     assert ("Επαληθευμένο" if greek else "Verified") in text  # 2025's verified scores
     if greek:
         assert "Compared with peers" not in text

@@ -182,6 +182,8 @@ def test_the_page_shows_a_date_input_and_saves_an_iso_date(client, session, date
     url = f"/assessments/{assessment.id}/page/0"
     html, data = page_form(client, url)
     assert re.search(r'<input[^>]*id="q_founded"[^>]*type="date"', html)
+    # The date box speaks the questionnaire's language (its day, month and year order).
+    assert re.search(r'<input[^>]*id="q_founded"[^>]*lang="en"', html)
     assert 'name="m_founded" type="checkbox" value="__dk__"' in html
     response = client.post(
         url, data={**data, "q_founded": "2019-05-17", "q_policy": "yes", "action": "save"}

@@ -481,7 +481,8 @@ def test_the_ngo_sees_verified_ratings_and_notes_only_once_the_review_is_complet
     assert "Established: The policy is signed by all staff and volunteers." in html  # theirs
     assert "No &lt;b&gt;signed&lt;/b&gt; copies were shown." in html
     assert "changed" in html
-    assert "Self-assessment" in html
+    assert "Self-assessed" in html  # the scorecard's and the dashboard's word
+    assert "Your rating" in html  # the NGO's own page says so
     assert "Verified" in html
 
 
@@ -493,6 +494,23 @@ def test_the_comparison_shows_the_verified_scorecard_numbers(client, session, wo
     html = client.get(f"/assessments/{assessment.id}/verification").get_data(as_text=True)
     cell = re.search(r'<td class="verified-overall">([^<]*)<', html).group(1)
     assert cell.strip() == "68.8"
+
+
+def test_the_evaluator_reads_the_ngos_rating_not_yours(client, session, world, logged_in):
+    """The same page, named the same for every role; its columns say whose rating it is."""
+    assessment = in_review(session, world)
+    review.complete_review(session, assessment, by=world["evaluator"])
+    session.commit()
+    logged_in(world["evaluator"])
+    html = client.get(f"/assessments/{assessment.id}/verification").get_data(as_text=True)
+    assert "<title>Verified results" in html
+    assert re.search(r"NGO(&#39;|')s rating", html)
+    assert re.search(r"NGO(&#39;|')s score", html)
+    assert "Your rating" not in html
+    assert "Your score" not in html
+    review_page = client.get(f"/assessments/{assessment.id}/review").get_data(as_text=True)
+    assert "History of changes" in review_page  # as the NGO's own pages call it
+    assert ">Verified results</a>" in review_page
 
 
 # --- who may review ------------------------------------------------------------------------------

@@ -6,7 +6,10 @@
       var data = document.getElementById(el.getAttribute("data-figure-id"));
       if (!data || !window.Plotly) { return; }
       var fig = JSON.parse(data.textContent);
-      window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false, displayModeBar: false})
+      // The server's configuration (reports.figures.chart_config): no mode bar, the page's
+      // language; the defaults below only if a figure comes without one.
+      var config = fig.config || {responsive: true, displaylogo: false, displayModeBar: false};
+      window.Plotly.newPlot(el, fig.data, fig.layout, config)
         .then(function () {
           el.setAttribute("data-drawn", "true");
           // A mark whose customdata is a page of this site (a scorecard) opens it on click.
