@@ -178,3 +178,6 @@ def _register_blueprints(app: Flask) -> None:
     from reports.export_views import bp as exports_bp
 
     app.register_blueprint(exports_bp, url_prefix="/reports/exports")
+    from webapp import api
+
+    api.register(app)  # /api/v1 (issue 14)
