@@ -39,12 +39,14 @@ the same request gets the first answer again and changes nothing.
 _cache: dict[str, Any] = {}
 
 
-def _models() -> list[type[BaseModel]]:
-    found: list[type[BaseModel]] = [Problem]
+def _models() -> list[tuple[type[BaseModel], str]]:
+    """Each model in the mode it is used in: bodies validate, answers serialise (so that a
+    model used one way has one schema, named after it)."""
+    found: list[tuple[type[BaseModel], str]] = [(Problem, "serialization")]
     for op in OPERATIONS:
-        for model in (op.query, op.body, op.response):
-            if model is not None and model not in found:
-                found.append(model)
+        for model, mode in ((op.body, "validation"), (op.response, "serialization")):
+            if model is not None and (model, mode) not in found:
+                found.append((model, mode))
     return found
 
 
@@ -103,9 +105,7 @@ def document() -> dict[str, Any]:
     """The OpenAPI document (built once per process: the registry does not change)."""
     if "doc" in _cache:
         return _cache["doc"]  # type: ignore[no-any-return]
-    models = _models()
-    pairs = [(m, "validation") for m in models] + [(m, "serialization") for m in models]
-    keys, defs = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
+    keys, defs = models_json_schema(_models(), ref_template=REF)  # type: ignore[arg-type]
     schemas = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
