@@ -70,12 +70,12 @@ def operations(w: World) -> list[tuple[str, str, str, dict | None, dict[str, int
             expect(SEES_A - {"funder"}, {"funder"}),
         ),
         ("GET", "/assessments/{assessment_id}/scores", None, expect(SEES_A)),
-        # past the gate, an unknown question is a 400: nothing changes
+        # past the gate, an unknown question is a 422: nothing changes
         (
             "PATCH",
             "/assessments/{assessment_id}/answers",
             unknown,
-            expect(NGO_A, SEES_A - NGO_A, 400),
+            expect(NGO_A, SEES_A - NGO_A, 422),
         ),
         # past the gate, an incomplete draft is a 422: nothing changes
         ("POST", "/assessments/{assessment_id}/submit", None, expect(NGO_A, SEES_A - NGO_A, 422)),
@@ -282,7 +282,7 @@ def test_a_stale_version_is_409_with_the_current_values_and_saves_nothing(world)
     assert {a["question_id"]: a["value"] for a in read["answers"]} == {"SG1_policy": 3}
 
 
-def test_invalid_answers_are_400_naming_each_field(world):
+def test_invalid_requests_are_400_and_refused_answers_422_naming_each_field(world):
     draft = world.new_assessment()
     bad = patch(
         world,
@@ -293,17 +293,10 @@ def test_invalid_answers_are_400_naming_each_field(world):
             {"question_id": "SG1_focal", "value": "__na__", "version": None},  # N/A not allowed
         ],
     )
-    assert bad.status_code == 400
-    paths = [e["path"] for e in bad.get_json()["errors"]]
-    assert paths == [
-        "body.answers[1].value",
-        "body.answers[0].value",
-        "body.answers[2].value",
-    ] or sorted(paths) == [
-        "body.answers[0].value",
-        "body.answers[1].value",
-        "body.answers[2].value",
-    ]
+    assert bad.status_code == 422
+    assert bad.get_json()["type"].endswith("#problem-invalid-answers")
+    paths = sorted(e["path"] for e in bad.get_json()["errors"])
+    assert paths == ["body.answers[0].value", "body.answers[1].value", "body.answers[2].value"]
     missing = world.request(
         "member", "PATCH", f"/assessments/{draft}/answers", json={"answers": [{"value": 1}]}
     )
@@ -317,6 +310,9 @@ def test_invalid_answers_are_400_naming_each_field(world):
     limit = world.request("admin", "GET", "/assessments?limit=0")
     assert limit.status_code == 400
     assert limit.get_json()["errors"][0]["path"] == "query.limit"
+    unknown = world.request("admin", "GET", "/assessments?stauts=verified")
+    assert unknown.status_code == 400
+    assert unknown.get_json()["errors"][0]["path"] == "query.stauts"
 
 
 def test_an_idempotent_retry_stores_one_change_and_another_body_is_422(world):
@@ -407,6 +403,8 @@ def test_lists_are_read_by_cursor(world):
     assert len(ids) == len(set(ids)) >= 3
     assert pages >= 2
     bad = world.request("admin", "GET", "/assessments?cursor=not-a-cursor")
+    past = world.request("admin", "GET", "/assessments?cursor=ffffffff").get_json()
+    assert past["next"] is None
     assert bad.status_code == 400
     assert bad.get_json()["errors"][0]["path"] == "query.cursor"
 

@@ -54,7 +54,7 @@ def _form_values(question: Question, rubric: Rubric, value: Any) -> list[tuple[s
 
 
 def read_changes(rubric: Rubric, update: AnswersUpdate) -> Changes:
-    """The changes of ``update`` as the questionnaire reads a posted page; 400 naming every
+    """The changes of ``update`` as the questionnaire reads a posted page; 422 naming every
     change that is wrong (``body.answers[i].value`` and the field's own message)."""
     where: dict[str, tuple[Domain, Question]] = {q.id: (d, q) for d, _i, q in rubric.questions()}
     errors: list[tuple[str, str]] = []
@@ -103,5 +103,5 @@ def read_changes(rubric: Rubric, update: AnswersUpdate) -> Changes:
             if qid in read.values and qid not in read.errors and where[qid][0].id == domain.id:
                 out.values[qid] = read.values[qid]
     if errors:
-        raise invalid(errors)
+        raise invalid(errors, status=422, kind="invalid-answers")
     return out

@@ -50,6 +50,12 @@ KINDS: dict[str, tuple[str, str]] = {
         "A parameter or a field of the body is missing or wrong: `errors` lists each with its "
         "`path` (e.g. `body.answers[0].value`) and what is wrong.",
     ),
+    "invalid-answers": (
+        "The answers do not fit the assessment's questions",
+        "The request is well formed, but an answer names no question of the assessment's "
+        "rubric, or is not an answer that question accepts (the questionnaire's own checks): "
+        "`errors` lists each with its `path` (e.g. `body.answers[0].value`).",
+    ),
     "invalid-token": (
         "The token is not valid",
         "The token is unknown, revoked or expired, or its person can no longer log in. Make a "
@@ -134,13 +140,16 @@ class ApiError(Exception):
         )
 
 
-def invalid(errors: Sequence[tuple[str, str]], detail: str | None = None) -> ApiError:
-    """A 400 naming each field that is wrong: ``[(path, message), ...]``."""
+def invalid(
+    errors: Sequence[tuple[str, str]], *, status: int = 400, kind: str = "invalid-request"
+) -> ApiError:
+    """A 400 naming each field that is wrong: ``[(path, message), ...]`` (422 with the kind
+    ``invalid-answers``: well formed, but not what the rubric accepts)."""
     listed = [{"path": path, "message": message} for path, message in errors]
     return ApiError(
-        400,
-        detail or "; ".join(f"{path}: {message}" for path, message in errors)[:500],
-        kind="invalid-request",
+        status,
+        "; ".join(f"{path}: {message}" for path, message in errors)[:500],
+        kind=kind,
         errors=listed,
     )
 

@@ -31,6 +31,7 @@ from accounts.api_tokens import services as api_tokens
 from accounts.permissions import public, requires
 from accounts.services import audit
 from webapp.api.problems import ApiError, invalid, stored_response
+from webapp.api.schemas import NoQuery
 from webapp.extensions import dbsession
 
 bp = Blueprint("api", __name__, template_folder="templates")
@@ -102,7 +103,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if data is None:
         raise invalid([("body", "is not valid JSON")])
     if _has_nul(data):
-        raise invalid([("body", "text may not hold NUL characters (\\u0000)")])
+        raise invalid([("body", "text may not hold NUL characters (\\u0000)")], status=422)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -153,8 +154,9 @@ def operation(
                     "This token is read-only: it may not change anything.",
                     kind="read-only-token",
                 )
+            parsed = parse_query(query or NoQuery)
             if query is not None and "query" in wanted:
-                kwargs["query"] = parse_query(query)
+                kwargs["query"] = parsed
             if body is not None and "body" in wanted:
                 kwargs["body"] = parse_body(body)
             if writes:

@@ -3,15 +3,21 @@ goes out, and are the schemas of the OpenAPI document."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from accounts.inputs import MAX_ID
-from rubrics.schema import Rubric
+from rubrics.schema import Code, Rubric
 
-Id = Field(ge=0, le=MAX_ID)
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored in UTC): say so (RFC 3339 needs an offset)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
 
 
 class _In(BaseModel):
@@ -19,12 +25,26 @@ class _In(BaseModel):
 
 
 class _Query(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """Query parameters: an unknown one is refused (a misspelt filter would else be ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoQuery(_Query):
+    """No parameters."""
+
+
+class ScoresQuery(_Query):
+    lang: str | None = Field(
+        default=None, max_length=8, description="The language of the labels (e.g. `el`)"
+    )
 
 
 class PageQuery(_Query):
     cursor: str | None = Field(
-        default=None, max_length=200, description="The `next` cursor of the previous page."
+        default=None,
+        pattern=r"^[0-9a-f]{8}$",
+        description="Where the page starts: the cursor in the previous page's `next` link.",
     )
     limit: int = Field(default=50, ge=1, le=200, description="Items per page.")
 
@@ -77,8 +97,8 @@ class RubricVersionSummary(BaseModel):
     number: int
     status: Literal["draft", "published", "retired"] | str
     content_hash: str
-    created_at: datetime
-    published_at: datetime | None
+    created_at: Moment
+    published_at: Moment | None
 
 
 class RubricSummary(BaseModel):
@@ -143,8 +163,8 @@ class Assessment(BaseModel):
     rubric_version_id: int
     status: str
     progress: float = Field(description="Answered share of the relevant required questions")
-    submitted_at: datetime | None
-    updated_at: datetime
+    submitted_at: Moment | None
+    updated_at: Moment
 
 
 class AssessmentPage(Page):
@@ -164,7 +184,7 @@ class Answer(BaseModel):
     )
     comment: str | None
     version: int = Field(description="Send it back with a change (compare-and-set)")
-    updated_at: datetime
+    updated_at: Moment
 
 
 class Answers(BaseModel):
@@ -175,10 +195,13 @@ class Answers(BaseModel):
 
 
 class AnswerChange(_In):
-    question_id: str = Field(min_length=1, max_length=64)
+    question_id: Code
     value: Any = Field(default=None, description="The new answer; null clears it.")
     comment: str | None = Field(
-        default=None, max_length=5000, description="Absent: the comment is kept; null clears it."
+        default=None,
+        max_length=5000,
+        pattern=r"^[^\x00]*$",
+        description="Absent: the comment is kept; null clears it.",
     )
     version: int | None = Field(
         ge=0,
