@@ -392,7 +392,7 @@ def test_submitting_a_complete_draft_scores_it(world):
 
 
 def test_lists_are_read_by_cursor(world):
-    ids, url, pages = [], "/api/v1/assessments?limit=2", 0
+    ids, url, pages = [], "/api/v1/assessments?limit=1", 0
     client = world.app.test_client()
     while url:
         body = client.get(url, headers=world.headers("admin")).get_json()
@@ -400,7 +400,7 @@ def test_lists_are_read_by_cursor(world):
         url = body["next"]
         pages += 1
     assert ids == sorted(ids)
-    assert len(ids) == len(set(ids)) >= 3
+    assert len(ids) == len(set(ids)) >= 2
     assert pages >= 2
     bad = world.request("admin", "GET", "/assessments?cursor=not-a-cursor")
     past = world.request("admin", "GET", "/assessments?cursor=ffffffff").get_json()

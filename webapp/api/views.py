@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlmodel import col
 
 from accounts import permissions
+from accounts.inputs import MAX_ID
 from accounts.models import Organization
 from reports import directory, export_views, queries
 from reports.data_exports import export_stream, filename
@@ -44,7 +45,7 @@ CURSOR_MASK = 0x5EED_C0DE
 
 def decode_cursor(cursor: str | None) -> int:
     """The id after which the page starts (0: the first page)."""
-    return 0 if not cursor else int(cursor, 16) ^ CURSOR_MASK
+    return 0 if not cursor else min(int(cursor, 16) ^ CURSOR_MASK, MAX_ID)
 
 
 def encode_cursor(after: int) -> str:
