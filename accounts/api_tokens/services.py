@@ -170,8 +170,8 @@ def note_use(engine: sa.Engine, token: ApiToken, *, address: str | None, agent: 
     day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     table = ApiToken.__table__  # type: ignore[attr-defined]
     events = AuditEvent.__table__  # type: ignore[attr-defined]
-    last = token.last_used_at
-    if last is not None and moment - aware(last) < TOUCH_EVERY:
+    last = aware(token.last_used_at) if token.last_used_at else None
+    if last is not None and moment - last < TOUCH_EVERY and last >= day_start:
         return False
     with engine.begin() as connection:
         first_today = connection.execute(
@@ -250,12 +250,24 @@ def stored_answer(session: Session, token_id: int, key: str) -> ApiIdempotencyKe
     ).first()
 
 
+KEYS_KEPT = timedelta(hours=24)  # how long a key's answer is given again
+
+
 def store_answer(
     session: Session, *, token_id: int, key: str, request: str, status: int, body: Any
 ) -> ApiIdempotencyKey:
     """Keep the answer to the write sent with ``key`` (in the write's own transaction: both are
     committed, or neither). A second request with the key at the same moment fails on the
-    unique constraint, and is answered what the first stored."""
+    unique constraint, and is answered what the first stored. The token's keys older than
+    :data:`KEYS_KEPT` are forgotten."""
+    session.execute(
+        sa.delete(ApiIdempotencyKey)
+        .where(
+            col(ApiIdempotencyKey.token_id) == token_id,
+            col(ApiIdempotencyKey.created_at) < now() - KEYS_KEPT,
+        )
+        .execution_options(synchronize_session=False)
+    )
     row = ApiIdempotencyKey(
         token_id=token_id, key=key, request_hash=request, status=status, body=body, created_at=now()
     )
