@@ -254,6 +254,15 @@ def test_answers_are_saved_with_their_versions_and_read_back(world):
     ] == "Adopted in May"
     again = patch(world, draft, [{"question_id": "SG1_policy", "value": 4, "version": 1}])
     assert again.get_json()["answers"][0]["version"] == 2
+    comment = patch(
+        world, draft, [{"question_id": "SG1_policy", "comment": "Revised", "version": 2}]
+    )
+    assert comment.get_json()["answers"][0] == {
+        **comment.get_json()["answers"][0],
+        "value": 4,
+        "comment": "Revised",
+        "version": 3,
+    }
 
 
 def test_a_stale_version_is_409_with_the_current_values_and_saves_nothing(world):

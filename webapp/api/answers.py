@@ -61,6 +61,7 @@ def read_changes(rubric: Rubric, update: AnswersUpdate) -> Changes:
     posted: dict[str, MultiDict[str, str]] = {}  # domain id -> its fields
     out = Changes()
     position: dict[str, int] = {}
+    valued: set[str] = set()  # the changes that send a value (without one: the comment only)
     for index, change in enumerate(update.answers):
         path = f"body.answers[{index}]"
         found = where.get(change.question_id)
@@ -71,11 +72,14 @@ def read_changes(rubric: Rubric, update: AnswersUpdate) -> Changes:
             errors.append((f"{path}.question_id", "is sent twice"))
             continue
         domain, question = found
-        fields = _form_values(question, rubric, change.value)
+        sent_value = "value" in change.model_fields_set
+        fields = _form_values(question, rubric, change.value) if sent_value else []
         if isinstance(fields, str):
             errors.append((f"{path}.value", fields))
             continue
         position[question.id] = index
+        if sent_value:
+            valued.add(question.id)
         out.order.append(question.id)
         data = posted.setdefault(domain.id, MultiDict())
         for name, text in fields:
@@ -99,7 +103,7 @@ def read_changes(rubric: Rubric, update: AnswersUpdate) -> Changes:
             if qid in position:
                 path = f"body.answers[{position[qid]}].value"
                 errors.extend((path, str(message)) for message in messages)
-        for qid in position:
+        for qid in valued:
             if qid in read.values and qid not in read.errors and where[qid][0].id == domain.id:
                 out.values[qid] = read.values[qid]
     if errors:

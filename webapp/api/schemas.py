@@ -196,7 +196,9 @@ class Answers(BaseModel):
 
 class AnswerChange(_In):
     question_id: Code
-    value: Any = Field(default=None, description="The new answer; null clears it.")
+    value: Any = Field(
+        default=None, description="The new answer; null clears it; absent: the answer is kept."
+    )
     comment: str | None = Field(
         default=None,
         max_length=5000,
