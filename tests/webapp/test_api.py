@@ -395,6 +395,14 @@ def test_submitting_a_complete_draft_scores_it(world):
         code: score for (level, code), score in stored.items() if level == "domain"
     }
     assert scores["verified"] is None
+    # submitted: its funder reads the answers now; verified ratings wait for the review's end,
+    # except for those who review it
+    assert world.request("funder", "GET", f"/assessments/{draft}/answers").status_code == 200
+    verified = f"/assessments/{draft}/answers?source=verified"
+    assert world.request("member", "GET", verified).status_code == 403
+    assert world.request("funder", "GET", verified).status_code == 403
+    assert world.request("evaluator", "GET", verified).status_code == 200
+    assert world.request("evaluator_b", "GET", verified).status_code == 404
 
 
 # --- lists, errors, limits, audit ------------------------------------------------------------
