@@ -579,3 +579,44 @@ def test_the_openapi_document_validates_and_the_docs_page_needs_no_script(world)
     assert "<script" not in main  # the page's own content: no script, no CDN
     assert "PATCH /api/v1/assessments/{assessment_id}/answers" in html
     assert 'id="problem-stale-version"' in html
+
+
+def test_the_same_key_sent_twice_at_once_stores_one_change(world):
+    """Two retries racing (a client that timed out and sent again at once): both get the
+    first one's answer, and the answer is saved once (on PostgreSQL the key's unique
+    constraint settles the race; on SQLite the write lock does)."""
+    import threading
+
+    draft = world.new_assessment()
+    for round_ in range(3):
+        change = {
+            "answers": [
+                {"question_id": "SG1_policy", "value": round_ + 1, "version": round_ or None}
+            ]
+        }
+        barrier = threading.Barrier(2)
+        answers: list[Any] = []
+
+        def send(change=change, barrier=barrier, answers=answers, round_=round_) -> None:
+            client = world.app.test_client()
+            barrier.wait()
+            answers.append(
+                client.patch(
+                    f"/api/v1/assessments/{draft}/answers",
+                    json=change,
+                    headers=world.headers("member", **{"Idempotency-Key": f"race-{round_}"}),
+                )
+            )
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [a.status_code for a in answers] == [200, 200], [a.get_json() for a in answers]
+        assert answers[0].get_json() == answers[1].get_json()
+    with world.session() as session:
+        revisions = session.exec(
+            select(AnswerRevision).where(AnswerRevision.assessment_id == draft)
+        ).all()
+    assert sorted(r.version for r in revisions) == [1, 2, 3]
