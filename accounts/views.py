@@ -292,7 +292,11 @@ def revoke_api_token(token_id: int) -> Response:
         token = api_tokens.revoke_token(db_session, user=current_user, token_id=token_id)
     except api_tokens.TokenGone:
         db_session.rollback()
-        abort(404)  # another person's token, or none: the same answer
+        found = db_session.get(ApiToken, token_id)
+        if found is None or found.user_id != current_user.id:
+            abort(404)  # another person's token, or none: the same answer
+        flash(gettext("This token was already revoked."), "info")  # a second click
+        return redirect(url_for("accounts.account", _anchor="api-tokens"))
     db_session.commit()
     flash(gettext("The token “%(name)s” is revoked.", name=token.name), "success")
     return redirect(url_for("accounts.account", _anchor="api-tokens"))

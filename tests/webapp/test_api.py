@@ -530,6 +530,8 @@ def test_a_person_makes_a_token_on_their_account_page_sees_it_once_and_revokes_i
         assert raw not in json.dumps(token.model_dump(mode="json"))
     revoked = client.post(f"/account/tokens/{token.id}/revoke", data={"csrf_token": csrf})
     assert revoked.status_code == 302
+    twice = client.post(f"/account/tokens/{token.id}/revoke", data={"csrf_token": csrf})
+    assert twice.status_code == 302  # a second click: said so, nothing else
     assert client.get("/api/v1/cycles", headers=headers).status_code == 401
     # another person's token: 404, and it keeps working
     other = world.tokens["member"]
