@@ -492,6 +492,7 @@ def test_token_use_is_in_the_audit_log(world):
     assert len(writes) == 1
     assert writes[0].detail["path"] == f"/api/v1/assessments/{draft}/answers"
     assert writes[0].actor_id == world.ids["ngo_admin"]
+    assert writes[0].organization_id == world.ngo_a  # the admin's audit log filters by it
     assert token.last_used_at is not None
 
 

@@ -238,6 +238,7 @@ def _write(
         action="api_write",
         object_type="api_token",
         object_id=token.id,
+        organization_id=g.get("audit_organization_id"),  # set by the view, once it is known
         method=request.method,
         path=request.path,
         status=answer_status,

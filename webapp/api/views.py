@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, request, url_for
+from flask import abort, g, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlmodel import col
@@ -430,6 +430,7 @@ def update_answers(assessment_id: int, body: schemas.AnswersUpdate) -> schemas.A
     retry safely."""
     session = dbsession()
     assessment = load_assessment(assessment_id, need="answer_assessment")
+    g.audit_organization_id = assessment.organization_id
     if assessment.status not in EDITABLE:
         raise ApiError(
             409,
@@ -502,6 +503,7 @@ def submit_assessment(assessment_id: int) -> schemas.Submitted:
     answers are missing (nothing changes), 409 when it is not a draft."""
     session = dbsession()
     assessment = load_assessment(assessment_id, need="answer_assessment")
+    g.audit_organization_id = assessment.organization_id
     try:
         missing = questionnaire.submit(session, assessment, by=current_user._get_current_object())
     except workflow.AssessmentError as exc:
