@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
@@ -68,3 +76,24 @@ class GrantForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that posts: it carries the CSRF token."""
+
+
+class ApiTokenForm(FlaskForm):
+    """A new personal API token (issue 14): a name, an expiry, and whether it may write."""
+
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(_l("Give the token a name.")), Length(max=100)],
+        description=_l("What it is for, e.g. the M&E dashboard."),
+    )
+    expires = SelectField(
+        _l("Expires"),
+        choices=[
+            SelectChoice("30", _l("In 30 days")),
+            SelectChoice("90", _l("In 90 days")),
+            SelectChoice("365", _l("In a year")),
+            SelectChoice("never", _l("Never")),
+        ],
+        default="90",
+    )
+    read_only = BooleanField(_l("Read only: it may read, never change anything"), default=True)

@@ -23,7 +23,16 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from accounts import services, sessions, sharing, throttle
-from accounts.forms import CHOSEN_CYCLES, ConfirmForm, GrantForm, LoginForm, PasswordForm
+from accounts.api_tokens import services as api_tokens
+from accounts.api_tokens.models import ApiToken
+from accounts.forms import (
+    CHOSEN_CYCLES,
+    ApiTokenForm,
+    ConfirmForm,
+    GrantForm,
+    LoginForm,
+    PasswordForm,
+)
 from accounts.inputs import parse_id, safe_next
 from accounts.models import Organization, OrgKind, User
 from accounts.people import services as people_services
@@ -160,13 +169,24 @@ def logout() -> Response:
 # --- the person's account: sessions and password ------------------------------------------------
 
 
-def _account_page(password_form: PasswordForm, status: int = 200) -> tuple[str, int]:
+def _account_page(
+    password_form: PasswordForm,
+    status: int = 200,
+    *,
+    token_form: ApiTokenForm | None = None,
+    new_token: tuple[ApiToken, str] | None = None,
+) -> tuple[str, int]:
     return render_template(
         "accounts/account.html",
         sessions=sessions.live_sessions(dbsession(), current_user),
         current_id=session.get(sessions.SESSION_KEY),
         everywhere_form=ConfirmForm(),
         password_form=password_form,
+        token_form=token_form or ApiTokenForm(formdata=None),
+        revoke_token_form=ConfirmForm(),
+        tokens=api_tokens.live_tokens(dbsession(), current_user),
+        new_token=new_token,
+        expired=api_tokens.is_expired,
     ), status
 
 
@@ -228,6 +248,58 @@ def change_password() -> Response | tuple[str, int]:
     db_session.commit()
     flash(gettext("Your password is changed. Your other sessions are logged out."), "success")
     return redirect(url_for("accounts.account"))
+
+
+# --- the person's API tokens (issue 14) ----------------------------------------------------------
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+@requires("logged_in")
+def create_api_token() -> Response | tuple[str, int]:
+    """Make a token and show its secret, once, on the page this answers (never in a redirect
+    or the session cookie, which is signed but readable)."""
+    form = ApiTokenForm()
+    if not form.validate_on_submit():
+        return _account_page(PasswordForm(formdata=None), 400, token_form=form)
+    db_session = dbsession()
+    days = None if form.expires.data == "never" else int(form.expires.data or 90)
+    try:
+        made = api_tokens.create_token(
+            db_session,
+            user=current_user,
+            name=form.name.data or "",
+            read_only=bool(form.read_only.data),
+            expires_in_days=days,
+        )
+    except services.AccountError as exc:
+        db_session.rollback()
+        form.name.errors = [*form.name.errors, str(exc)]
+        return _account_page(PasswordForm(formdata=None), 422, token_form=form)
+    db_session.commit()
+    return _account_page(PasswordForm(formdata=None), 201, new_token=made)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+@requires("logged_in")
+def revoke_api_token(token_id: int) -> Response:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db_session = dbsession()
+    try:
+        token = api_tokens.revoke_token(db_session, user=current_user, token_id=token_id)
+    except api_tokens.TokenGone:
+        db_session.rollback()
+        found = db_session.get(ApiToken, token_id)
+        if found is None or found.user_id != current_user.id:
+            abort(404)  # another person's token, or none: the same answer
+        flash(gettext("This token was already revoked."), "info")  # a second click
+        return redirect(url_for("accounts.account", _anchor="api-tokens"))
+    db_session.commit()
+    flash(gettext("The token “%(name)s” is revoked.", name=token.name), "success")
+    return redirect(url_for("accounts.account", _anchor="api-tokens"))
 
 
 # --- sharing: an NGO's consent --------------------------------------------------------------------

@@ -252,6 +252,20 @@ def all_matching(session: Session, viewer: Principal, filters: DirectoryFilters)
     return [profile_for(org, viewer) for org in orgs]
 
 
+def profiles_after(
+    session: Session, viewer: Principal, filters: DirectoryFilters, *, after: int, limit: int
+) -> list[Profile]:
+    """The profiles of the search after the id ``after``, by id, as the viewer may see them
+    (the API's pages, read by cursor)."""
+    orgs = session.execute(
+        sa.select(Organization)
+        .where(*_clauses(viewer, filters), col(Organization.id) > after)
+        .order_by(col(Organization.id))
+        .limit(limit)
+    ).scalars()
+    return [profile_for(org, viewer) for org in orgs]
+
+
 def takes_part_in_assessments(session: Session, org_id: int) -> bool:
     """Whether the organisation has assessments: the profile says so, never with scores."""
     found = session.execute(

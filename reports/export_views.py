@@ -165,7 +165,7 @@ def plan_of(choice: Choice) -> ExportPlan:
     )
 
 
-def _record(choice: Choice, plan: ExportPlan, kind: str, rows: int | None) -> None:
+def record_download(choice: Choice, plan: ExportPlan, kind: str, rows: int | None) -> None:
     """The download in the audit log, committed before the file is sent."""
     session = dbsession()
     filters = choice.filters
@@ -190,7 +190,7 @@ def _record(choice: Choice, plan: ExportPlan, kind: str, rows: int | None) -> No
     session.commit()
 
 
-def _download(body: Iterable[bytes] | bytes, kind: str, name: str) -> Response:
+def download_response(body: Iterable[bytes] | bytes, kind: str, name: str) -> Response:
     response = Response(body, mimetype=data_exports.MEDIA_TYPES[kind])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     # Data of NGOs: no copies in shared caches (a revoked grant must take effect).
@@ -236,14 +236,14 @@ def download(kind: str) -> Response:
     plan = plan_of(choice)
     shape = choice.shape if kind in ("csv", "xlsx") else "wide"
     rows = data_exports.count_rows(dbsession(), plan)
-    _record(choice, plan, kind, rows)
+    record_download(choice, plan, kind, rows)
     # Read with the engine, chunk by chunk on short connections of their own: the request's
     # session is done (committed above, closed when the request ends) before the body runs.
     body = data_exports.export_stream(db.engine, plan, kind, shape)
     parts = ["assessments", choice.cycle.code, choice.language]
     if shape == "long":
         parts.append("long")
-    return _download(body, kind, data_exports.filename(*parts, extension=kind))
+    return download_response(body, kind, data_exports.filename(*parts, extension=kind))
 
 
 @bp.route("/codebook.csv")
@@ -253,9 +253,9 @@ def codebook() -> Response:
     """Every variable of the exports, its labels in each language, its values and scores."""
     choice = choose(request.args)
     plan = plan_of(choice)
-    _record(choice, plan, "codebook", None)
+    record_download(choice, plan, "codebook", None)
     name = data_exports.filename("codebook", choice.cycle.code, extension="csv")
-    return _download(data_exports.codebook_csv(plan), "csv", name)
+    return download_response(data_exports.codebook_csv(plan), "csv", name)
 
 
 # --- by shared indicator -------------------------------------------------------------------------
@@ -310,4 +310,4 @@ def shared(kind: str) -> Response:
     else:
         body = shared_exports.csv_stream(engine, plan, shape)
     parts = ["shared-indicators", plan.language] + (["wide"] if shape == "wide" else [])
-    return _download(body, kind, data_exports.filename(*parts, extension=kind))
+    return download_response(body, kind, data_exports.filename(*parts, extension=kind))

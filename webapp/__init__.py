@@ -207,3 +207,6 @@ def _register_blueprints(app: Flask) -> None:
     from reports.codebook_views import bp as codebook_bp
 
     app.register_blueprint(codebook_bp, url_prefix="/codebook")
+    from webapp import api
+
+    api.register(app)  # /api/v1 (issue 14)

@@ -51,6 +51,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "HTTPS": None,  # Secure cookies and HSTS; None: on, except in debug and testing
         "TRUSTED_ORIGINS": [],  # other origins whose pages may post here (besides our own)
         "TRUSTED_PROXIES": 0,  # reverse proxies in front: trust that many X-Forwarded-* hops
+        "API_RATE_LIMIT": 600,  # API requests per token per window (0: no limit)
+        "API_RATE_WINDOW": 60,  # seconds
     }
 
 

@@ -9,7 +9,9 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
 
+from webapp.api import problems
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -65,11 +67,13 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[str, int]:
+    def _http(error: HTTPException) -> tuple[str, int] | Response:
+        if problems.applies():  # the API answers problem details, not pages
+            return problems.from_http_exception(error)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[str, int]:
+    def _unexpected(error: Exception) -> tuple[str, int] | Response:
         if isinstance(error, HTTPException):  # pragma: no cover - handled above
             return render_error(error.code or 500)
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -77,4 +81,6 @@ def register(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # pragma: no cover - the database itself may be the problem
             log.exception("rollback failed")
+        if problems.applies():
+            return problems.unexpected()
         return render_error(InternalServerError.code)

@@ -388,8 +388,11 @@ def test_a_missing_object_and_a_hidden_one_get_the_same_answer(as_, world):
 
 def global_routes(app, holder_of_none):
     """(method, url) of every route whose permission is about nothing in particular and is not
-    held by ``holder_of_none``, its arguments filled with values no object has."""
+    held by ``holder_of_none``, its arguments filled with values no object has. The pages' only:
+    the API answers 401 to cookies (its refusals through tokens: tests/webapp/test_api.py)."""
     for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            continue
         access = access_of(app.view_functions[rule.endpoint])
         if access is None or access.public or PERMISSIONS[access.permission].on is not None:
             continue
@@ -642,6 +645,12 @@ def test_the_declarations_are_the_expected_ones(app):
     assert declared("directory.detail").public  # (each profile through view_profile)
     assert declared("organizations.create").permission == "manage_organizations"
     assert declared("organizations.profile").permission == "edit_profile"
+    # issue 14: the API declares the same permissions as the pages it mirrors
+    assert declared("api.get_assessment").permission == "view_assessment"
+    assert declared("api.update_answers").permission == "answer_assessment"
+    assert declared("api.submit_assessment").permission == "answer_assessment"
+    assert declared("api.list_cycles").permission == "view_cycles"
+    assert declared("api.openapi_document").public
 
 
 def test_a_route_that_declares_an_object_permission_must_load_through_the_core(

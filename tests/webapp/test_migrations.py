@@ -150,3 +150,39 @@ def test_0011_keeps_one_codebook_revision_per_number(empty_database):
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 1
     engine.dispose()
+
+
+def test_0009_adds_api_tokens_whose_rate_counts_upsert_and_go_on_a_downgrade(empty_database):
+    """Issue 14: the token, idempotency and rate-window tables; the rate limit's one-statement
+    upsert works on the migrated schema (SQLite and PostgreSQL); a downgrade drops them."""
+    from accounts.api_tokens import services as api_tokens
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "head")
+    engine = sa.create_engine(empty_database)
+    with engine.begin() as conn:
+        user = conn.execute(
+            sa.text(
+                'INSERT INTO "user" (email, name, password_hash, active, created_at) '
+                "VALUES ('a@example.org', 'A', 'x', :yes, CURRENT_TIMESTAMP) RETURNING id"
+            ),
+            {"yes": True},
+        ).scalar_one()
+        token = conn.execute(
+            sa.text(
+                "INSERT INTO api_token (user_id, name, token_hash, prefix, read_only, created_at)"
+                " VALUES (:user, 'cli', :hash, 'evt_abc', :no, CURRENT_TIMESTAMP) RETURNING id"
+            ),
+            {"user": user, "hash": "0" * 64, "no": False},
+        ).scalar_one()
+    waits = [api_tokens.count_request(engine, token, limit=2, window=3600) for _ in range(3)]
+    assert waits[:2] == [None, None]
+    assert waits[2] is not None
+    assert 1 <= waits[2] <= 3600
+    engine.dispose()
+    command.downgrade(config, "0011")
+    engine = sa.create_engine(empty_database)
+    tables = set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    assert not tables & {"api_token", "api_idempotency_key", "api_rate_window"}
+    assert "user" in tables

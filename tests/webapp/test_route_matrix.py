@@ -56,6 +56,7 @@ ROLES = (
 )
 
 OK, FORBIDDEN, HIDDEN, LOGIN = "ok", "403", "404", "login"
+UNAUTHORIZED = "401"  # the API: a cookie authenticates nothing there (tests/webapp/test_api.py)
 
 # Fields no form may take from the request (mass assignment): posted with every POST.
 EXTRA_FIELDS = {
@@ -122,6 +123,12 @@ PROFILE = access({"ngo_admin", "admin"}, {"member"})
 UNKNOWN_LINK = dict.fromkeys(ROLES, HIDDEN)
 # The admin removes a membership that does not exist: past the gate, then 404.
 ADMIN_NOTHING_THERE = access(set(), LOGGED_IN - {"admin"})
+
+# The JSON API (issue 14) answers 401 to every cookie, logged in or not: only a personal API
+# token opens it; who may do what with a token: tests/webapp/test_api.py, by the same core.
+TOKEN_ONLY = dict.fromkeys(ROLES, UNAUTHORIZED)
+# A token that is nobody's: past the gate, then 404.
+NOBODYS_TOKEN = access(set())
 
 # "METHOD rule" -> who gets what. Keep it sorted by rule; add a row for every new route.
 MATRIX: dict[str, dict[str, str]] = {
@@ -258,6 +265,28 @@ MATRIX: dict[str, dict[str, str]] = {
     # pooled by shared indicator: every assessment one sees (a file without rows otherwise)
     "GET /reports/exports/shared.csv": ANY_LOGGED_IN,
     "GET /reports/exports/shared.xlsx": ANY_LOGGED_IN,
+    "POST /account/tokens": ANY_LOGGED_IN,
+    "POST /account/tokens/<int:token_id>/revoke": NOBODYS_TOKEN,
+    "GET /api/v1/": PUBLIC,
+    "GET /api/v1/openapi.json": PUBLIC,
+    "GET /api/v1/docs": PUBLIC,
+    "GET /api/v1/organisations": TOKEN_ONLY,
+    "GET /api/v1/organisations/<int:org_id>": TOKEN_ONLY,
+    "GET /api/v1/rubrics": TOKEN_ONLY,
+    "GET /api/v1/rubrics/<code>/versions/<int:number>": TOKEN_ONLY,
+    "GET /api/v1/cycles": TOKEN_ONLY,
+    "GET /api/v1/cycles/<int:cycle_id>": TOKEN_ONLY,
+    "GET /api/v1/assessments": TOKEN_ONLY,
+    "GET /api/v1/assessments/<int:assessment_id>": TOKEN_ONLY,
+    "GET /api/v1/assessments/<int:assessment_id>/rubric": TOKEN_ONLY,
+    "GET /api/v1/assessments/<int:assessment_id>/answers": TOKEN_ONLY,
+    "GET /api/v1/assessments/<int:assessment_id>/scores": TOKEN_ONLY,
+    "POST /api/v1/assessments/<int:assessment_id>/submit": TOKEN_ONLY,
+    "GET /api/v1/exports/assessments.csv": TOKEN_ONLY,
+    "GET /api/v1/exports/assessments.xlsx": TOKEN_ONLY,
+    "GET /api/v1/exports/assessments.sav": TOKEN_ONLY,
+    "GET /api/v1/exports/assessments.dta": TOKEN_ONLY,
+    "GET /api/v1/exports/codebook.csv": TOKEN_ONLY,
 }
 
 # Routes whose own URL arguments need a value other than the world's default for the name.
@@ -416,6 +445,7 @@ def world(matrix_app: Flask) -> dict[str, Any]:
             "ngo_admin_id": people["ngo_admin"].id,
             "membership_id": 2_000_000,  # nobody's
             "missing_id": 2_000_000,
+            "token_id": 2_000_000,  # nobody's API token
             "double_id": 2_000_000,
             "org_id": ngo_a.id,
             "token": "not-a-token",
@@ -507,7 +537,7 @@ def outcome(response: Any) -> str:
     status = response.status_code
     if status == 500:
         return "500"
-    if status in (403, 404):
+    if status in (401, 403, 404):
         return str(status)
     location = response.headers.get("Location", "")
     if status in (301, 302, 303) and "/login?next=" in location:  # logging out: /login alone
@@ -595,5 +625,5 @@ def test_every_route_answers_every_person_as_the_matrix_says(
 
 def test_the_matrix_covers_each_kind_of_person_and_refusal() -> None:
     answers = {value for row in MATRIX.values() for value in row.values()}
-    assert answers == {OK, FORBIDDEN, HIDDEN, LOGIN}
+    assert answers == {OK, FORBIDDEN, HIDDEN, LOGIN, UNAUTHORIZED}
     assert all(set(row) == set(ROLES) for row in MATRIX.values())
