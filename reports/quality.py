@@ -50,7 +50,7 @@ from rubrics.services import rubric_of
 from surveys.double.models import DoubleVerification, SecondRating
 from surveys.double.services import done_pairs
 from surveys.models import Answer, Assessment, AssessmentCycle, Source, Status
-from surveys.scoring import SCORED_STATUSES, carry_over, stored_values
+from surveys.scoring import SCORED_STATUSES, carry_over, stored_matrix, stored_values
 
 # The fewest subjects (or pairs) from which a figure is shown at all.
 MIN_SUBJECTS = 5
@@ -177,8 +177,7 @@ def answer_matrix(
     session: Session, rubric: Rubric, ids: list[int], source: Source = Source.SELF
 ) -> FloatArray:
     """The engine's answer matrix of these assessments (rows in the order of ``ids``)."""
-    values = stored_values(session, ids, source)
-    return encode_answers(rubric, [carry_over(rubric, values[i]) for i in ids], strict=False)
+    return stored_matrix(session, rubric, ids, source)
 
 
 def ordinal_values(spec: ScoringSpec, matrix: FloatArray) -> FloatArray:
@@ -212,6 +211,7 @@ def _answered_scores(result: ScoreResult) -> FloatArray:
 _CACHE: OrderedDict[tuple[Any, ...], QualityReport] = OrderedDict()
 _CACHE_SIZE = 16
 _CACHE_LOCK = Lock()
+_COMPUTING: dict[tuple[Any, ...], Lock] = {}  # the keys being computed, each with its gate
 
 
 def data_stamp(session: Session, ids: list[int]) -> tuple[Any, ...]:
@@ -248,11 +248,23 @@ def quality_report(
         if found is not None:
             _CACHE.move_to_end(key)
             return dataclasses.replace(found, cycle=cycle)
-    report = _compute(session, cycle, ids, language)
-    with _CACHE_LOCK:
-        _CACHE[key] = report
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        gate = _COMPUTING.setdefault(key, Lock())
+    # One computation per key at a time: requests that arrive while it runs wait for it and
+    # take its result, rather than each computing the same report on the same cores.
+    with gate:
+        with _CACHE_LOCK:
+            found = _CACHE.get(key)
+        if found is not None:
+            return dataclasses.replace(found, cycle=cycle)
+        try:
+            report = _compute(session, cycle, ids, language)
+            with _CACHE_LOCK:
+                _CACHE[key] = report
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        finally:
+            with _CACHE_LOCK:
+                _COMPUTING.pop(key, None)
     return report
 
 
@@ -403,8 +415,8 @@ def _kappa_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
     categories = sorted({float(x) for x in np.concatenate([a[keep], b[keep]])})
     try:
         boot = cohen_kappa_bootstrap(
-            a[keep].tolist(),
-            b[keep].tolist(),
+            a[keep],
+            b[keep],
             "quadratic",
             categories=categories,
             n_resamples=RESAMPLES,
@@ -457,14 +469,25 @@ def self_verified(
             )
         ).scalars()
     )
-    verified_values = stored_values(session, sorted(done), Source.VERIFIED)
-    rows = [k for k, i in enumerate(ids) if i in done and verified_values[i]]
+    with_answers = (
+        set(
+            session.execute(
+                sa.select(col(Answer.assessment_id))
+                .where(
+                    col(Answer.assessment_id).in_(sorted(done)),
+                    col(Answer.source) == Source.VERIFIED,
+                )
+                .distinct()
+            ).scalars()
+        )
+        if done
+        else set()
+    )
+    rows = [k for k, i in enumerate(ids) if i in with_answers]
     report.n_verified = len(rows)
     if not rows:
         return
-    verified = encode_answers(
-        rubric, [carry_over(rubric, verified_values[ids[k]]) for k in rows], strict=False
-    )
+    verified = stored_matrix(session, rubric, [ids[k] for k in rows], Source.VERIFIED)
     checked = score_responses(spec, verified)
     self_levels = ordinal_values(spec, own[rows])
     verified_levels = ordinal_values(spec, verified)
@@ -516,12 +539,8 @@ def between_evaluators(
     report.n_double = len(double_ids)
     if not double_ids:
         return
-    first_values = stored_values(session, double_ids, Source.VERIFIED)
     # The first evaluator's answers restricted to what the second rated: both score the same.
-    first_rows = [
-        {q: v for q, v in first_values[i].items() if q in second_values[i]} for i in double_ids
-    ]
-    first = encode_answers(rubric, [carry_over(rubric, r) for r in first_rows], strict=False)
+    first = stored_matrix(session, rubric, double_ids, Source.VERIFIED, only=second_values)
     second = encode_answers(
         rubric, [carry_over(rubric, second_values[i]) for i in double_ids], strict=False
     )
