@@ -154,6 +154,9 @@ class QualityReport:
     n_double: int = 0
     raters: list[RaterAgreement] = field(default_factory=list)
     raters_overall: RaterAgreement | None = None
+    # The page's charts (JSON, by name), drawn once per cached report: building Plotly figures
+    # costs more than reading the cached report. Shared by the copies a cache hit returns.
+    charts: dict[str, str] = field(default_factory=dict)
 
 
 # --- arrays from stored answers ---------------------------------------------------------------
