@@ -279,6 +279,21 @@ def _times(client: Any, url: str) -> tuple[float, float, float]:
     return timed[0], statistics.median(timed), cpu
 
 
+def _change_one_answer(app: Flask) -> str:
+    """One self-assessed answer of one NGO, one level up or down (as an edit would)."""
+    with app.app_context():
+        session = db.session
+        answer = session.execute(
+            sa.select(Answer)
+            .where(Answer.source == "self", Answer.question_id == "SG1_policy_3")  # type: ignore[arg-type]
+            .limit(1)
+        ).scalar_one()
+        answer.value = 2 if answer.value != 2 else 3
+        answer.version += 1
+        session.commit()
+        return answer.question_id
+
+
 def pages() -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -296,6 +311,15 @@ def pages() -> Iterator[tuple[str, str]]:
             f"quality page, {N_ORGS} NGOs x 50 questions, first load (target < 1000 ms)",
             f"{cold:7.1f} ms  (CPU {cpu:.0f} ms; then cached, p50 {warm:.1f} ms; "
             f"baseline bare JSON {ping:.1f} ms)",
+        )
+        changed = _change_one_answer(app)
+        started, used = time.perf_counter(), time.process_time()
+        assert client.get(f"/reports/quality/cycles/{cycle_id}").status_code == 200
+        yield (
+            f"  again after one answer changed ({changed})",
+            f"{(time.perf_counter() - started) * 1000:7.1f} ms  "
+            f"(CPU {(time.process_time() - used) * 1000:.0f} ms: only its domain's and "
+            "indicator's statistics are recomputed)",
         )
         cold, warm, _cpu = _times(client, f"/reports/what-if/{version_id}?d_D00=3&i_SG1_1=2")
         yield (

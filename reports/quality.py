@@ -10,7 +10,9 @@ figure carries its ``n`` and interval, or a sentence saying why there is none.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
@@ -204,6 +206,45 @@ def _answered_scores(result: ScoreResult) -> FloatArray:
     return np.where(result.question_status == STATUS_ANSWERED, result.question_scores, np.nan)
 
 
+# --- statistics, remembered by their data ----------------------------------------------------
+
+# Engine results by (function, options, the bytes of the arrays): a statistic whose data did not
+# change is not recomputed, e.g. after one answer changes only the intervals of its domain and
+# indicator are, and a page in another language recomputes nothing. Results are frozen (shared
+# safely); the seeds are fixed, so a remembered result is the one a new computation gives.
+_STATS: OrderedDict[bytes, tuple[bool, Any]] = OrderedDict()
+_STATS_SIZE = 4096
+_STATS_LOCK = Lock()
+
+
+def _remembered(function: Callable[..., Any], *arrays: Any, **options: Any) -> Any:
+    """``function(*arrays, **options)``, or its remembered result (or InsufficientDataError)."""
+    digest = hashlib.blake2b(function.__qualname__.encode(), digest_size=20)
+    digest.update(repr(sorted(options.items())).encode())
+    for array in arrays:
+        data = np.ascontiguousarray(array, dtype=np.float64)
+        digest.update(repr(data.shape).encode())
+        digest.update(data.tobytes())
+    key = digest.digest()
+    with _STATS_LOCK:
+        found = _STATS.get(key)
+        if found is not None:
+            _STATS.move_to_end(key)
+    if found is None:
+        try:
+            found = (True, function(*arrays, **options))
+        except InsufficientDataError as exc:
+            found = (False, exc)
+        with _STATS_LOCK:
+            _STATS[key] = found
+            while len(_STATS) > _STATS_SIZE:
+                _STATS.popitem(last=False)
+    ok, value = found
+    if not ok:
+        raise value
+    return value
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
@@ -315,8 +356,10 @@ def domain_reliability(
             figure = _too_few(complete, MIN_SUBJECTS, _("assessments that answered every question"))
         else:
             try:
-                boot = cronbach_alpha_bootstrap(items, n_resamples=RESAMPLES, rng=SEED + d)
-                detail = cronbach_alpha(items)
+                boot = _remembered(
+                    cronbach_alpha_bootstrap, items, n_resamples=RESAMPLES, rng=SEED + d
+                )
+                detail = _remembered(cronbach_alpha, items)
             except InsufficientDataError as exc:
                 figure = Figure(n=complete, note=_("Not computable: %(why)s", why=str(exc)))
             else:
@@ -417,10 +460,11 @@ def _kappa_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
         return _too_few(n, MIN_PAIRS, _("rated pairs"))
     categories = sorted({float(x) for x in np.concatenate([a[keep], b[keep]])})
     try:
-        boot = cohen_kappa_bootstrap(
+        boot = _remembered(
+            cohen_kappa_bootstrap,
             a[keep],
             b[keep],
-            "quadratic",
+            weights="quadratic",
             categories=categories,
             n_resamples=RESAMPLES,
             rng=seed,
@@ -436,7 +480,7 @@ def _icc_figure(a: FloatArray, b: FloatArray) -> Figure:
     if n < MIN_PAIRS:
         return _too_few(n, MIN_PAIRS, _("assessments scored by both"))
     try:
-        form = icc(np.column_stack([a[keep], b[keep]]))["ICC2"]
+        form = _remembered(icc, np.column_stack([a[keep], b[keep]]))["ICC2"]
     except InsufficientDataError as exc:
         return Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
     return Figure(form.value, form.ci[0], form.ci[1], n)
@@ -450,7 +494,14 @@ def _gap_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
     gaps = a[keep] - b[keep]
     if np.ptp(gaps) == 0:
         return Figure(float(gaps[0]), float(gaps[0]), float(gaps[0]), n)
-    boot = bootstrap_ci(gaps, np.mean, method="percentile", rng=seed, n_resamples=RESAMPLES)
+    boot = _remembered(
+        bootstrap_ci,
+        gaps,
+        statistic=np.mean,
+        method="percentile",
+        rng=seed,
+        n_resamples=RESAMPLES,
+    )
     return Figure(boot.estimate, boot.low, boot.high, n)
 
 
@@ -582,7 +633,9 @@ def _krippendorff_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
         return _too_few(n, MIN_PAIRS, _("questions rated by both"))
     data = np.vstack([a[keep], b[keep]])
     try:
-        boot = krippendorff_alpha_bootstrap(data, "ordinal", n_resamples=RESAMPLES, rng=seed)
+        boot = _remembered(
+            krippendorff_alpha_bootstrap, data, level="ordinal", n_resamples=RESAMPLES, rng=seed
+        )
     except InsufficientDataError as exc:
         return Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
     return Figure(boot.estimate, boot.low, boot.high, n)
