@@ -51,6 +51,7 @@ __all__ = [
     "cohen_kappa_bootstrap",
     "cronbach_alpha",
     "cronbach_alpha_bootstrap",
+    "cronbach_alpha_bootstraps",
     "icc",
     "item_distribution",
     "krippendorff_alpha",
@@ -1313,16 +1314,25 @@ def _percentile_interval(
     )
 
 
+def _times_of(index: IntArray, n: int) -> FloatArray:
+    """How many times each resample ``index[b]`` takes each of the ``n`` subjects, (B, n)."""
+    rows = np.arange(index.shape[0])[:, None] * n
+    times = np.bincount((rows + index).ravel(), minlength=index.shape[0] * n).reshape(-1, n)
+    return times.astype(np.float64)
+
+
 def _alpha_of_resamples(data: FloatArray, index: IntArray) -> FloatArray:
-    """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined.
+    """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined."""
+    return _alpha_of_times(data, _times_of(index, data.shape[0]))
+
+
+def _alpha_of_times(data: FloatArray, times: FloatArray) -> FloatArray:
+    """Cronbach's alpha of every resample at once; NaN where undefined.
 
     A resample is summarised by how many times it takes each subject (``times``, shape (B, n)),
     so the sums and sums of squares of the items and of the total are matrix products.
     """
     n, k = data.shape
-    rows = np.arange(index.shape[0])[:, None] * n
-    times = np.bincount((rows + index).ravel(), minlength=index.shape[0] * n).reshape(-1, n)
-    times = times.astype(np.float64)
     centred = data - data.mean(axis=0)  # centring first keeps the sums of squares accurate
     total = centred.sum(axis=1, keepdims=True)
     sums = times @ np.hstack([centred, centred**2, total, total**2])  # one product, (B, 2k + 2)
@@ -1403,6 +1413,69 @@ def cronbach_alpha_bootstrap(
         [_alpha_of_resamples(data, index[s : s + chunk]) for s in range(0, count, chunk)]
     )
     return _percentile_interval(draws, estimate.alpha, level, count, "items")
+
+
+def cronbach_alpha_bootstraps(
+    scales: Sequence[ArrayLike],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap intervals for Cronbach's alpha of several scales of the same subjects (the
+    domains of one rubric, say), all from the same resamples of the subjects.
+
+    Parameters
+    ----------
+    scales : sequence of array_like, each shape (n_subjects, n_items_s)
+        The scales, rows the same subjects in the same order. A subject with a NaN in any of
+        them is dropped from all of them first.
+    confidence, n_resamples, rng
+        As for :func:`cronbach_alpha_bootstrap`.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per scale, as :func:`cronbach_alpha_bootstrap` gives it; with the same ``rng``
+        and complete data, the first equals ``cronbach_alpha_bootstrap(scales[0], ...)``.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The scales do not have the same number of rows.
+    InsufficientDataError
+        As for :func:`cronbach_alpha_bootstrap`, for any of the scales.
+
+    Notes
+    -----
+    The resamples :math:`W` (how many times each subject is drawn) are drawn once and shared:
+    each scale's interval is the percentile interval of its own :math:`lpha^*_b`, exactly as
+    if it were bootstrapped alone with these draws; the intervals of different scales are then
+    correlated, which does not change any one of them. Drawing and counting once, and one
+    matrix product for all scales, is what makes this cheaper than a call per scale.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    matrices = [_float_array(items, f"scales[{s}]", 2) for s, items in enumerate(scales)]
+    if not matrices:
+        return []
+    if len({m.shape[0] for m in matrices}) != 1:
+        raise ShapeMismatchError("scales: must all have the same rows (subjects)")
+    complete = ~np.column_stack([np.isnan(m).any(axis=1) for m in matrices]).any(axis=1)
+    datas = [m[complete] for m in matrices]
+    estimates = [cronbach_alpha(d, confidence=level) for d in datas]
+    n = datas[0].shape[0]
+    index = np.random.default_rng(rng).integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // n)
+    draws: list[list[FloatArray]] = [[] for _d in datas]
+    for start in range(0, count, chunk):
+        times = _times_of(index[start : start + chunk], n)
+        for found, data in zip(draws, datas, strict=True):
+            found.append(_alpha_of_times(data, times))
+    return [
+        _percentile_interval(np.concatenate(found), estimate.alpha, level, count, f"scales[{s}]")
+        for s, (found, estimate) in enumerate(zip(draws, estimates, strict=True))
+    ]
 
 
 def cohen_kappa_bootstrap(

@@ -41,6 +41,7 @@ from evaluator.stats import (
     cohen_kappa_bootstrap,
     cronbach_alpha,
     cronbach_alpha_bootstrap,
+    cronbach_alpha_bootstraps,
     icc,
     item_distribution,
     krippendorff_alpha_bootstrap,
@@ -338,6 +339,7 @@ def domain_reliability(
     scores = _answered_scores(scored)
     question_domain = spec.indicator_domain[spec.question_indicator]
     labels = {q.id: rubric.text(q.label, language) for _, _, q in rubric.questions()}
+    shared = _shared_alphas(scores, spec, question_domain, len(rubric.domains))
     found = []
     for d, domain in enumerate(rubric.domains):
         columns = np.flatnonzero((question_domain == d) & spec.scored)
@@ -356,7 +358,7 @@ def domain_reliability(
             figure = _too_few(complete, MIN_SUBJECTS, _("assessments that answered every question"))
         else:
             try:
-                boot = _remembered(
+                boot = shared.get(d) or _remembered(
                     cronbach_alpha_bootstrap, items, n_resamples=RESAMPLES, rng=SEED + d
                 )
                 detail = _remembered(cronbach_alpha, items)
@@ -384,6 +386,39 @@ def domain_reliability(
                 items=lines,
             )
         )
+    return found
+
+
+def _alphas(*scales: FloatArray, **options: Any) -> list[Any]:
+    return cronbach_alpha_bootstraps(scales, **options)
+
+
+def _shared_alphas(
+    scores: FloatArray, spec: ScoringSpec, question_domain: Any, n_domains: int
+) -> dict[int, Any]:
+    """The alpha intervals of the domains that share their complete subjects, each group from
+    one set of resamples (:func:`~evaluator.stats.cronbach_alpha_bootstraps`): one draw for all
+    the domains everyone answered, not one per domain. Domains left out (too few items or
+    subjects, or a group the engine refuses) are bootstrapped one by one by the caller."""
+    groups: dict[bytes, tuple[Any, list[int]]] = {}
+    for d in range(n_domains):
+        columns = np.flatnonzero((question_domain == d) & spec.scored)
+        complete = ~np.isnan(scores[:, columns]).any(axis=1)
+        if columns.size >= 2 and int(complete.sum()) >= MIN_SUBJECTS:
+            groups.setdefault(np.packbits(complete).tobytes(), (complete, []))[1].append(d)
+    found: dict[int, Any] = {}
+    for complete, domains in groups.values():
+        if len(domains) < 2:
+            continue
+        scales = [
+            scores[complete][:, np.flatnonzero((question_domain == d) & spec.scored)]
+            for d in domains
+        ]
+        try:
+            results = _remembered(_alphas, *scales, n_resamples=RESAMPLES, rng=SEED + domains[0])
+        except InsufficientDataError:
+            continue
+        found.update(zip(domains, results, strict=True))
     return found
 
 
