@@ -151,3 +151,26 @@ def test_once_both_are_done_the_assignment_shows_the_assessment_again(late) -> N
     client = client_for(late, "second")
     assert client.get(f"/reports/assessments/{both[0]}").status_code == 200
     assert 'class="first"' in client.get(f"/assessments/double/{late.double_ids[both[0]]}").text
+
+
+def test_the_first_evaluator_of_an_assessment_is_never_drawn_as_its_second(world) -> None:
+    from surveys.double import services as double
+
+    with world.session() as session:
+        cycle = session.get(AssessmentCycle, world.cycle_id)
+        first = session.execute(
+            sa.select(User.id).where(User.email == "evaluator@q.test")  # type: ignore[arg-type]
+        ).scalar_one()
+        # Unassigned from the cycle, they become a candidate for blind verification ...
+        cycles.unassign_evaluator(session, cycle, first)  # type: ignore[arg-type]
+        double.set_percent(session, cycle, 100, by=None)  # type: ignore[arg-type]
+        double.draw_sample(session, cycle, by=None)  # type: ignore[arg-type]
+        given = dict(
+            session.execute(
+                sa.select(DoubleVerification.assessment_id, DoubleVerification.second_evaluator_id)  # type: ignore[call-overload]
+            ).all()
+        )
+        session.rollback()  # leave the world as it was
+    verified_by_first = world.assessment_ids[:N_VERIFIED]
+    assert first in set(given.values())  # ... and is given some (those nobody verified yet) ...
+    assert not [a for a in verified_by_first if given.get(a) == first]  # ... never their own
