@@ -12,7 +12,11 @@ permission below is a plain function of that principal and, for most, the object
 Objects are taken through small protocols (anything with an ``organization_id`` and a
 ``cycle_id``, anything with an ``id``), so this package needs nothing from ``surveys`` or
 ``rubrics`` (the layers contract forbids it). The cycle assignments live in a ``surveys`` table:
-that module tells the core where they are with :func:`register_assignments`.
+that module tells the core where they are with :func:`register_assignments`. So do the
+assessments a person must not see while they verify them blind (the second evaluator of a double
+verification, until both verifications are done): :func:`register_blind`. Those are hidden from
+them however else they would see them (an assignment to the cycle made after the draw, a role
+that sees everything), in the checks on one object and in the scope of every query alike.
 
 Pages use :func:`requires` / :func:`public` (every route declares one, a test checks), and load
 their objects through :func:`load` / :func:`authorize`. A refusal is answered the same way
@@ -126,6 +130,8 @@ class Principal:
     # NGOs whose live grant to one of their funders includes evidence, drafts and notes.
     evidence_ngos: frozenset[int] = frozenset()
     cycles: frozenset[int] = frozenset()  # cycles they are assigned to as an evaluator
+    # (NGO, cycle) of the assessments they verify blind: hidden from them until both are done.
+    blind: frozenset[tuple[int, int]] = frozenset()
     # Every membership is in a deactivated organisation: they may not log in (issue 12).
     locked_out: bool = False
 
@@ -150,12 +156,24 @@ class Reach:
     organizations: frozenset[int]
     cycles: frozenset[int]
     organization_cycles: frozenset[tuple[int, int]] = frozenset()
+    blind: frozenset[tuple[int, int]] = frozenset()  # never seen, whatever the above say
 
     def sees_some_of(self, ngo_id: int) -> bool:
         return (
             self.everything
             or ngo_id in self.organizations
             or any(ngo == ngo_id for ngo, _cycle in self.organization_cycles)
+        )
+
+    def sees(self, organization_id: int, cycle_id: int) -> bool:
+        """The assessment of this NGO in this cycle."""
+        if (organization_id, cycle_id) in self.blind:
+            return False
+        return (
+            self.everything
+            or organization_id in self.organizations
+            or cycle_id in self.cycles
+            or (organization_id, cycle_id) in self.organization_cycles
         )
 
 
@@ -170,11 +188,14 @@ def reach(principal: Principal) -> Reach:
             for ngo, cycle in principal.granted_cycles
             if ngo in principal.cycle_limited_ngos and ngo not in whole
         ),
+        blind=principal.blind,
     )
 
 
 AssignmentQuery = Callable[[int], "sa.Select[Any]"]
 _assignments: list[AssignmentQuery] = []
+BlindQuery = Callable[[int], "sa.Select[int, int]"]
+_blind: list[BlindQuery] = []
 
 
 def register_assignments(query: AssignmentQuery) -> None:
@@ -185,9 +206,16 @@ def register_assignments(query: AssignmentQuery) -> None:
         _assignments.append(query)
 
 
+def register_blind(query: BlindQuery) -> None:
+    """Say where blind verifications are kept: ``query(user_id)`` selects the (organisation id,
+    cycle id) of the assessments the user verifies blind and must not see otherwise yet."""
+    if query not in _blind:
+        _blind.append(query)
+
+
 def load_principal(session: Session, user_id: int | None) -> Principal:
-    """Read a person's memberships, grants and assignments (three queries); also for the CLI
-    and tests, outside any request."""
+    """Read a person's memberships, grants, assignments and blind verifications (a query each);
+    also for the CLI and tests, outside any request."""
     if user_id is None:
         return ANONYMOUS
     rows = session.execute(
@@ -207,6 +235,10 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
     cycles: set[int] = set()
     for query in _assignments:
         cycles.update(session.execute(query(user_id)).scalars())
+    blind: set[tuple[int, int]] = set()
+    for blind_query in _blind:
+        pairs_of = session.execute(blind_query(user_id))
+        blind.update((int(org), int(cycle)) for org, cycle in pairs_of)
     return Principal(
         user_id=user_id,
         roles=roles,
@@ -218,6 +250,7 @@ def load_principal(session: Session, user_id: int | None) -> Principal:
         granted_cycles=pairs,
         evidence_ngos=evidence,
         cycles=frozenset(cycles),
+        blind=frozenset(blind),
         locked_out=locked_out,
     )
 
@@ -410,13 +443,7 @@ def manage_team(principal: Principal, ngo_id: int) -> bool:
 @_register("assessment")
 def view_assessment(principal: Principal, assessment: InCycle) -> bool:
     """See an assessment, its scorecard, plan, evidence and verified results."""
-    found = reach(principal)
-    return (
-        found.everything
-        or assessment.organization_id in found.organizations
-        or assessment.cycle_id in found.cycles
-        or (assessment.organization_id, assessment.cycle_id) in found.organization_cycles
-    )
+    return reach(principal).sees(assessment.organization_id, assessment.cycle_id)
 
 
 @_register("assessment", seen_with="view_assessment")
@@ -425,6 +452,8 @@ def view_evidence(principal: Principal, assessment: InCycle) -> bool:
     reasons: the NGO's members, the evaluators of its cycle and admins; a funder only when the
     NGO's grant includes them (``include_evidence``, on its Sharing page). Funders otherwise
     see submitted results, scores, verified results and plans (the README's roles)."""
+    if (assessment.organization_id, assessment.cycle_id) in principal.blind:
+        return False
     return (
         Role.ADMIN in principal.roles
         or assessment.organization_id in principal.ngos
@@ -448,7 +477,10 @@ def view_history(principal: Principal, assessment: OfOrganization) -> bool:
 
 @_register("assessment", seen_with="view_assessment")
 def review_assessment(principal: Principal, assessment: InCycle) -> bool:
-    """Verify an assessment: admins, and the evaluators assigned to its cycle."""
+    """Verify an assessment: admins, and the evaluators assigned to its cycle; never its blind
+    second evaluator (one person cannot be both of its evaluators)."""
+    if (assessment.organization_id, assessment.cycle_id) in principal.blind:
+        return False
     return Role.ADMIN in principal.roles or (
         Role.EVALUATOR in principal.roles and assessment.cycle_id in principal.cycles
     )
@@ -683,8 +715,9 @@ def visible_assessments(
     see. Pass the columns it filters: ``visible_assessments(p, Assessment.organization_id,
     Assessment.cycle_id)``, so any select can be scoped, with or without a join."""
     found = reach(principal)
+    hidden = _hidden(found.blind, organization_id, cycle_id)
     if found.everything:
-        return sa.true()
+        return sa.true() if hidden is None else hidden
     clauses: list[sa.ColumnElement[bool]] = []
     if found.organizations:
         clauses.append(col(organization_id).in_(sorted(found.organizations)))
@@ -695,7 +728,26 @@ def visible_assessments(
         by_ngo.setdefault(ngo, []).append(cycle)
     for ngo, ngo_cycles in by_ngo.items():  # grants limited to chosen cycles
         clauses.append(sa.and_(col(organization_id) == ngo, col(cycle_id).in_(ngo_cycles)))
-    return sa.or_(*clauses) if clauses else sa.false()
+    if not clauses:
+        return sa.false()
+    return sa.or_(*clauses) if hidden is None else sa.and_(sa.or_(*clauses), hidden)
+
+
+def _hidden(
+    blind: frozenset[tuple[int, int]], organization_id: Any, cycle_id: Any
+) -> sa.ColumnElement[bool] | None:
+    """A where-clause leaving out the blind (NGO, cycle) pairs, or None if there are none."""
+    if not blind:
+        return None
+    by_cycle: dict[int, list[int]] = {}
+    for ngo, cycle in sorted(blind):
+        by_cycle.setdefault(cycle, []).append(ngo)
+    return sa.and_(
+        *(
+            sa.not_(sa.and_(col(cycle_id) == cycle, col(organization_id).in_(ngos)))
+            for cycle, ngos in by_cycle.items()
+        )
+    )
 
 
 def users_who_may(name: str) -> sa.Select[Any]:

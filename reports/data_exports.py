@@ -391,25 +391,33 @@ def _plain_rows(connection: Any, statement: Any) -> list[tuple[Any, ...]]:
         result.close()
 
 
-def read_chunks(engine: Engine, plan: ExportPlan) -> Iterator[Chunk]:
-    """The plan's assessments by ascending id, :attr:`ExportPlan.chunk` at a time; each chunk
-    read on a connection of its own, closed (its transaction ended) before it is yielded.
+@dataclass(frozen=True)
+class RawChunk:
+    """One chunk as the database gives it: the driver's tuples, nothing decoded."""
 
-    Answers are read as JSON text and decoded here through a small cache: most answers are
-    one of a few values (a level, an option id), and SQLAlchemy's JSON type would decode each
-    row again (a third of the export's time, measured in bench/bench_exports.py)."""
+    rows: list[tuple[Any, ...]]  # id, org code, org name, country, org type, cycle code, status
+    answers: list[tuple[Any, ...]]  # assessment id, source, question id, value as JSON text
+    scores: list[tuple[Any, ...]]  # assessment id, source, level, code, score, coverage
+
+
+def raw_chunks(
+    engine: Engine, plan: ExportPlan, sources: Sequence[str] = (Source.SELF, Source.VERIFIED)
+) -> Iterator[RawChunk]:
+    """The plan's assessments by ascending id, :attr:`ExportPlan.chunk` at a time, with their
+    answers (of ``sources``) and scores; each chunk read on a connection of its own, closed
+    (its transaction ended) before it is yielded."""
     last = 0
-    decoded: dict[str, Any] = {}
     while True:
         # reading=True: a plain BEGIN on SQLite, never BEGIN IMMEDIATE (webapp.database), so
         # a download never holds the write lock, even for a moment.
         with engine.connect().execution_options(reading=True) as connection:
-            rows = connection.execute(
+            rows = _plain_rows(
+                connection,
                 _assessments(plan)
                 .where(col(Assessment.id) > last)
                 .order_by(col(Assessment.id))
-                .limit(plan.chunk)
-            ).all()
+                .limit(plan.chunk),
+            )
             if not rows:
                 return
             first, last = int(rows[0][0]), int(rows[-1][0])
@@ -426,7 +434,7 @@ def read_chunks(engine: Engine, plan: ExportPlan) -> Iterator[Chunk]:
                 )
                 .join(Assessment, col(Assessment.id) == col(Answer.assessment_id))
                 .join(Organization, col(Organization.id) == col(Assessment.organization_id))
-                .where(*in_chunk),
+                .where(*in_chunk, col(Answer.source).in_([str(s) for s in sources])),
             )
             stored_scores = _plain_rows(
                 connection,
@@ -442,29 +450,50 @@ def read_chunks(engine: Engine, plan: ExportPlan) -> Iterator[Chunk]:
                 .join(Organization, col(Organization.id) == col(Assessment.organization_id))
                 .where(*in_chunk, col(Score.rubric_version_id) == plan.score_version_id),
             )
-        answers: dict[int, dict[str, Any]] = {}
-        verified: dict[int, dict[str, Any]] = {}
-        for assessment_id, source, question_id, text in stored:
-            if text is None:
-                value = None
-            else:
-                try:
-                    value = decoded[text]
-                except KeyError:
-                    value = json.loads(text)
-                    if len(decoded) < 10_000:
-                        decoded[text] = value
-            target = verified if source == Source.VERIFIED else answers
-            target.setdefault(assessment_id, {})[question_id] = value
-        scores: dict[int, dict[tuple[str, str, str], tuple[float | None, float | None]]] = {}
-        for assessment_id, source, level, code, score, coverage in stored_scores:
-            key = (str(source), str(level), "overall" if level == "overall" else str(code))
-            scores.setdefault(assessment_id, {})[key] = (score, coverage)
-        del stored, stored_scores
-        chunk = Chunk([tuple(r) for r in rows], answers, verified, scores)
-        del rows, answers, verified, scores
+        chunk = RawChunk(rows, stored, stored_scores)
+        del rows, stored, stored_scores
         yield chunk
         del chunk  # the next chunk is read without this one (memory: one chunk at a time)
+
+
+class _Decoder:
+    """JSON text -> value through a small cache: most answers are one of a few values (a level,
+    an option id), and decoding each row again costs a third of an export's time."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.decoded: dict[str, Any] = {}
+        self.limit = limit
+
+    def __call__(self, text: str | None) -> Any:
+        if text is None:
+            return None
+        try:
+            return self.decoded[text]
+        except KeyError:
+            value = json.loads(text)
+            if len(self.decoded) < self.limit and not isinstance(value, list | dict):
+                self.decoded[text] = value
+            return value
+
+
+def read_chunks(engine: Engine, plan: ExportPlan) -> Iterator[Chunk]:
+    """:func:`raw_chunks` with the answers decoded and grouped by assessment (the long format
+    reads these)."""
+    decode = _Decoder()
+    for raw in raw_chunks(engine, plan):
+        answers: dict[int, dict[str, Any]] = {}
+        verified: dict[int, dict[str, Any]] = {}
+        for assessment_id, source, question_id, text in raw.answers:
+            target = verified if source == Source.VERIFIED else answers
+            target.setdefault(assessment_id, {})[question_id] = decode(text)
+        scores: dict[int, dict[tuple[str, str, str], tuple[float | None, float | None]]] = {}
+        for assessment_id, source, level, code, score, coverage in raw.scores:
+            key = (str(source), str(level), "overall" if level == "overall" else str(code))
+            scores.setdefault(assessment_id, {})[key] = (score, coverage)
+        chunk = Chunk([tuple(r) for r in raw.rows], answers, verified, scores)
+        del raw, answers, verified, scores
+        yield chunk
+        del chunk
 
 
 # --- coding the answers --------------------------------------------------------------------------
@@ -565,49 +594,94 @@ def make_coder(question: Question, rubric: Rubric, target: str, plan: ExportPlan
     return Coder(question, table, fallback, options)
 
 
-def _row_builder(plan: ExportPlan, target: str) -> Callable[[Chunk], Iterator[list[Any]]]:
+def _same(text: str) -> str:
+    return text  # a Missing token stays one (SPSS and Stata code it apart)
+
+
+def _row_builder(
+    plan: ExportPlan, target: str, cell: Callable[[str], str] | None = None
+) -> Callable[[RawChunk], Iterator[list[Any]]]:
     """The function that turns a chunk into the wide table's rows (plain Python values;
-    :class:`Missing` for N/A and don't know)."""
+    :class:`Missing` for N/A and don't know; every text through ``cell``, e.g. neutralised).
+
+    Each row starts empty and each stored answer is written into its columns: an answer is
+    coded once per distinct (question, stored JSON text), not once per row, since most answers
+    are one of a few values (a level, an option id)."""
     rubric = plan.rubric
-    coders = [make_coder(q, rubric, target, plan) for _d, _i, q in rubric.questions()]
-    score_keys = [
-        (source, kind, level, code)
-        for source in (Source.SELF, Source.VERIFIED)
+    keep: Callable[[str], str] = cell or _same
+    place: dict[str, tuple[int, Coder]] = {}
+    width = len(IDENTITY)
+    for _d, _i, question in rubric.questions():
+        coder = make_coder(question, rubric, target, plan)
+        place[question.id] = (width, coder)
+        width += 1 + len(coder.options)
+    score_place: dict[tuple[str, str, str], int] = {}
+    for source in (Source.SELF, Source.VERIFIED):
         for level, code in [
             ("overall", "overall"),
             *(("domain", d.id) for d in plan.score_rubric.domains),
             *(("indicator", i.id) for d in plan.score_rubric.domains for i in d.indicators),
-        ]
-        for kind in ("score", "coverage")
-    ]
+        ]:
+            score_place[(str(source), level, code)] = width  # the score; its coverage next
+            width += 2
     statuses = plan.word.statuses if target == "labels" else {}
-    rubric_label, score_label = plan.rubric_label, plan.score_label
+    rubric_label, score_label = keep(plan.rubric_label), keep(plan.score_label)
+    decode = _Decoder()
+    coded: dict[tuple[str, str | None], tuple[int, tuple[Any, ...]]] = {}
 
-    def build(chunk: Chunk) -> Iterator[list[Any]]:
-        empty: dict[Any, Any] = {}
+    def shown(value: Any) -> Any:
+        return keep(value) if isinstance(value, str) else value
+
+    def cells_of(question_id: str, text: str | None) -> tuple[int, tuple[Any, ...]]:
+        start, coder = place[question_id]
+        value = decode(text)
+        found = [coder(value)]
+        if coder.options:
+            found.extend(coder.dummies(value))
+        cells = (start, tuple(shown(v) for v in found))
+        if len(coded) < 100_000:  # free text may all differ: the cache stays bounded
+            coded[(question_id, text)] = cells
+        return cells
+
+    def build(chunk: RawChunk) -> Iterator[list[Any]]:
+        blank: list[Any] = [None] * width
+        rows: dict[int, list[Any]] = {}
         for assessment_id, code, name, country, org_type, cycle, status in chunk.rows:
-            answers = chunk.answers.get(assessment_id, empty)
-            row: list[Any] = [
-                assessment_id, code, name, country or None, org_type or None, cycle,
-                statuses.get(status, status), rubric_label, score_label,
-            ]  # fmt: skip
-            for coder in coders:
-                value = answers.get(coder.question.id)
-                row.append(coder(value))
-                if coder.options:
-                    row.extend(coder.dummies(value))
-            scores = chunk.scores.get(assessment_id, empty)
-            for source, kind, level, unit in score_keys:
-                pair = scores.get((source, level, unit))
-                row.append(None if pair is None else pair[0 if kind == "score" else 1])
-            yield row
+            row = blank.copy()
+            row[: len(IDENTITY)] = (
+                assessment_id, shown(code), shown(name), shown(country or None),
+                shown(org_type or None), shown(cycle), shown(statuses.get(status, status)),
+                rubric_label, score_label,
+            )  # fmt: skip
+            rows[assessment_id] = row
+        for assessment_id, _source, question_id, text in chunk.answers:
+            found = rows.get(assessment_id)
+            if found is None or question_id not in place:
+                continue  # an answer to a question this version does not have
+            try:
+                start, cells = coded[(question_id, text)]
+            except KeyError:
+                start, cells = cells_of(question_id, text)
+            if len(cells) == 1:
+                found[start] = cells[0]
+            else:
+                found[start : start + len(cells)] = cells
+        for assessment_id, source, level, code, score, coverage in chunk.scores:
+            found = rows.get(assessment_id)
+            at = score_place.get((source, level, "overall" if level == "overall" else code))
+            if found is not None and at is not None:
+                found[at], found[at + 1] = score, coverage
+        yield from rows.values()  # in the chunk's order: ascending id
 
     return build
 
 
-def wide_rows(engine: Engine, plan: ExportPlan, target: str) -> Iterator[list[Any]]:
-    build = _row_builder(plan, target)
-    for chunk in read_chunks(engine, plan):
+def wide_rows(
+    engine: Engine, plan: ExportPlan, target: str, *, cell: Callable[[str], str] | None = None
+) -> Iterator[list[Any]]:
+    """The wide table's rows (self-assessed answers; scores self-assessed and verified)."""
+    build = _row_builder(plan, target, cell)
+    for chunk in raw_chunks(engine, plan, (Source.SELF,)):
         yield from build(chunk)
         del chunk  # not kept while the next one is read
 
@@ -655,10 +729,16 @@ def header(plan: ExportPlan, shape: str) -> list[str]:
     return list(LONG_HEADER) if shape == "long" else [c.name for c in columns(plan)]
 
 
-def _rows(engine: Engine, plan: ExportPlan, shape: str) -> Iterator[list[Any]]:
+def _rows(
+    engine: Engine, plan: ExportPlan, shape: str, cell: Callable[[str], str]
+) -> Iterator[list[Any]]:
+    """The rows of ``shape``, every text through ``cell``."""
     if shape == "long":
-        return long_rows(engine, plan, plan.values)
-    return wide_rows(engine, plan, plan.values)
+        return (
+            [cell(v) if isinstance(v, str) else v for v in row]
+            for row in long_rows(engine, plan, plan.values)
+        )
+    return wide_rows(engine, plan, plan.values, cell=cell)
 
 
 class _Buffer:
@@ -687,8 +767,8 @@ def csv_stream(
     writer.writerow([neutralise(h) for h in header(plan, shape)])
     yield b"\xef\xbb\xbf" + buffer.take()
     pending = 0
-    for row in _rows(engine, plan, shape):
-        writer.writerow([neutralise(v) if isinstance(v, str) else v for v in row])
+    for row in _rows(engine, plan, shape, neutralise):
+        writer.writerow(row)
         pending += 1
         if pending >= batch:
             yield buffer.take()
@@ -800,8 +880,8 @@ def write_xlsx(engine: Engine, plan: ExportPlan, shape: str, target: Any) -> Non
     book = Workbook(write_only=True)
     data = book.create_sheet("data")
     data.append([_xlsx_cell(h) for h in header(plan, shape)])
-    for row in _rows(engine, plan, shape):
-        data.append([_xlsx_cell(v) for v in row])
+    for row in _rows(engine, plan, shape, _xlsx_cell):
+        data.append(row)
     sheet = book.create_sheet("codebook")
     for row in codebook_rows(plan):
         sheet.append([_xlsx_cell(v) for v in row])

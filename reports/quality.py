@@ -10,7 +10,9 @@ figure carries its ``n`` and interval, or a sentence saying why there is none.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
@@ -39,6 +41,7 @@ from evaluator.stats import (
     cohen_kappa_bootstrap,
     cronbach_alpha,
     cronbach_alpha_bootstrap,
+    cronbach_alpha_bootstraps,
     icc,
     item_distribution,
     krippendorff_alpha_bootstrap,
@@ -51,7 +54,7 @@ from rubrics.services import rubric_of
 from surveys.double.models import DoubleVerification, SecondRating
 from surveys.double.services import done_pairs
 from surveys.models import Answer, Assessment, AssessmentCycle, Source, Status
-from surveys.scoring import SCORED_STATUSES, carry_over, stored_values
+from surveys.scoring import SCORED_STATUSES, carry_over, stored_matrix, stored_values
 
 # The fewest subjects (or pairs) from which a figure is shown at all.
 MIN_SUBJECTS = 5
@@ -155,6 +158,9 @@ class QualityReport:
     n_double: int = 0
     raters: list[RaterAgreement] = field(default_factory=list)
     raters_overall: RaterAgreement | None = None
+    # The page's charts (JSON, by name), drawn once per cached report: building Plotly figures
+    # costs more than reading the cached report. Shared by the copies a cache hit returns.
+    charts: dict[str, str] = field(default_factory=dict)
 
 
 # --- arrays from stored answers ---------------------------------------------------------------
@@ -178,8 +184,7 @@ def answer_matrix(
     session: Session, rubric: Rubric, ids: list[int], source: Source = Source.SELF
 ) -> FloatArray:
     """The engine's answer matrix of these assessments (rows in the order of ``ids``)."""
-    values = stored_values(session, ids, source)
-    return encode_answers(rubric, [carry_over(rubric, values[i]) for i in ids], strict=False)
+    return stored_matrix(session, rubric, ids, source)
 
 
 def ordinal_values(spec: ScoringSpec, matrix: FloatArray) -> FloatArray:
@@ -203,6 +208,45 @@ def _answered_scores(result: ScoreResult) -> FloatArray:
     return np.where(result.question_status == STATUS_ANSWERED, result.question_scores, np.nan)
 
 
+# --- statistics, remembered by their data ----------------------------------------------------
+
+# Engine results by (function, options, the bytes of the arrays): a statistic whose data did not
+# change is not recomputed, e.g. after one answer changes only the intervals of its domain and
+# indicator are, and a page in another language recomputes nothing. Results are frozen (shared
+# safely); the seeds are fixed, so a remembered result is the one a new computation gives.
+_STATS: OrderedDict[bytes, tuple[bool, Any]] = OrderedDict()
+_STATS_SIZE = 4096
+_STATS_LOCK = Lock()
+
+
+def _remembered(function: Callable[..., Any], *arrays: Any, **options: Any) -> Any:
+    """``function(*arrays, **options)``, or its remembered result (or InsufficientDataError)."""
+    digest = hashlib.blake2b(function.__qualname__.encode(), digest_size=20)
+    digest.update(repr(sorted(options.items())).encode())
+    for array in arrays:
+        data = np.ascontiguousarray(array, dtype=np.float64)
+        digest.update(repr(data.shape).encode())
+        digest.update(data.tobytes())
+    key = digest.digest()
+    with _STATS_LOCK:
+        found = _STATS.get(key)
+        if found is not None:
+            _STATS.move_to_end(key)
+    if found is None:
+        try:
+            found = (True, function(*arrays, **options))
+        except InsufficientDataError as exc:
+            found = (False, exc)
+        with _STATS_LOCK:
+            _STATS[key] = found
+            while len(_STATS) > _STATS_SIZE:
+                _STATS.popitem(last=False)
+    ok, value = found
+    if not ok:
+        raise value
+    return value
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
@@ -213,6 +257,7 @@ def _answered_scores(result: ScoreResult) -> FloatArray:
 _CACHE: OrderedDict[tuple[Any, ...], QualityReport] = OrderedDict()
 _CACHE_SIZE = 16
 _CACHE_LOCK = Lock()
+_COMPUTING: dict[tuple[Any, ...], Lock] = {}  # the keys being computed, each with its gate
 
 
 def data_stamp(session: Session, ids: list[int]) -> tuple[Any, ...]:
@@ -249,11 +294,23 @@ def quality_report(
         if found is not None:
             _CACHE.move_to_end(key)
             return dataclasses.replace(found, cycle=cycle)
-    report = _compute(session, cycle, ids, language)
-    with _CACHE_LOCK:
-        _CACHE[key] = report
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        gate = _COMPUTING.setdefault(key, Lock())
+    # One computation per key at a time: requests that arrive while it runs wait for it and
+    # take its result, rather than each computing the same report on the same cores.
+    with gate:
+        with _CACHE_LOCK:
+            found = _CACHE.get(key)
+        if found is not None:
+            return dataclasses.replace(found, cycle=cycle)
+        try:
+            report = _compute(session, cycle, ids, language)
+            with _CACHE_LOCK:
+                _CACHE[key] = report
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        finally:
+            with _CACHE_LOCK:
+                _COMPUTING.pop(key, None)
     return report
 
 
@@ -283,6 +340,7 @@ def domain_reliability(
     scores = _answered_scores(scored)
     question_domain = spec.indicator_domain[spec.question_indicator]
     labels = {q.id: rubric.text(q.label, language) for _, _, q in rubric.questions()}
+    shared = _shared_alphas(scores, spec, question_domain, len(rubric.domains))
     found = []
     for d, domain in enumerate(rubric.domains):
         columns = np.flatnonzero((question_domain == d) & spec.scored)
@@ -301,8 +359,10 @@ def domain_reliability(
             figure = _too_few(complete, MIN_SUBJECTS, _("assessments that answered every question"))
         else:
             try:
-                boot = cronbach_alpha_bootstrap(items, n_resamples=RESAMPLES, rng=SEED + d)
-                detail = cronbach_alpha(items)
+                boot = shared.get(d) or _remembered(
+                    cronbach_alpha_bootstrap, items, n_resamples=RESAMPLES, rng=SEED + d
+                )
+                detail = _remembered(cronbach_alpha, items)
             except InsufficientDataError as exc:
                 figure = Figure(n=complete, note=_("Not computable: %(why)s", why=str(exc)))
             else:
@@ -327,6 +387,39 @@ def domain_reliability(
                 items=lines,
             )
         )
+    return found
+
+
+def _alphas(*scales: FloatArray, **options: Any) -> list[Any]:
+    return cronbach_alpha_bootstraps(scales, **options)
+
+
+def _shared_alphas(
+    scores: FloatArray, spec: ScoringSpec, question_domain: Any, n_domains: int
+) -> dict[int, Any]:
+    """The alpha intervals of the domains that share their complete subjects, each group from
+    one set of resamples (:func:`~evaluator.stats.cronbach_alpha_bootstraps`): one draw for all
+    the domains everyone answered, not one per domain. Domains left out (too few items or
+    subjects, or a group the engine refuses) are bootstrapped one by one by the caller."""
+    groups: dict[bytes, tuple[Any, list[int]]] = {}
+    for d in range(n_domains):
+        columns = np.flatnonzero((question_domain == d) & spec.scored)
+        complete = ~np.isnan(scores[:, columns]).any(axis=1)
+        if columns.size >= 2 and int(complete.sum()) >= MIN_SUBJECTS:
+            groups.setdefault(np.packbits(complete).tobytes(), (complete, []))[1].append(d)
+    found: dict[int, Any] = {}
+    for complete, domains in groups.values():
+        if len(domains) < 2:
+            continue
+        scales = [
+            scores[complete][:, np.flatnonzero((question_domain == d) & spec.scored)]
+            for d in domains
+        ]
+        try:
+            results = _remembered(_alphas, *scales, n_resamples=RESAMPLES, rng=SEED + domains[0])
+        except InsufficientDataError:
+            continue
+        found.update(zip(domains, results, strict=True))
     return found
 
 
@@ -403,10 +496,11 @@ def _kappa_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
         return _too_few(n, MIN_PAIRS, _("rated pairs"))
     categories = sorted({float(x) for x in np.concatenate([a[keep], b[keep]])})
     try:
-        boot = cohen_kappa_bootstrap(
-            a[keep].tolist(),
-            b[keep].tolist(),
-            "quadratic",
+        boot = _remembered(
+            cohen_kappa_bootstrap,
+            a[keep],
+            b[keep],
+            weights="quadratic",
             categories=categories,
             n_resamples=RESAMPLES,
             rng=seed,
@@ -422,7 +516,7 @@ def _icc_figure(a: FloatArray, b: FloatArray) -> Figure:
     if n < MIN_PAIRS:
         return _too_few(n, MIN_PAIRS, _("assessments scored by both"))
     try:
-        form = icc(np.column_stack([a[keep], b[keep]]))["ICC2"]
+        form = _remembered(icc, np.column_stack([a[keep], b[keep]]))["ICC2"]
     except InsufficientDataError as exc:
         return Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
     return Figure(form.value, form.ci[0], form.ci[1], n)
@@ -436,7 +530,14 @@ def _gap_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
     gaps = a[keep] - b[keep]
     if np.ptp(gaps) == 0:
         return Figure(float(gaps[0]), float(gaps[0]), float(gaps[0]), n)
-    boot = bootstrap_ci(gaps, np.mean, method="percentile", rng=seed, n_resamples=RESAMPLES)
+    boot = _remembered(
+        bootstrap_ci,
+        gaps,
+        statistic=np.mean,
+        method="percentile",
+        rng=seed,
+        n_resamples=RESAMPLES,
+    )
     return Figure(boot.estimate, boot.low, boot.high, n)
 
 
@@ -458,14 +559,25 @@ def self_verified(
             )
         ).scalars()
     )
-    verified_values = stored_values(session, sorted(done), Source.VERIFIED)
-    rows = [k for k, i in enumerate(ids) if i in done and verified_values[i]]
+    with_answers = (
+        set(
+            session.execute(
+                sa.select(col(Answer.assessment_id))
+                .where(
+                    col(Answer.assessment_id).in_(sorted(done)),
+                    col(Answer.source) == Source.VERIFIED,
+                )
+                .distinct()
+            ).scalars()
+        )
+        if done
+        else set()
+    )
+    rows = [k for k, i in enumerate(ids) if i in with_answers]
     report.n_verified = len(rows)
     if not rows:
         return
-    verified = encode_answers(
-        rubric, [carry_over(rubric, verified_values[ids[k]]) for k in rows], strict=False
-    )
+    verified = stored_matrix(session, rubric, [ids[k] for k in rows], Source.VERIFIED)
     checked = score_responses(spec, verified)
     self_levels = ordinal_values(spec, own[rows])
     verified_levels = ordinal_values(spec, verified)
@@ -517,12 +629,8 @@ def between_evaluators(
     report.n_double = len(double_ids)
     if not double_ids:
         return
-    first_values = stored_values(session, double_ids, Source.VERIFIED)
     # The first evaluator's answers restricted to what the second rated: both score the same.
-    first_rows = [
-        {q: v for q, v in first_values[i].items() if q in second_values[i]} for i in double_ids
-    ]
-    first = encode_answers(rubric, [carry_over(rubric, r) for r in first_rows], strict=False)
+    first = stored_matrix(session, rubric, double_ids, Source.VERIFIED, only=second_values)
     second = encode_answers(
         rubric, [carry_over(rubric, second_values[i]) for i in double_ids], strict=False
     )
@@ -561,7 +669,9 @@ def _krippendorff_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
         return _too_few(n, MIN_PAIRS, _("questions rated by both"))
     data = np.vstack([a[keep], b[keep]])
     try:
-        boot = krippendorff_alpha_bootstrap(data, "ordinal", n_resamples=RESAMPLES, rng=seed)
+        boot = _remembered(
+            krippendorff_alpha_bootstrap, data, level="ordinal", n_resamples=RESAMPLES, rng=seed
+        )
     except InsufficientDataError as exc:
         return Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
     return Figure(boot.estimate, boot.low, boot.high, n)

@@ -55,6 +55,13 @@ def cycle_quality(cycle_id: int) -> str:
         viewer=permissions.current_principal(),
         language=str(get_locale() or ""),
     )
+    if not report.charts:
+        report.charts.update(_quality_charts(report))
+    return render_template("reports/quality.html", report=report, charts=report.charts, fmt=_fmt)
+
+
+def _quality_charts(report: quality.QualityReport) -> dict[str, str]:
+    """The quality page's charts, as JSON by name."""
     charts: dict[str, str] = {}
     shown = [d for d in report.domains if d.alpha.shown]
     if shown:
@@ -86,7 +93,7 @@ def cycle_quality(cycle_id: int) -> str:
             [(r.label, r.krippendorff) for r in raters],
             _("Krippendorff's alpha between evaluators (interval: 95%)"),
         )
-    return render_template("reports/quality.html", report=report, charts=charts, fmt=_fmt)
+    return charts
 
 
 @bp.route("/what-if/<int:version_id>", methods=["GET", "POST"])

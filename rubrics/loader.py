@@ -3,7 +3,8 @@
 * :func:`load_rubric` / :func:`load_rubric_text`: YAML -> :class:`~rubrics.schema.Rubric`, with
   every problem located at ``FILE:LINE`` (:class:`RubricFileError`).
 * :func:`compile_spec`: Rubric -> :class:`~evaluator.spec.ScoringSpec` (cached per rubric).
-* :func:`encode_answers`: web-form values -> the engine's answer matrix.
+* :func:`encode_answers`: web-form values -> the engine's answer matrix (:func:`encode_stored`:
+  stored answers, as JSON text, -> the same).
 * :func:`write_json_schema`: the JSON Schema shipped as ``rubrics/rubric.schema.json``.
 
 Pure: yaml, pydantic, numpy and the engine; no web, no database.
@@ -15,7 +16,7 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
@@ -434,6 +435,52 @@ def encode_answers(
             except ValueError as exc:
                 if strict:
                     raise AnswersError(f"rows[{r}][{question.id!r}]: {exc}") from None
+    return matrix
+
+
+def encode_stored(
+    rubric: Rubric, n_rows: int, stored: Iterable[tuple[int, str, str | None]]
+) -> FloatArray:
+    """Stored answers -> the engine's answer matrix, as :func:`encode_answers` with
+    ``strict=False`` gives for the answers carried over to ``rubric`` (a question's own id
+    first, else its ``previous_id``), without a dict per response.
+
+    ``stored`` yields ``(row, question_id, json_text)`` (the JSON text of the stored value, None
+    for SQL NULL). Each distinct text is decoded and encoded once per question: most answers are
+    one of a few values (a level, an option id), so a large matrix costs dictionary look-ups.
+    """
+    questions = [question for _, _, question in rubric.questions()]
+    own: dict[str, int] = {}
+    renamed: dict[str, list[int]] = {}
+    for j, question in enumerate(questions):
+        own[question.id] = j
+        if question.previous_id:
+            renamed.setdefault(question.previous_id, []).append(j)
+    matrix = np.full((n_rows, len(questions)), np.nan)
+    by_id = np.zeros((n_rows, len(questions)), dtype=bool)  # set from the question's own id
+    codes: dict[tuple[int, str | None], float] = {}
+
+    def code(j: int, text: str | None) -> float:
+        try:
+            return codes[(j, text)]
+        except KeyError:
+            pass
+        try:
+            value = None if text is None else json.loads(text)
+            found = _encode(rubric, questions[j], value)
+        except ValueError:  # json.JSONDecodeError too: unreadable reads as unanswered
+            found = math.nan
+        codes[(j, text)] = found
+        return found
+
+    for row, question_id, text in stored:
+        column = own.get(question_id)
+        if column is not None:
+            matrix[row, column] = code(column, text)
+            by_id[row, column] = True
+        for k in renamed.get(question_id, ()):
+            if not by_id[row, k]:
+                matrix[row, k] = code(k, text)
     return matrix
 
 

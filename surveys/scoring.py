@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
 
-from evaluator.results import REASON_LABELS, ScoreResult
+from evaluator.results import REASON_LABELS, FloatArray, ScoreResult
 from evaluator.scoring import score_responses
-from rubrics.loader import compile_spec, encode_answers
+from rubrics.loader import compile_spec, encode_answers, encode_stored
 from rubrics.models import RubricRecord, RubricVersion
 from rubrics.schema import Rubric
 from rubrics.services import rubric_of
@@ -36,6 +36,41 @@ def stored_values(
     for assessment_id, question_id, value in rows:
         values[assessment_id][question_id] = value
     return values
+
+
+def stored_matrix(
+    session: Session,
+    rubric: Rubric,
+    assessment_ids: Sequence[int],
+    source: Source = Source.SELF,
+    *,
+    only: Mapping[int, Container[str]] | None = None,
+) -> FloatArray:
+    """The engine's answer matrix of these assessments' stored answers (rows in the order of
+    ``assessment_ids``), carried over to ``rubric`` and read leniently: what
+    ``encode_answers(rubric, [carry_over(rubric, v) for v in stored_values(...)], strict=False)``
+    gives, in one query and without a dict per assessment. With ``only``, an assessment's
+    answers are those to the question ids ``only[assessment_id]`` holds (others are left out)."""
+    row_of = {aid: r for r, aid in enumerate(assessment_ids)}
+    if not row_of:
+        return encode_stored(rubric, 0, ())
+    result = session.connection().execute(
+        sa.select(
+            col(Answer.assessment_id), col(Answer.question_id), sa.cast(col(Answer.value), sa.Text)
+        ).where(col(Answer.assessment_id).in_(list(row_of)), col(Answer.source) == source)
+    )
+    try:
+        # The driver's tuples: no SQLAlchemy row, no JSON decoding per answer (encode_stored
+        # decodes each distinct text once).
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    entries = (
+        (row_of[aid], qid, text)
+        for aid, qid, text in rows
+        if only is None or qid in only.get(aid, ())
+    )
+    return encode_stored(rubric, len(row_of), entries)
 
 
 def carry_over(rubric: Rubric, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel import JSON, Column, Field, SQLModel, col
 
+from accounts import permissions
 from accounts.models import timestamp
+from surveys.models import Assessment, Status
 
 
 class DoubleVerificationSetting(SQLModel, table=True):
@@ -53,3 +55,24 @@ class SecondRating(SQLModel, table=True):
     question_id: str = Field(max_length=64)
     value: Any = Field(default=None, sa_column=Column(JSON))
     updated_at: datetime = timestamp()
+
+
+def _blind_assessments(user_id: int) -> sa.Select[int, int]:
+    """(NGO, cycle) of the assessments the user verifies a second time and whose two
+    verifications are not both done (see :func:`surveys.double.services.is_done`)."""
+    return (
+        sa.select(col(Assessment.organization_id), col(Assessment.cycle_id))
+        .join(DoubleVerification, col(DoubleVerification.assessment_id) == col(Assessment.id))
+        .where(
+            col(DoubleVerification.second_evaluator_id) == user_id,
+            sa.or_(
+                col(DoubleVerification.completed_at).is_(None),
+                col(Assessment.status) != Status.VERIFIED,
+            ),
+        )
+    )
+
+
+# The permissions core hides these from their second evaluator (accounts may not import surveys):
+# blindness holds even if they are assigned to the cycle after the draw.
+permissions.register_blind(_blind_assessments)

@@ -15,7 +15,10 @@ them the assessment's review, scorecard or verified scores; they reach it only t
 double-verification page, which shows the NGO's self-ratings and never the first evaluator's.
 Their ratings are stored apart (:class:`~surveys.double.models.SecondRating`) and shown to nobody
 until both verifications are done; the rubric-quality page then compares the two on exactly the
-questions the second evaluator rated.
+questions the second evaluator rated. Should the second evaluator be assigned to the cycle later,
+the permissions core still hides the assessment from them until both are done
+(:func:`surveys.double.models._blind_assessments`), and a draw never gives an assessment to
+whoever took part in its first verification.
 
 Services take the session and flush; the view commits once.
 """
@@ -41,7 +44,7 @@ from accounts.models import User, utcnow
 from rubrics.schema import Question, Rubric
 from surveys.cycles.models import CycleEvaluator
 from surveys.double.models import DoubleVerification, DoubleVerificationSetting, SecondRating
-from surveys.models import Assessment, AssessmentCycle, Status
+from surveys.models import Answer, Assessment, AssessmentCycle, Source, Status, StatusChange
 from surveys.workflow import AssessmentError
 
 # Submitted at least once and not sent back: what can be verified.
@@ -148,9 +151,16 @@ def draw_sample(
             )
         ).all()
     )
+    reviewers = first_evaluators(session, picked)
+    added = 0
     for assessment_id in sorted(picked):
-        evaluator = min(candidates, key=lambda u: (load[u.id or 0], u.id or 0))
+        # Never the one who verifies (or verified) it first: one person is not two evaluators.
+        free = [u for u in candidates if u.id not in reviewers.get(assessment_id, set())]
+        if not free:
+            continue  # left undrawn; a later draw may find someone
+        evaluator = min(free, key=lambda u: (load[u.id or 0], u.id or 0))
         load[evaluator.id or 0] += 1
+        added += 1
         session.add(
             DoubleVerification(
                 assessment_id=assessment_id,
@@ -159,7 +169,30 @@ def draw_sample(
             )
         )
     session.flush()
-    return DrawOutcome(len(eligible), target, len(picked), len(drawn) + len(picked))
+    return DrawOutcome(len(eligible), target, added, len(drawn) + added)
+
+
+def first_evaluators(session: Session, assessment_ids: list[int]) -> dict[int, set[int]]:
+    """Who took part in each assessment's (first) verification: moved it into review or to
+    verified, or wrote a verified answer."""
+    found: dict[int, set[int]] = {}
+    if not assessment_ids:
+        return found
+    moves = session.execute(
+        sa.select(col(StatusChange.assessment_id), col(StatusChange.changed_by_id)).where(
+            col(StatusChange.assessment_id).in_(assessment_ids),
+            col(StatusChange.to_status).in_([Status.IN_REVIEW, Status.VERIFIED]),
+        )
+    ).all()
+    answers = session.execute(
+        sa.select(col(Answer.assessment_id), col(Answer.updated_by_id))
+        .where(col(Answer.assessment_id).in_(assessment_ids), col(Answer.source) == Source.VERIFIED)
+        .distinct()
+    ).all()
+    for assessment_id, user_id in [*moves, *answers]:
+        if user_id is not None:
+            found.setdefault(int(assessment_id), set()).add(int(user_id))
+    return found
 
 
 # --- the second evaluator's work ------------------------------------------------------------------

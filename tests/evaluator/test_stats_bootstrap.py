@@ -19,6 +19,7 @@ from evaluator.stats import (
     cohen_kappa_bootstrap,
     cronbach_alpha,
     cronbach_alpha_bootstrap,
+    cronbach_alpha_bootstraps,
     item_distribution,
     krippendorff_alpha,
     krippendorff_alpha_bootstrap,
@@ -168,3 +169,29 @@ def test_rank_change_gives_kendalls_tau_from_its_definition() -> None:
     assert math.isnan(rank_change([1], [2]).tau)
     with pytest.raises(ShapeMismatchError):
         rank_change([1, 2], [1])
+
+
+def test_alpha_bootstraps_of_several_scales_share_the_draws_and_each_equals_a_loop() -> None:
+    # Two scales of the same 15 subjects: pingouin's items, and its first three items shifted.
+    other = PINGOUIN_ITEMS[:, :3] + np.arange(3)
+    first, second = cronbach_alpha_bootstraps([PINGOUIN_ITEMS, other], n_resamples=B, rng=7)
+    alone = cronbach_alpha_bootstrap(PINGOUIN_ITEMS, n_resamples=B, rng=7)
+    assert (first.low, first.high, first.estimate) == (alone.low, alone.high, alone.estimate)
+    index = np.random.default_rng(7).integers(0, 15, size=(B, 15))
+    draws = []
+    for rows in index:
+        try:
+            draws.append(cronbach_alpha(other[rows]).alpha)
+        except InsufficientDataError:
+            continue
+    assert (second.low, second.high) == pytest.approx(_loop_interval(draws), abs=1e-12)
+    assert second.estimate == pytest.approx(cronbach_alpha(other).alpha)
+
+
+def test_alpha_bootstraps_drop_a_subject_incomplete_in_any_scale() -> None:
+    other = PINGOUIN_ITEMS[:, :3].copy()
+    other[0, 0] = np.nan
+    first, _second = cronbach_alpha_bootstraps([PINGOUIN_ITEMS, other], n_resamples=B, rng=3)
+    assert first.estimate == pytest.approx(cronbach_alpha(PINGOUIN_ITEMS[1:]).alpha)
+    with pytest.raises(ShapeMismatchError, match="scales"):
+        cronbach_alpha_bootstraps([PINGOUIN_ITEMS, other[1:]], n_resamples=B)

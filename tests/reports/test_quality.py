@@ -269,3 +269,27 @@ def test_a_review_in_progress_is_not_compared_with_the_self_assessment(world) ->
                 .values(status=Status.SUBMITTED, lock_version=Assessment.lock_version + 1)
             )
             session.commit()
+
+
+def test_remembered_statistics_are_those_a_new_computation_gives(world, report) -> None:
+    with world.app.test_request_context(), world.session() as session:
+        cycle = session.get(AssessmentCycle, world.cycle_id)
+        quality._CACHE.clear()
+        remembered = quality.quality_report(
+            session,
+            cycle,  # type: ignore[arg-type]
+            viewer=load_principal(session, 1),
+            language="en",
+        )
+        quality._CACHE.clear()
+        quality._STATS.clear()
+        fresh = quality.quality_report(
+            session,
+            cycle,  # type: ignore[arg-type]
+            viewer=load_principal(session, 1),
+            language="en",
+        )
+    assert remembered.domains == fresh.domains == report.domains
+    assert remembered.self_verified == fresh.self_verified
+    assert remembered.raters == fresh.raters
+    assert remembered.raters_overall == fresh.raters_overall
