@@ -90,8 +90,23 @@ def test_a_late_assigned_second_evaluator_opens_no_page_of_a_blind_assessment(la
     blind, _both = _split(late)
     urls = [url for aid in blind for url in _assessment_urls(late, aid)]
     assert len(urls) >= 10 * len(blind)  # every assessment route, not a hand-picked few
+    token = _api_token(late, "second")  # the API answers to tokens only, through the same core
     for url in urls:
-        assert client.get(url).status_code in (403, 404), url
+        headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
+        assert client.get(url, headers=headers).status_code in (403, 404), url
+
+
+def _api_token(world: World, who: str) -> str:
+    """A personal API token of one of the world's users (its secret)."""
+    from accounts.api_tokens.services import create_token
+
+    with world.app.app_context(), world.session() as session:
+        user = session.execute(sa.select(User).where(User.email == world.users[who])).scalar_one()
+        _, secret = create_token(
+            session, user=user, name="blind check", read_only=True, expires_in_days=None
+        )
+        session.commit()
+    return secret
 
 
 def test_a_late_assigned_second_evaluator_cannot_verify_a_blind_assessment_first(late) -> None:
