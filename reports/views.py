@@ -293,8 +293,7 @@ def dashboard_page() -> str:
         language = rubric.default_language
     codes = [d.id for d in rubric.domains] if rubric else []
     labels = [rubric.text(d.label, language) for d in rubric.domains] if rubric else []
-    data = queries.dashboard_scores(session, filters, codes, viewer=viewer)
-    pairs = queries.self_and_verified(session, filters, viewer=viewer)
+    data, pairs = queries.dashboard_scores_and_pairs(session, filters, codes, viewer=viewer)
     ranking = dashboard.rank_rows(data, [d.weight for d in rubric.domains] if rubric else [])
     page, pages = dashboard.page_number(request.args, data.size)
     shown = ranking.order[(page - 1) * dashboard.PAGE_SIZE : page * dashboard.PAGE_SIZE]
