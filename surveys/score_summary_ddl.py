@@ -80,6 +80,17 @@ SQLITE_DROP = [
 ]
 SQLITE_BACKFILL = f"INSERT INTO {_COLUMNS}\n{_SQLITE_SELECT.replace('{where}', '')}"
 
+_PG_EVENTS = {  # the rows each statement-level trigger reads
+    "insert": "SELECT * FROM new_rows",
+    "update": "SELECT * FROM old_rows UNION ALL SELECT * FROM new_rows",
+    "delete": "SELECT * FROM old_rows",
+}
+_PG_REFERENCES = {
+    "insert": "NEW TABLE AS new_rows",
+    "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "delete": "OLD TABLE AS old_rows",
+}
+
 POSTGRESQL_CREATE = [
     # Writers of one key are serialised on its summary row: the placeholder insert and the
     # row lock come first, so the count below (a new statement: READ COMMITTED takes a new
@@ -118,22 +129,31 @@ BEGIN
                           domain_scores = EXCLUDED.domain_scores;
     END IF;
 END $$""",
-    f"""CREATE OR REPLACE FUNCTION score_summary_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+    # Statement-level triggers: a statement writing many rows (a bulk rescoring, an ORM flush
+    # of a thousand rows) refreshes each key it touched once, not once per row; in key order,
+    # so two writers of the same keys lock them in the same order. (A transition table needs
+    # a trigger of its own per event.)
+    *(
+        f"""CREATE OR REPLACE FUNCTION score_summary_after_{event}() RETURNS trigger
+LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' AND OLD.level IN {LEVELS} THEN
-        PERFORM score_summary_refresh(OLD.assessment_id, OLD.rubric_version_id, OLD.source);
-    END IF;
-    IF TG_OP <> 'DELETE' AND NEW.level IN {LEVELS} THEN
-        PERFORM score_summary_refresh(NEW.assessment_id, NEW.rubric_version_id, NEW.source);
-    END IF;
+    PERFORM score_summary_refresh(k.assessment_id, k.rubric_version_id, k.source)
+       FROM (SELECT DISTINCT assessment_id, rubric_version_id, source
+               FROM ({rows}) AS written WHERE level IN {LEVELS}) AS k
+      ORDER BY k.assessment_id, k.rubric_version_id, k.source;
     RETURN NULL;
-END $$""",
-    """CREATE TRIGGER score_summary_sync AFTER INSERT OR UPDATE OR DELETE ON score
-FOR EACH ROW EXECUTE FUNCTION score_summary_sync()""",
+END $$"""
+        for event, rows in _PG_EVENTS.items()
+    ),
+    *(
+        f"""CREATE TRIGGER score_summary_after_{event} AFTER {event.upper()} ON score
+REFERENCING {references} FOR EACH STATEMENT EXECUTE FUNCTION score_summary_after_{event}()"""
+        for event, references in _PG_REFERENCES.items()
+    ),
 ]
 POSTGRESQL_DROP = [
-    "DROP TRIGGER IF EXISTS score_summary_sync ON score",
-    "DROP FUNCTION IF EXISTS score_summary_sync()",
+    *(f"DROP TRIGGER IF EXISTS score_summary_after_{event} ON score" for event in _PG_EVENTS),
+    *(f"DROP FUNCTION IF EXISTS score_summary_after_{event}()" for event in _PG_EVENTS),
     "DROP FUNCTION IF EXISTS score_summary_refresh(integer, integer, varchar)",
 ]
 POSTGRESQL_BACKFILL = f"""SELECT score_summary_refresh(assessment_id, rubric_version_id, source)
