@@ -95,9 +95,12 @@ POSTGRESQL_CREATE = [
     # Writers of one key are serialised on its summary row: the placeholder insert and the
     # row lock come first, so the count below (a new statement: READ COMMITTED takes a new
     # snapshot) sees the rows of a concurrent writer that committed while this one waited.
+    # Custom plans: a generic plan cached while ``score`` was small (a fresh database, a bulk
+    # load) scanned the whole table on every call as it grew.
     f"""CREATE OR REPLACE FUNCTION score_summary_refresh(
     key_assessment integer, key_version integer, key_source varchar
-) RETURNS void LANGUAGE plpgsql SET extra_float_digits = 1 AS $$
+) RETURNS void LANGUAGE plpgsql SET extra_float_digits = 1 SET plan_cache_mode = force_custom_plan
+AS $$
 DECLARE
     found bigint;
     found_overall double precision;
