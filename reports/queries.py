@@ -471,7 +471,6 @@ def dashboard_scores_and_pairs(
             col(Assessment.id),
             col(Organization.name),
             col(Organization.country),
-            col(chosen.overall),
             col(chosen.domain_codes),  # NULL: no summary of the source asked for
             col(chosen.domain_scores),
             col(own.overall),
@@ -487,10 +486,11 @@ def dashboard_scores_and_pairs(
         )
         .order_by(col(Assessment.id))
     ).all()
-    columns = zip(*rows, strict=True) if rows else ((),) * 8
-    ids, names, countries, overall, codes, scores, self_overall, verified_overall = (
+    columns = zip(*rows, strict=True) if rows else ((),) * 7
+    ids, names, countries, codes, scores, self_overall, verified_overall = (
         np.asarray(column, dtype=object) for column in columns
     )
+    overall = verified_overall if filters.source == Source.VERIFIED else self_overall
     none = np.array(None, dtype=object)
     scored = np.not_equal(codes, none)
     data = DashboardData(

@@ -297,9 +297,9 @@ def dashboard_page() -> str:
     ranking = dashboard.rank_rows(data, [d.weight for d in rubric.domains] if rubric else [])
     page, pages = dashboard.page_number(request.args, data.size)
     shown = ranking.order[(page - 1) * dashboard.PAGE_SIZE : page * dashboard.PAGE_SIZE]
-    urls = dashboard.scorecard_urls(data.assessment_ids)
+    page_urls = dashboard.scorecard_urls(data.assessment_ids[shown])  # this page's rows only
+    urls = dict(zip(shown.tolist(), page_urls, strict=True))
     names = [data.names[i] for i in shown]
-    page_urls = [urls[i] for i in shown]
     charts: dict[str, str] = {}
     if data.size:
         charts["heatmap"] = figures.to_json(
