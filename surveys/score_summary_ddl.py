@@ -19,7 +19,9 @@ much at 5,000 NGOs). Scores keep every bit: SQLite writes them with 17 significa
 (``printf('%!.17g')``; its JSON functions keep only 15); PostgreSQL's ``json_agg`` with
 ``extra_float_digits = 1`` writes the shortest text that reads back as the same double.
 
-The same statements serve the models' ``create_all`` (tests) and the Alembic migration.
+The same statements serve the models' ``create_all`` (tests) and the Alembic migration. A later
+migration that alters ``score`` in batch mode on SQLite (a copy of the table) drops its
+triggers: it must run ``statements("sqlite")`` again afterwards.
 """
 
 # ruff: noqa: S608 (constant DDL assembled from this file's own literals; no input reaches it)
