@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -197,3 +200,36 @@ def test_scores_read_back_bit_for_bit_and_a_rollback_leaves_it_as_it_was(session
     assert all(o == 0.0 for o, _d in summarised(session).values())
     session.rollback()
     assert check(session) == before
+
+
+def test_two_writers_of_one_assessments_scores_at_once_leave_it_equal(session, people):
+    """Two transactions write different domain scores of the same key at the same moment (a
+    barrier releases them together, over several rounds): whichever commits last, the summary
+    holds both (on PostgreSQL the second refresh waits for the first and reads afresh)."""
+    assessment = people["assessment"]
+    submit(session, assessment, people["ngo"])
+    (key,) = check(session)
+    engine = session.get_bind()
+    for round_ in range(5):
+        session.execute(sa.delete(Score).where(Score.source == "verified"))  # type: ignore[arg-type]
+        session.commit()
+        barrier = threading.Barrier(2)
+
+        def write(code: str, value: float, barrier: threading.Barrier = barrier) -> None:
+            with engine.connect() as connection:
+                barrier.wait()
+                with connection.begin():
+                    connection.execute(
+                        sa.insert(Score).values(
+                            assessment_id=key[0], rubric_version_id=key[1], source="verified",
+                            level="domain", code=code, score=value,
+                            computed_at=datetime.now(UTC),
+                        )
+                    )  # fmt: skip
+
+        with ThreadPoolExecutor(2) as pool:
+            done = [pool.submit(write, "SG", 10.0 + round_), pool.submit(write, "SV", 20.0)]
+            for future in done:
+                future.result()
+        found = check(session)
+        assert found[(key[0], key[1], "verified")] == (None, {"SG": 10.0 + round_, "SV": 20.0})
