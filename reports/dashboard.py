@@ -129,8 +129,9 @@ def rank_rows(data: DashboardData, weights: list[float]) -> Ranking:
         if found is not None:
             rank[usable], low[usable], high[usable] = found
             ranked = True
-    names = np.asarray(data.names, dtype=object)
-    # Best rank first; unranked (NaN) last; ties and unranked rows by name.
+    # Best rank first; unranked (NaN) last; ties and unranked rows by name (a unicode array:
+    # numpy compares code points as Python does, without a Python call per comparison).
+    names = np.array(data.names, dtype=str)
     order = np.lexsort((names, np.where(np.isnan(rank), np.inf, rank)))
     return Ranking(order, rank, low, high, ranked)
 
@@ -157,10 +158,10 @@ def _intervals(
 def box_stats(data: DashboardData) -> list[BoxStats]:
     """Per country, the minimum, quartiles and maximum of each domain's scores (NaN where a
     country has no score in a domain)."""
-    countries = np.asarray(data.countries, dtype=object)
+    found, of_row = np.unique(np.array(data.countries, dtype=str), return_inverse=True)
     groups = []
-    for country in sorted(set(data.countries)):
-        block = data.domain_scores[countries == country]
+    for k, country in enumerate(found.tolist()):  # sorted, as np.unique returns them
+        block = data.domain_scores[of_row == k]
         with warnings.catch_warnings():  # an all-NaN domain of a country: NaN, said in the table
             warnings.simplefilter("ignore", RuntimeWarning)
             q = np.nanpercentile(block, [0, 25, 50, 75, 100], axis=0)

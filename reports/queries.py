@@ -3,6 +3,7 @@ scope (:func:`accounts.permissions.visible_assessments`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from surveys.models import (
     Assessment,
     AssessmentCycle,
     Score,
+    ScoreSummary,
     Source,
     Status,
     StatusChange,
@@ -299,7 +301,8 @@ def sharing_ngos(
 
 
 # --- the comparative dashboard (many NGOs) -----------------------------------------------------
-# One scoped select of the stored scores, pivoted in numpy (never a loop over ORM objects).
+# One scoped select of the assessments with their score summaries, read into numpy arrays (never
+# a loop over ORM objects).
 
 SCORED_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW, Status.VERIFIED)
 STATUS_FILTERS: dict[str, tuple[Status, ...]] = {
@@ -364,10 +367,12 @@ def dashboard_options(session: Session, *, viewer: Principal) -> DashboardOption
     versions = session.execute(
         sa.select(col(RubricVersion.id), col(RubricRecord.code), col(RubricVersion.number))
         .join(RubricRecord, col(RubricRecord.id) == col(RubricVersion.rubric_id))
-        .where(  # EXISTS: the first visible score of a version will do, not all of them
-            sa.select(col(Score.id))
-            .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
-            .where(col(Score.rubric_version_id) == col(RubricVersion.id), scope)
+        .where(  # EXISTS: the first visible score of a version will do, not all of them. The
+            # summaries (one per assessment and source), not the score rows (eleven or more):
+            # PostgreSQL hashes the whole table for this semi-join (47 ms at 5,000 NGOs).
+            sa.select(col(ScoreSummary.assessment_id))
+            .join(Assessment, col(Assessment.id) == col(ScoreSummary.assessment_id))
+            .where(col(ScoreSummary.rubric_version_id) == col(RubricVersion.id), scope)
             .exists()
         )
         .order_by(col(RubricRecord.code), col(RubricVersion.number))
@@ -392,85 +397,35 @@ def dashboard_options(session: Session, *, viewer: Principal) -> DashboardOption
 
 
 def _dashboard_where(filters: DashboardFilters, viewer: Principal) -> list[Any]:
-    """The where-clauses of every dashboard select: the viewer's scope first, then the filters
-    (an id outside the scope matches nothing)."""
+    """The where-clauses of the dashboard's assessments: the viewer's scope first, then the
+    filters (an id outside the scope matches nothing). The rubric version is the summaries'
+    join condition (see `dashboard_scores_and_pairs`)."""
     clauses: list[Any] = [
         visible_assessments(viewer, Assessment.organization_id, Assessment.cycle_id),
         col(Assessment.status).in_(STATUS_FILTERS.get(filters.status, SCORED_STATUSES)),
     ]
     if filters.cycle_id is not None:
         clauses.append(col(Assessment.cycle_id) == filters.cycle_id)
-        # "+ 0" keeps SQLite from reading every score of the version through its index (all
-        # cycles'): it starts from the cycle's assessments, then their scores (bench: the
-        # 5,000-NGO page from about 415 to 340 ms; PostgreSQL is not affected by the "+ 0").
-        clauses.append(col(Score.rubric_version_id) + 0 == filters.version_id)
-    else:
-        clauses.append(col(Score.rubric_version_id) == filters.version_id)
+    place = aliased(Organization, name="place")
+    about: list[Any] = []
     if filters.country:
-        clauses.append(col(Organization.country) == filters.country)
+        about.append(col(place.country) == filters.country)
     if filters.org_type:
-        clauses.append(col(Organization.org_type) == filters.org_type)
+        about.append(col(place.org_type) == filters.org_type)
     if filters.focus_area:
         # A JSON list of enum values (no quotes inside): its text holds "value" exactly when the
         # list does, on SQLite and PostgreSQL alike.
-        text = sa.cast(col(Organization.focus_areas), sa.Text)
-        clauses.append(text.like(f'%"{filters.focus_area}"%'))
+        text = sa.cast(col(place.focus_areas), sa.Text)
+        about.append(text.like(f'%"{filters.focus_area}"%'))
+    if about:
+        # The organisations as a subquery, not a filter on the joined table: PostgreSQL then
+        # starts from the matching organisations and finds each one's assessment by its unique
+        # (cycle, organisation) index. Filtering the join, a planner without statistics (a
+        # table bulk-loaded less than a minute before autovacuum analyses it) scanned every
+        # organisation once per assessment: the country filter at 500 NGOs took 650-890 ms
+        # (bench/bench_dashboard.py --postgres), 0.6 ms this way (EXPLAIN ANALYZE).
+        clauses.append(col(Assessment.organization_id).in_(sa.select(col(place.id)).where(*about)))
     return clauses
-
-
-def dashboard_scores(
-    session: Session,
-    filters: DashboardFilters,
-    domain_codes: Sequence[str],
-    *,
-    viewer: Principal,
-) -> DashboardData:
-    """The overall and domain scores of the assessments matching ``filters`` that ``viewer``
-    sees, under ``filters.version_id`` and ``filters.source``: pivoted by the database (one row
-    per assessment, a GROUP BY with one column per domain), read into one numpy array."""
-
-    def pick(level: str, code: str | None = None) -> Any:
-        match = col(Score.level) == level
-        if code is not None:
-            match = sa.and_(match, col(Score.code) == code)
-        return sa.func.max(sa.case((match, col(Score.score))))
-
-    rows = session.execute(
-        sa.select(
-            col(Assessment.id),
-            col(Organization.name),
-            col(Organization.country),
-            pick("overall"),
-            *(pick("domain", code) for code in domain_codes),
-        )
-        .select_from(Score)
-        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
-        .join(Organization, col(Organization.id) == col(Assessment.organization_id))
-        .where(
-            *_dashboard_where(filters, viewer),
-            col(Score.source) == filters.source,
-            col(Score.level).in_(("overall", "domain")),
-        )
-        .group_by(col(Assessment.id), col(Organization.name), col(Organization.country))
-        .order_by(col(Assessment.id))
-    ).all()
-    n_domains = len(domain_codes)
-    if not rows:
-        return DashboardData(
-            np.zeros(0, dtype=np.int64), [], [], list(domain_codes),
-            np.zeros((0, n_domains)), np.zeros(0),
-        )  # fmt: skip
-    ids, names, countries, *_scores = zip(*rows, strict=True)
-    # None (no score) becomes NaN in a float array.
-    values = np.array([row[3:] for row in rows], dtype=np.float64).reshape(len(rows), -1)
-    return DashboardData(
-        assessment_ids=np.asarray(ids, dtype=np.int64),
-        names=[str(n) for n in names],
-        countries=[str(c or "") for c in countries],
-        domain_codes=list(domain_codes),
-        domain_scores=values[:, 1:],
-        overall=values[:, 0],
-    )
 
 
 @dataclass(frozen=True)
@@ -483,34 +438,120 @@ class SelfVerified:
     verified_scores: npt.NDArray[np.float64]
 
 
+def dashboard_scores_and_pairs(
+    session: Session,
+    filters: DashboardFilters,
+    domain_codes: Sequence[str],
+    *,
+    viewer: Principal,
+) -> tuple[DashboardData, SelfVerified]:
+    """What the dashboard draws, in one select of the assessments matching ``filters`` that
+    ``viewer`` sees, each with its stored score summaries (:class:`surveys.models.ScoreSummary`,
+    one row per assessment, version and source, kept equal to its ``score`` rows by triggers)
+    under ``filters.version_id``:
+
+    - the overall and domain scores of ``filters.source``, one row per assessment that has
+      any, in a numpy array (columns in the order of ``domain_codes``; NaN: no score);
+    - the self-assessed and verified overall scores of the assessments that have both.
+
+    Both sorted by assessment id. One row per assessment is read, not one per score: at 5,000
+    NGOs the pivot of the ``score`` rows was most of the page (bench/bench_dashboard.py).
+    """
+    own = aliased(ScoreSummary, name="own")
+    checked = aliased(ScoreSummary, name="checked")
+    chosen = checked if filters.source == Source.VERIFIED else own
+
+    def summary(alias: Any, source: Source) -> Any:
+        return sa.and_(
+            col(alias.assessment_id) == col(Assessment.id),
+            col(alias.rubric_version_id) == filters.version_id,
+            col(alias.source) == source,
+        )
+
+    rows = session.execute(
+        sa.select(
+            col(Assessment.id),
+            col(Organization.name),
+            col(Organization.country),
+            col(chosen.domain_codes),  # NULL: no summary of the source asked for
+            col(chosen.domain_scores),
+            col(own.overall),
+            col(checked.overall),
+        )
+        .select_from(Assessment)
+        .join(Organization, col(Organization.id) == col(Assessment.organization_id))
+        .outerjoin(own, summary(own, Source.SELF))
+        .outerjoin(checked, summary(checked, Source.VERIFIED))
+        .where(
+            *_dashboard_where(filters, viewer),
+            sa.or_(col(own.assessment_id).is_not(None), col(checked.assessment_id).is_not(None)),
+        )
+        .order_by(col(Assessment.id))
+    ).all()
+    columns = zip(*rows, strict=True) if rows else ((),) * 7
+    ids, names, countries, codes, scores, self_overall, verified_overall = (
+        np.asarray(column, dtype=object) for column in columns
+    )
+    overall = verified_overall if filters.source == Source.VERIFIED else self_overall
+    none = np.array(None, dtype=object)
+    scored = np.not_equal(codes, none)
+    data = DashboardData(
+        assessment_ids=ids[scored].astype(np.int64),
+        names=[str(n) for n in names[scored].tolist()],
+        countries=[str(c or "") for c in countries[scored].tolist()],
+        domain_codes=list(domain_codes),
+        domain_scores=_domain_matrix(codes[scored], scores[scored], domain_codes),
+        overall=overall[scored].astype(np.float64),  # None becomes NaN
+    )
+    both = np.not_equal(self_overall, none) & np.not_equal(verified_overall, none)
+    pairs = SelfVerified(
+        ids[both].astype(np.int64),
+        [str(n) for n in names[both].tolist()],
+        self_overall[both].astype(np.float64),
+        verified_overall[both].astype(np.float64),
+    )
+    return data, pairs
+
+
+def _domain_matrix(
+    codes: npt.NDArray[Any], scores: npt.NDArray[Any], domain_codes: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """The summaries' domain scores as an (n, len(domain_codes)) array, NaN where there is no
+    score. The summaries with the same list of codes (usually all of them) are parsed at once."""
+    values = np.full((len(codes), len(domain_codes)), np.nan)
+    position = {code: k for k, code in enumerate(domain_codes)}
+    groups: dict[str, list[int]] = {}
+    for row, text in enumerate(codes.tolist()):
+        groups.setdefault(text, []).append(row)
+    for text, members in groups.items():
+        found = json.loads(text)
+        kept = [k for k, code in enumerate(found) if code in position]
+        block = np.array(
+            json.loads("[" + ",".join(scores[members].tolist()) + "]"), dtype=np.float64
+        ).reshape(len(members), len(found))  # null becomes NaN
+        values[np.ix_(members, [position[found[k]] for k in kept])] = block[:, kept]
+    return values
+
+
+def dashboard_scores(
+    session: Session,
+    filters: DashboardFilters,
+    domain_codes: Sequence[str],
+    *,
+    viewer: Principal,
+) -> DashboardData:
+    """The overall and domain scores of the assessments matching ``filters`` that ``viewer``
+    sees, under ``filters.version_id`` and ``filters.source`` (see
+    :func:`dashboard_scores_and_pairs`)."""
+    return dashboard_scores_and_pairs(session, filters, domain_codes, viewer=viewer)[0]
+
+
 def self_and_verified(
     session: Session, filters: DashboardFilters, *, viewer: Principal
 ) -> SelfVerified:
-    """Both overall scores of each matching assessment that has a verified one (a GROUP BY:
-    one row per assessment)."""
-
-    def of(source: Source) -> Any:
-        return sa.func.max(sa.case((col(Score.source) == source, col(Score.score))))
-
-    rows = session.execute(
-        sa.select(col(Assessment.id), col(Organization.name), of(Source.SELF), of(Source.VERIFIED))
-        .select_from(Score)
-        .join(Assessment, col(Assessment.id) == col(Score.assessment_id))
-        .join(Organization, col(Organization.id) == col(Assessment.organization_id))
-        .where(*_dashboard_where(filters, viewer), col(Score.level) == "overall")
-        .group_by(col(Assessment.id), col(Organization.name))
-        .having(of(Source.SELF).is_not(None), of(Source.VERIFIED).is_not(None))
-        .order_by(col(Assessment.id))
-    ).all()
-    if not rows:
-        return SelfVerified(np.zeros(0, dtype=np.int64), [], np.zeros(0), np.zeros(0))
-    ids, names, own, verified = zip(*rows, strict=True)
-    return SelfVerified(
-        np.asarray(ids, dtype=np.int64),
-        [str(n) for n in names],
-        np.asarray(own, dtype=np.float64),
-        np.asarray(verified, dtype=np.float64),
-    )
+    """Both overall scores of each matching assessment that has a verified one (see
+    :func:`dashboard_scores_and_pairs`)."""
+    return dashboard_scores_and_pairs(session, filters, (), viewer=viewer)[1]
 
 
 # --- the scorecard page (one NGO, one cycle) ---------------------------------------------------

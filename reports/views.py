@@ -300,14 +300,13 @@ def dashboard_page() -> str:
         language = rubric.default_language
     codes = [d.id for d in rubric.domains] if rubric else []
     labels = [rubric.text(d.label, language) for d in rubric.domains] if rubric else []
-    data = queries.dashboard_scores(session, filters, codes, viewer=viewer)
-    pairs = queries.self_and_verified(session, filters, viewer=viewer)
+    data, pairs = queries.dashboard_scores_and_pairs(session, filters, codes, viewer=viewer)
     ranking = dashboard.rank_rows(data, [d.weight for d in rubric.domains] if rubric else [])
     page, pages = dashboard.page_number(request.args, data.size)
     shown = ranking.order[(page - 1) * dashboard.PAGE_SIZE : page * dashboard.PAGE_SIZE]
-    urls = dashboard.scorecard_urls(data.assessment_ids)
+    page_urls = dashboard.scorecard_urls(data.assessment_ids[shown])  # this page's rows only
+    urls = dict(zip(shown.tolist(), page_urls, strict=True))
     names = [data.names[i] for i in shown]
-    page_urls = [urls[i] for i in shown]
     charts: dict[str, str] = {}
     if data.size:
         charts["heatmap"] = figures.to_json(

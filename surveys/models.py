@@ -130,6 +130,34 @@ class Score(SQLModel, table=True):
     computed_at: datetime = timestamp()
 
 
+class ScoreSummary(SQLModel, table=True):
+    """One row per assessment, rubric version and source that has overall or domain scores:
+    the overall score, and the domain codes and their scores as two JSON lists of the same
+    length (null: no score). Written only by database triggers on ``score``
+    (surveys/score_summary_ddl.py), in the same transaction as every write there; the
+    comparative dashboard reads it."""
+
+    __tablename__ = "score_summary"
+
+    # No foreign key: the triggers delete a summary when its last score goes (a cascade from a
+    # deleted assessment included), and a key would make that order matter.
+    assessment_id: int = Field(primary_key=True)
+    rubric_version_id: int = Field(primary_key=True)
+    source: str = Field(primary_key=True, max_length=16)
+    overall: float | None = None
+    domain_codes: str = Field(sa_type=sa.Text)  # JSON list: ["<domain code>", ...]
+    domain_scores: str = Field(sa_type=sa.Text)  # JSON list, the same positions: score or null
+
+
+def _summarised() -> None:
+    from surveys import score_summary_ddl
+
+    score_summary_ddl.install(Score.__table__)  # type: ignore[attr-defined]
+
+
+_summarised()
+
+
 class PendingSave(SQLModel, table=True):
     """A questionnaire page posted after its session had expired, kept until its author logs
     in again and it is replayed. Server-side because a page of answers can exceed what a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -186,3 +187,61 @@ def test_0009_adds_api_tokens_whose_rate_counts_upsert_and_go_on_a_downgrade(emp
     engine.dispose()
     assert not tables & {"api_token", "api_idempotency_key", "api_rate_window"}
     assert "user" in tables
+
+
+def test_0013_summarises_the_scores_stored_before_it_and_drops_its_triggers_on_downgrade(
+    empty_database,
+):
+    """Issue 9 (performance): the score summary the dashboard reads is filled from the scores
+    already stored, exactly (17 significant digits), and a downgrade leaves score writable."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0008")
+    engine = sa.create_engine(empty_database)
+    score = sa.table(
+        "score",
+        *(sa.column(name) for name in ("assessment_id", "rubric_version_id", "source", "level")),
+        *(sa.column(name) for name in ("code", "score", "computed_at")),
+    )
+    rows = [
+        (7, 1, "self", "overall", "qc", 100 / 3),
+        (7, 1, "self", "domain", "SG", 2 / 3),
+        (7, 1, "self", "domain", "SV", None),
+        (7, 1, "self", "indicator", "SG1", 5.0),
+        (7, 1, "verified", "domain", "SG", 12.5),
+        (8, 1, "self", "indicator", "SG1", 5.0),  # no overall or domain score: no summary
+    ]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # rows without their assessments: no key checks
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.execute(
+            score.insert(),
+            [
+                dict(zip(("assessment_id", "rubric_version_id", "source", "level", "code",
+                          "score"), row, strict=True)) | {"computed_at": datetime.now(UTC)}
+                for row in rows
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    command.upgrade(config, "head")
+    engine = sa.create_engine(empty_database)
+    query = sa.text(
+        "SELECT assessment_id, source, overall, domain_codes, domain_scores FROM score_summary "
+        "ORDER BY assessment_id, source"
+    )
+    with engine.connect() as conn:
+        found = [
+            (a, s, o, dict(zip(json.loads(c), json.loads(d), strict=True)))
+            for a, s, o, c, d in conn.execute(query).all()
+        ]
+    engine.dispose()
+    assert found == [
+        (7, "self", 100 / 3, {"SG": 2 / 3, "SV": None}),  # equal, not approximately
+        (7, "verified", None, {"SG": 12.5}),
+    ]
+    command.downgrade(config, "0008")
+    engine = sa.create_engine(empty_database)
+    assert "score_summary" not in sa.inspect(engine).get_table_names()
+    with engine.begin() as conn:  # no trigger is left writing to the dropped table
+        conn.execute(sa.update(score).values(score=1.0))
+        conn.execute(sa.delete(score))
+    engine.dispose()
