@@ -6,7 +6,6 @@ assessment with :func:`new_assessment`)."""
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from accounts import services as accounts
 from accounts.api_tokens import services as api_tokens
@@ -27,6 +26,7 @@ from rubrics.loader import load_rubric
 from rubrics.models import RubricVersion
 from surveys.cycles import services as cycles
 from surveys.models import Assessment
+from tests.smtp_sink import module_database
 from webapp import create_app
 from webapp.extensions import db
 
@@ -131,28 +131,18 @@ def api_app(
     request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("api")
-    if backend == "postgresql":
-        url: str = request.getfixturevalue("_postgres_schema")
-    else:
-        url = f"sqlite:///{folder / 'api.sqlite3'}"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), folder / "api.sqlite3")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "api-secret",
-            "DATABASE_URL": url,
-            "UPLOAD_FOLDER": str(folder / "uploads"),
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if backend == "postgresql":
-        engine = sa.create_engine(url)
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        engine.dispose()
+    with module_database(request, backend, folder) as url:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "api-secret",
+                "DATABASE_URL": url,
+                "UPLOAD_FOLDER": str(folder / "uploads"),
+            }
+        )
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 def seed(app: Flask) -> World:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from accounts import services as accounts
 from accounts import sharing
@@ -37,6 +36,7 @@ from surveys.evidence import services as evidence
 from surveys.models import Assessment, AssessmentCycle
 from surveys.plan.models import ImprovementAction
 from tests.conftest import server_session
+from tests.smtp_sink import module_database
 from webapp import create_app
 from webapp.extensions import db
 
@@ -328,28 +328,18 @@ def matrix_app(
 ) -> Iterator[Flask]:
     """An app and a database of its own for this module (the conftest's are per test)."""
     folder = tmp_path_factory.mktemp("matrix")
-    if backend == "postgresql":
-        url: str = request.getfixturevalue("_postgres_schema")
-    else:
-        url = f"sqlite:///{folder / 'matrix.sqlite3'}"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), folder / "matrix.sqlite3")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "matrix-secret",
-            "DATABASE_URL": url,
-            "UPLOAD_FOLDER": str(folder / "uploads"),
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if backend == "postgresql":
-        engine = sa.create_engine(url)
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        engine.dispose()
+    with module_database(request, backend, folder) as url:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "matrix-secret",
+                "DATABASE_URL": url,
+                "UPLOAD_FOLDER": str(folder / "uploads"),
+            }
+        )
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
