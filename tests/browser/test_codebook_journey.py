@@ -37,7 +37,7 @@ def test_an_evaluator_reaches_the_editor_and_saves_with_the_keyboard(
 ) -> None:
     log_in(page, live_server, "evaluator@demo.test")
     page.goto(f"{live_server}/codebook/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Shared indicator codebook")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Codebook of shared indicators")
     page.get_by_role("link", name="Edit the codebook").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit the codebook")

@@ -64,7 +64,10 @@ def cycle_size(database_url: str, cycle_id: int) -> int:
 
 def download(page: Page, button: str, folder: Path) -> Path:
     with page.expect_download() as info:
-        page.get_by_role("button", name=button).click()
+        # the first form (every assessment's answers), not "By shared indicator" below it
+        page.locator("form").filter(has=page.locator("#e-shape")).get_by_role(
+            "button", name=button
+        ).click()
     made = info.value
     target = folder / made.suggested_filename
     made.save_as(target)
@@ -75,7 +78,7 @@ def choose_cycle(page: Page, live_server: str, cycle_id: int) -> None:
     page.goto(f"{live_server}/reports/exports/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Data exports")
     page.get_by_label("Cycle").select_option(str(cycle_id))
-    page.get_by_label("Shape").select_option("wide")
+    page.locator("#e-shape").select_option("wide")
 
 
 def test_a_funder_downloads_the_csv_of_the_ngos_that_granted_it_access(
