@@ -261,14 +261,19 @@ def codebook() -> Response:
 # --- by shared indicator -------------------------------------------------------------------------
 
 
-def shared_plan(args: Mapping[str, str]) -> shared_exports.SharedPlan:
-    """The pooled export the form asked for, in the viewer's scope (every cycle they see, or
-    the cycles chosen)."""
+def shared_plan(
+    *,
+    language: str | None = None,
+    cycles: Iterable[int] = (),
+    indicators: Iterable[str] = (),
+    status: str = "",
+) -> shared_exports.SharedPlan:
+    """The pooled export asked for (by the page's query or the API's), in the viewer's scope
+    (every cycle they see, or the cycles chosen). Unknown indicator codes and statuses are
+    dropped; the language falls back to the codebook's first."""
     codebook = active_codebook(dbsession())
-    language = args.get("lang") or str(get_locale() or "")
-    cycles = tuple(sorted({c for c in map(_int, request.args.getlist("cycle")) if c is not None}))
-    wanted = tuple(code for code in request.args.getlist("indicator") if codebook.get(code))
-    status = args.get("status", "")
+    language = language or str(get_locale() or "")
+    wanted = tuple(dict.fromkeys(code for code in indicators if codebook.get(code)))
     return shared_exports.SharedPlan(
         scope=visible_assessments(
             permissions.current_principal(), Assessment.organization_id, Assessment.cycle_id
@@ -276,20 +281,14 @@ def shared_plan(args: Mapping[str, str]) -> shared_exports.SharedPlan:
         codebook=codebook,
         language=language if language in codebook.languages else codebook.languages[0],
         status=status if status in data_exports.STATUS_FILTERS else "",
-        cycle_ids=cycles[:100],
+        cycle_ids=tuple(sorted(set(cycles)))[:100],
         indicators=wanted[:200],
     )
 
 
-@bp.route("/shared.csv", defaults={"kind": "csv"})
-@bp.route("/shared.xlsx", defaults={"kind": "xlsx"})
-@login_required
-@requires("logged_in")
-def shared(kind: str) -> Response:
-    """Answers of every rubric the viewer may see, pooled by shared indicator (long: one row
-    per assessment x indicator; ``shape=wide``: one row per assessment)."""
-    plan = shared_plan(request.args)
-    shape = "wide" if request.args.get("shape") == "wide" else "long"
+def shared_download(plan: shared_exports.SharedPlan, kind: str, shape: str) -> Response:
+    """The pooled export as ``kind`` (csv or xlsx), recorded in the audit log (committed)
+    before its first byte is sent: the page's download and the API's."""
     audit(
         dbsession(),
         actor=current_user._get_current_object(),
@@ -311,3 +310,20 @@ def shared(kind: str) -> Response:
         body = shared_exports.csv_stream(engine, plan, shape)
     parts = ["shared-indicators", plan.language] + (["wide"] if shape == "wide" else [])
     return download_response(body, kind, data_exports.filename(*parts, extension=kind))
+
+
+@bp.route("/shared.csv", defaults={"kind": "csv"})
+@bp.route("/shared.xlsx", defaults={"kind": "xlsx"})
+@login_required
+@requires("logged_in")
+def shared(kind: str) -> Response:
+    """Answers of every rubric the viewer may see, pooled by shared indicator (long: one row
+    per assessment x indicator; ``shape=wide``: one row per assessment)."""
+    plan = shared_plan(
+        language=request.args.get("lang"),
+        cycles=(c for c in map(_int, request.args.getlist("cycle")) if c is not None),
+        indicators=request.args.getlist("indicator"),
+        status=request.args.get("status", ""),
+    )
+    shape = "wide" if request.args.get("shape") == "wide" else "long"
+    return shared_download(plan, kind, shape)

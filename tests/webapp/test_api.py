@@ -84,6 +84,10 @@ def operations(w: World) -> list[tuple[str, str, str, dict | None, dict[str, int
         ("GET", "/exports/assessments.sav" + export, None, expect(SEES_A)),
         ("GET", "/exports/assessments.dta" + export, None, expect(SEES_A)),
         ("GET", "/exports/codebook.csv" + export, None, expect(SEES_A)),
+        # pooled across every cycle in the person's scope: an empty scope is an empty file
+        ("GET", "/exports/shared.csv", None, dict.fromkeys(ROLES, OK)),
+        ("GET", "/exports/shared.xlsx?shape=wide", None, dict.fromkeys(ROLES, OK)),
+        ("GET", "/codebook", None, dict.fromkeys(ROLES, OK)),
     ]
     return [
         (method, "/api/v1" + path.split("?")[0], path.format(**values), body, expected)

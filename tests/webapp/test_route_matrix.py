@@ -287,6 +287,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /api/v1/exports/assessments.sav": TOKEN_ONLY,
     "GET /api/v1/exports/assessments.dta": TOKEN_ONLY,
     "GET /api/v1/exports/codebook.csv": TOKEN_ONLY,
+    "GET /api/v1/exports/shared.csv": TOKEN_ONLY,
+    "GET /api/v1/exports/shared.xlsx": TOKEN_ONLY,
+    "GET /api/v1/codebook": TOKEN_ONLY,
 }
 
 # Routes whose own URL arguments need a value other than the world's default for the name.

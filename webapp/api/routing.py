@@ -17,6 +17,7 @@ import functools
 import inspect
 import json
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,8 +87,22 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _repeatable(model: type[BaseModel], name: str) -> bool:
+    """Whether a query parameter is a list (given as ``name=a&name=b``)."""
+    found = model.model_fields.get(name)
+    if found is None:
+        return False
+    annotation = found.annotation
+    return typing.get_origin(annotation) is list or any(
+        typing.get_origin(arg) is list for arg in typing.get_args(annotation)
+    )
+
+
 def parse_query(model: type[BaseModel]) -> BaseModel:
-    args = {key: request.args.get(key) for key in request.args}
+    args: dict[str, Any] = {
+        key: request.args.getlist(key) if _repeatable(model, key) else request.args.get(key)
+        for key in request.args
+    }
     try:
         return model.model_validate(args)
     except ValidationError as exc:

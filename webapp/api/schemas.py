@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from accounts.inputs import MAX_ID
-from rubrics.schema import Code, Rubric
+from rubrics.codebook import SharedIndicator
+from rubrics.schema import CODE_PATTERN, Code, Rubric
 
 
 def _aware(moment: datetime) -> datetime:
@@ -185,6 +186,18 @@ class Answer(BaseModel):
     comment: str | None
     version: int = Field(description="Send it back with a change (compare-and-set)")
     updated_at: Moment
+    indicator: str | None = Field(
+        default=None,
+        description="The shared indicator of the codebook (`/api/v1/codebook`) the question "
+        "measures; null when it measures none.",
+    )
+    indicator_value: float | None = Field(
+        default=None,
+        description="The answer on the shared indicator's scale, mapped as the export by "
+        "shared indicator maps it; null when the question measures no indicator, or the "
+        "answer has no value on the scale (unanswered, not applicable, don't know, an option "
+        "mapped to null).",
+    )
 
 
 class Answers(BaseModel):
@@ -276,6 +289,42 @@ class ExportQuery(_Query):
     country: str | None = Field(default=None, max_length=2)
     type: str | None = Field(default=None, max_length=32)
     focus: str | None = Field(default=None, max_length=32)
+
+
+class SharedExportQuery(_Query):
+    """The export by shared indicator's parameters: those of the page's download."""
+
+    shape: Literal["long", "wide"] = Field(
+        default="long",
+        description="long: one row per assessment and shared indicator; wide: one row per "
+        "assessment, two columns per indicator (self-assessed and verified).",
+    )
+    status: Literal["", "scored", "verified"] = Field(
+        default="", description="Empty: every status; scored: submitted and later; verified."
+    )
+    cycle: list[Annotated[int, Field(ge=0, le=MAX_ID)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Cycle ids, repeated (`cycle=1&cycle=2`); none: every cycle you may see.",
+    )
+    indicator: list[Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Shared indicator codes, repeated; none: every indicator of the codebook.",
+    )
+    lang: str | None = Field(
+        default=None, max_length=8, description="The language of the value labels"
+    )
+
+
+class CodebookOut(BaseModel):
+    """The shared indicator codebook in use: the same model as `rubrics/codebook.yaml`
+    (`rubrics/codebook.schema.json`); a binary scale lists its two values."""
+
+    revision: int = Field(description="0: the codebook shipped with the platform")
+    version: str | None
+    languages: list[str]
+    indicators: list[SharedIndicator]
 
 
 class ApiIndex(BaseModel):

@@ -17,7 +17,10 @@ from accounts.inputs import MAX_ID
 from accounts.models import Organization
 from reports import directory, export_views, queries
 from reports.data_exports import export_stream, filename
+from rubrics.codebook import Codebook, shared_code, shared_value
+from rubrics.codebook_services import active_codebook, current_codebook
 from rubrics.models import RubricRecord, RubricVersion
+from rubrics.schema import Question, Rubric
 from rubrics.services import get_version, list_rubrics, rubric_of
 from surveys import answers as store
 from surveys import workflow
@@ -28,7 +31,7 @@ from surveys.models import Assessment as AssessmentRow
 from surveys.questionnaire import services as questionnaire
 from webapp.api import schemas
 from webapp.api.answers import read_changes
-from webapp.api.problems import ApiError
+from webapp.api.problems import ApiError, invalid
 from webapp.api.routing import operation
 from webapp.extensions import db, dbsession
 
@@ -83,6 +86,7 @@ def index() -> schemas.ApiIndex:
                 ("rubrics", "list_rubric_versions"),
                 ("cycles", "list_cycles"),
                 ("assessments", "list_assessments"),
+                ("codebook", "get_codebook"),
             )
         },
     )
@@ -367,18 +371,44 @@ def get_assessment_rubric(assessment_id: int) -> schemas.RubricVersionOut:
     return _version_out(dbsession().get_one(RubricVersion, cycle.rubric_version_id))
 
 
-def _answers(stored: dict[str, Any], wanted: Sequence[str] | None = None) -> list[schemas.Answer]:
+def _on_scale(
+    question: Question | None, rubric: Rubric, codebook: Codebook, value: Any
+) -> tuple[str | None, float | None]:
+    """The shared indicator a question measures and the answer on its scale (the mapping of
+    the export by shared indicator)."""
+    code = shared_code(question) if question is not None else None
+    indicator = codebook.get(code) if code else None
+    if question is None or indicator is None:
+        return code, None
+    found = shared_value(question, rubric, indicator, value)
+    return code, found if isinstance(found, float) else None
+
+
+def _answers(
+    stored: dict[str, Any], rubric: Rubric, wanted: Sequence[str] | None = None
+) -> list[schemas.Answer]:
     ids = sorted(stored) if wanted is None else [q for q in wanted if q in stored]
-    return [
-        schemas.Answer(
-            question_id=qid,
-            value=stored[qid].value,
-            comment=stored[qid].comment,
-            version=stored[qid].version,
-            updated_at=stored[qid].updated_at,
+    measuring = {q.id: q for _d, _i, q in rubric.questions() if shared_code(q)}
+    codebook = active_codebook(dbsession()) if measuring else None
+    answers = []
+    for qid in ids:
+        code, on_scale = (
+            _on_scale(measuring.get(qid), rubric, codebook, stored[qid].value)
+            if codebook is not None
+            else (None, None)
         )
-        for qid in ids
-    ]
+        answers.append(
+            schemas.Answer(
+                question_id=qid,
+                value=stored[qid].value,
+                comment=stored[qid].comment,
+                version=stored[qid].version,
+                updated_at=stored[qid].updated_at,
+                indicator=code,
+                indicator_value=on_scale,
+            )
+        )
+    return answers
 
 
 @operation(
@@ -393,7 +423,9 @@ def _answers(stored: dict[str, Any], wanted: Sequence[str] | None = None) -> lis
 def get_answers(assessment_id: int, query: schemas.AnswersQuery) -> schemas.Answers:
     """A draft's answers as the questionnaire shows them: to the NGO, the cycle's evaluators and
     admins (a funder only when the NGO's grant includes drafts). Verified ratings: to the
-    reviewers while they review, to everyone who sees the assessment once it is verified."""
+    reviewers while they review, to everyone who sees the assessment once it is verified.
+    Each answer of a question that measures a shared indicator of the codebook carries its
+    code and the answer on the indicator's scale."""
     assessment = load_assessment(assessment_id)
     if assessment.status in EDITABLE:
         permissions.authorize(assessment, "view_evidence")
@@ -401,11 +433,12 @@ def get_answers(assessment_id: int, query: schemas.AnswersQuery) -> schemas.Answ
     if source == Source.VERIFIED and not workflow.verified_visible(assessment):
         permissions.authorize(assessment, "review_assessment")
     stored = store.answers_of(dbsession(), assessment_id, source)
+    _cycle_row, rubric = store.rubric_for(dbsession(), assessment)
     return schemas.Answers(
         assessment_id=assessment_id,
         source=source,
         status=assessment.status,
-        answers=_answers(stored),
+        answers=_answers(stored, rubric),
     )
 
 
@@ -483,7 +516,7 @@ def update_answers(assessment_id: int, body: schemas.AnswersUpdate) -> schemas.A
         saved=[q for q in sent if q in result.saved],
         unchanged=[q for q in sent if q in result.unchanged and q not in result.saved],
         ignored=[q for q in sent if q not in done],
-        answers=_answers(result.answers, sent),
+        answers=_answers(result.answers, rubric, sent),
     )
 
 
@@ -645,3 +678,74 @@ def export_codebook(query: schemas.ExportQuery) -> Any:
     export_views.record_download(choice, plan, "codebook", None)
     name = filename("codebook", choice.cycle.code, extension="csv")
     return export_views.download_response(codebook_csv(plan), "csv", name)
+
+
+# --- by shared indicator ---------------------------------------------------------------------
+
+
+def _shared_export_operation(kind: str) -> None:
+    def export(query: schemas.SharedExportQuery) -> Any:
+        """The export by shared indicator of the pages (/reports/exports/shared.csv): the
+        answers of every rubric the token's person may see, pooled onto the scales of the
+        shared indicators they measure; the same file, byte for byte. Recorded in the audit
+        log. An indicator code the codebook does not have is a 422."""
+        codebook = active_codebook(dbsession())
+        unknown = [
+            (f"query.indicator[{i}]", f"{code!r} is not a shared indicator of the codebook")
+            for i, code in enumerate(query.indicator)
+            if codebook.get(code) is None
+        ]
+        if unknown:
+            raise invalid(unknown, status=422)
+        plan = export_views.shared_plan(
+            language=query.lang,
+            cycles=query.cycle,
+            indicators=query.indicator,
+            status=query.status,
+        )
+        return export_views.shared_download(plan, kind, query.shape)
+
+    operation(
+        f"/exports/shared.{kind}",
+        permission="logged_in",
+        summary=f"Answers pooled by shared indicator, across rubrics, as {kind.upper()}",
+        tag="exports",
+        query=schemas.SharedExportQuery,
+        errors=(422,),
+        media={EXPORT_MEDIA[kind]: f"The {kind.upper()} file"},
+        endpoint=f"export_shared_{kind}",
+    )(export)
+
+
+for _kind in ("csv", "xlsx"):
+    _shared_export_operation(_kind)
+
+
+# --- the codebook ----------------------------------------------------------------------------
+
+
+@operation(
+    "/codebook",
+    permission="logged_in",
+    summary="The shared indicator codebook: codes, definitions, scales, sources",
+    tag="rubrics",
+    response=schemas.CodebookOut,
+)
+def get_codebook() -> schemas.CodebookOut:
+    """The codebook in use (the newest saved revision, else the one shipped), for every
+    token: what the `indicator` of answers and the export by shared indicator refer to."""
+    found = current_codebook(dbsession())
+    codebook = found.codebook
+    return schemas.CodebookOut(
+        revision=found.number,
+        version=codebook.version,
+        languages=list(codebook.languages),
+        indicators=[
+            indicator.model_copy(
+                update={
+                    "scale": indicator.scale.model_copy(update={"levels": indicator.scale.values()})
+                }
+            )
+            for indicator in codebook.indicators
+        ],
+    )
