@@ -49,6 +49,7 @@ __all__ = [
     "bootstrap_ci",
     "cohen_kappa",
     "cohen_kappa_bootstrap",
+    "cohen_kappa_bootstraps",
     "cronbach_alpha",
     "cronbach_alpha_bootstrap",
     "cronbach_alpha_bootstraps",
@@ -56,6 +57,7 @@ __all__ = [
     "item_distribution",
     "krippendorff_alpha",
     "krippendorff_alpha_bootstrap",
+    "mean_bootstraps",
     "percentile_rank",
     "rank_change",
     "rank_stability",
@@ -1563,6 +1565,171 @@ def cohen_kappa_bootstrap(
         with np.errstate(invalid="ignore", divide="ignore"):
             parts.append(np.where(expected_d > 0, 1.0 - observed_d / expected_d, np.nan))
     return _percentile_interval(np.concatenate(parts), estimate.kappa, level, count, "a, b")
+
+
+def _kappa_weights(weights: KappaWeights, n_cat: int) -> FloatArray:
+    i, j = np.indices((n_cat, n_cat))
+    distance = i != j if weights is None else np.abs(i - j) if weights == "linear" else (i - j) ** 2
+    return np.asarray(distance, dtype=np.float64)
+
+
+def cohen_kappa_bootstraps(
+    pairs: Sequence[tuple[Sequence[Hashable] | ArrayLike, Sequence[Hashable] | ArrayLike]],
+    weights: KappaWeights = None,
+    *,
+    categories: Sequence[Sequence[Hashable] | None] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap intervals for Cohen's kappa of several pairs of raters with the same number of
+    complete pairs (the indicators of one rubric, say), all from the same resamples.
+
+    Parameters
+    ----------
+    pairs : sequence of (a, b)
+        One ``(a, b)`` per statistic, as for :func:`cohen_kappa`; after pairs with a missing
+        label are left out, all have the same number ``n`` of pairs.
+    weights : {None, "linear", "quadratic"}
+        As for :func:`cohen_kappa`, the same for all.
+    categories : sequence, optional
+        One category list (or None) per pair of raters, as for :func:`cohen_kappa`.
+    confidence, n_resamples, rng
+        As for :func:`cohen_kappa_bootstrap`.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per pair of raters. Resample ``b`` takes the pairs ``index[b]`` of every one of
+        them, with ``index = numpy.random.default_rng(rng).integers(0, n, (n_resamples, n))``:
+        each result is the one :func:`cohen_kappa_bootstrap` gives it with the same ``rng``.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The pairs do not all have the same number of complete pairs, or ``categories`` has
+        not one entry per pair of raters.
+    InsufficientDataError
+        As for :func:`cohen_kappa_bootstrap`, for any of them.
+
+    Notes
+    -----
+    The resamples are drawn once and counted once (:math:`W_{bi}`, how many times resample
+    :math:`b` takes pair :math:`i`); every contingency table of every resample of every pair of
+    raters is then one matrix product :math:`W E`, where :math:`E` (n, m C^2) is the one-hot
+    code of each pair's cell. The counts are integers, so the tables are exactly those a loop
+    would build; the intervals of different statistics are correlated, which changes none of
+    them.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    if not pairs:
+        return []
+    if categories is not None and len(categories) != len(pairs):
+        raise ShapeMismatchError("categories: need one entry per pair of raters")
+    estimates = []
+    cells = []
+    for s, (a, b) in enumerate(pairs):
+        estimate = cohen_kappa(
+            a, b, weights, categories=None if categories is None else categories[s]
+        )
+        index_of = {label: i for i, label in enumerate(estimate.categories)}
+        codes = np.asarray(
+            [
+                (index_of[x], index_of[y])
+                for x, y in zip(_as_labels(a, "a"), _as_labels(b, "b"), strict=True)
+                if not (_is_missing(x) or _is_missing(y))
+            ],
+            dtype=np.int64,
+        )
+        estimates.append(estimate)
+        cells.append(codes)
+    if len({c.shape[0] for c in cells}) != 1:
+        raise ShapeMismatchError("pairs: must all have the same number of complete pairs")
+    n, m = cells[0].shape[0], len(cells)
+    n_cat = max(len(e.categories) for e in estimates)  # a smaller table is padded with zeros
+    size = n_cat * n_cat
+    onehot = np.zeros((n, m * size))
+    for s, codes in enumerate(cells):
+        onehot[np.arange(n), s * size + codes[:, 0] * n_cat + codes[:, 1]] = 1.0
+    w = _kappa_weights(weights, n_cat)
+    index = np.random.default_rng(rng).integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, m * size))
+    parts = []
+    for start in range(0, count, chunk):
+        times = _times_of(index[start : start + chunk], n)
+        tables = (times @ onehot).reshape(-1, m, n_cat, n_cat) / float(n)
+        expected = tables.sum(axis=3)[..., :, None] * tables.sum(axis=2)[..., None, :]
+        observed_d = (tables * w).sum(axis=(2, 3))
+        expected_d = (expected * w).sum(axis=(2, 3))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(expected_d > 0, 1.0 - observed_d / expected_d, np.nan))
+    draws = np.concatenate(parts)  # (count, m)
+    return [
+        _percentile_interval(draws[:, s], e.kappa, level, count, f"pairs[{s}]")
+        for s, e in enumerate(estimates)
+    ]
+
+
+def mean_bootstraps(
+    samples: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap (percentile) intervals for the means of several samples of the same size (the
+    self-minus-verified gaps of each indicator, say), all from the same resamples.
+
+    Parameters
+    ----------
+    samples : array_like, shape (n, m)
+        One sample per column, all finite, at least 2 rows.
+    confidence : float, default 0.95
+        Coverage of the intervals.
+    n_resamples : int, default 2000
+        Number of resamples of the rows (with replacement).
+    rng : numpy.random.Generator or int, optional
+        Source of randomness: resample ``b`` takes the rows ``index[b]`` of every column, with
+        ``index = numpy.random.default_rng(rng).integers(0, n, (n_resamples, n))``.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per column: ``estimate`` (its mean), the percentile interval of the resampled
+        means, their standard deviation, ``method="percentile"``.
+
+    Raises
+    ------
+    EngineError
+        A value is NaN or infinite.
+    InsufficientDataError
+        Fewer than 2 rows.
+
+    Notes
+    -----
+    With :math:`W_{bi}` the number of times resample :math:`b` takes row :math:`i`, the
+    resampled means of all columns are one matrix product :math:`\bar x^*_{bs} = (W X)_{bs}/n`.
+    A constant column has the degenerate interval :math:`[x, x]`.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    data = _float_array(samples, "samples", 2)
+    if not np.isfinite(data).all():
+        raise EngineError("samples: contains NaN or infinite values")
+    n, m = data.shape
+    if n < 2:
+        raise InsufficientDataError(f"samples: need at least 2 rows, got {n}")
+    index = np.random.default_rng(rng).integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, m))
+    draws = np.concatenate(
+        [_times_of(index[s : s + chunk], n) @ data / float(n) for s in range(0, count, chunk)]
+    )
+    estimates = data.mean(axis=0)
+    return [
+        _percentile_interval(draws[:, s], float(estimates[s]), level, count, f"samples[:, {s}]")
+        for s in range(m)
+    ]
 
 
 def _krippendorff_delta2(values: FloatArray, n_c: FloatArray, level: str) -> FloatArray:
