@@ -8,7 +8,14 @@ import pytest
 
 from accounts.permissions import load_principal
 from evaluator.scoring import score_responses
-from evaluator.stats import cohen_kappa, cronbach_alpha, icc, krippendorff_alpha
+from evaluator.stats import (
+    cohen_kappa,
+    cohen_kappa_bootstrap,
+    cronbach_alpha,
+    icc,
+    krippendorff_alpha,
+    mean_bootstraps,
+)
 from reports import quality
 from rubrics.loader import compile_spec, encode_answers
 from rubrics.models import RubricVersion
@@ -115,6 +122,26 @@ def test_self_versus_verified_equals_kappa_and_icc_on_hand_built_pairs(report, r
         assert sg2.icc.value == pytest.approx(icc(pair)["ICC2"].value)
     assert sg2.mean_gap.value == pytest.approx(float((pair[:, 0] - pair[:, 1]).mean()))
     assert report.n_verified == N_VERIFIED
+    # The intervals, drawn with the other indicators of as many pairs, are the engine's for
+    # this indicator alone from the same seed.
+    alone = cohen_kappa_bootstrap(
+        own,
+        checked,
+        "quadratic",
+        categories=categories,
+        n_resamples=quality.RESAMPLES,
+        rng=quality.SEED + 2 * N_VERIFIED,
+    )
+    assert (sg2.kappa.low, sg2.kappa.high) == pytest.approx((alone.low, alone.high), abs=1e-12)
+    if np.ptp(pair[:, 0] - pair[:, 1]) > 0:
+        (gap,) = mean_bootstraps(
+            (pair[:, 0] - pair[:, 1])[:, None],
+            n_resamples=quality.RESAMPLES,
+            rng=quality.SEED + N_VERIFIED,
+        )
+        assert (sg2.mean_gap.low, sg2.mean_gap.high) == pytest.approx(
+            (gap.low, gap.high), abs=1e-12
+        )
 
 
 def test_agreement_between_evaluators_uses_exactly_the_doubly_verified_questions(
