@@ -13,6 +13,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -57,6 +58,7 @@ __all__ = [
     "item_distribution",
     "krippendorff_alpha",
     "krippendorff_alpha_bootstrap",
+    "krippendorff_alpha_bootstraps",
     "mean_bootstraps",
     "percentile_rank",
     "rank_change",
@@ -1810,8 +1812,105 @@ def krippendorff_alpha_bootstrap(
     """
     conf = _check_confidence(confidence)
     count = _check_resamples(n_resamples)
+    estimate, kinds = _krippendorff_kinds(data, level, "data")
+    n_units = kinds.kind_of_unit.size
+    generator = np.random.default_rng(rng)
+    index = generator.integers(0, n_units, size=(count, n_units))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, kinds.values.size**2))
+    parts = []
+    for start in range(0, count, chunk):
+        block = index[start : start + chunk]
+        rows = np.arange(block.shape[0])[:, None] * kinds.n_kinds
+        times = np.bincount(
+            (rows + kinds.kind_of_unit[block]).ravel(), minlength=block.shape[0] * kinds.n_kinds
+        ).reshape(block.shape[0], kinds.n_kinds)
+        parts.append(_krippendorff_draws(times, kinds, level))
+    return _percentile_interval(np.concatenate(parts), estimate.alpha, conf, count, "data")
+
+
+def krippendorff_alpha_bootstraps(
+    datas: Sequence[ArrayLike],
+    level: KrippendorffLevel = "nominal",
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap intervals for Krippendorff's alpha of several data sets with the same number
+    of pairable units (the indicators of one rubric, say), all from the same resamples.
+
+    Parameters
+    ----------
+    datas : sequence of array_like, each shape (n_raters, n_units_s)
+        As for :func:`krippendorff_alpha`; all have the same number ``n`` of pairable units
+        (units rated by at least two raters).
+    level, confidence, n_resamples, rng
+        As for :func:`krippendorff_alpha_bootstrap`, the same for all.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per data set. Resample ``b`` takes the pairable units ``index[b]`` of every one
+        of them, with ``index = numpy.random.default_rng(rng).integers(0, n, (n_resamples,
+        n))``: each result is the one :func:`krippendorff_alpha_bootstrap` gives it with the
+        same ``rng``.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The data sets do not all have the same number of pairable units.
+    InsufficientDataError, EngineError
+        As for :func:`krippendorff_alpha_bootstrap`, for any of them.
+
+    Notes
+    -----
+    The resamples are drawn and counted once (:math:`W_{bu}`, how many times resample
+    :math:`b` takes unit :math:`u`); each data set's counts per kind of unit are then one
+    product :math:`W K_s` with its one-hot kinds :math:`K_s`, integers equal to those the
+    one-set bootstrap counts, and the rest is as in :func:`krippendorff_alpha_bootstrap`.
+    """
+    conf = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    prepared = [_krippendorff_kinds(d, level, f"datas[{s}]") for s, d in enumerate(datas)]
+    if not prepared:
+        return []
+    if len({kinds.kind_of_unit.size for _e, kinds in prepared}) != 1:
+        raise ShapeMismatchError("datas: must all have the same number of pairable units")
+    n_units = prepared[0][1].kind_of_unit.size
+    onehots = []
+    for _estimate, kinds in prepared:
+        onehot = np.zeros((n_units, kinds.n_kinds))
+        onehot[np.arange(n_units), kinds.kind_of_unit] = 1.0
+        onehots.append(onehot)
+    index = np.random.default_rng(rng).integers(0, n_units, size=(count, n_units))
+    widest = max(kinds.values.size**2 for _e, kinds in prepared)
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, widest))
+    parts: list[list[FloatArray]] = [[] for _p in prepared]
+    for start in range(0, count, chunk):
+        times = _times_of(index[start : start + chunk], n_units)
+        for found, (_estimate, kinds), onehot in zip(parts, prepared, onehots, strict=True):
+            found.append(_krippendorff_draws(times @ onehot, kinds, level))
+    return [
+        _percentile_interval(np.concatenate(found), estimate.alpha, conf, count, f"datas[{s}]")
+        for s, (found, (estimate, _kinds)) in enumerate(zip(parts, prepared, strict=True))
+    ]
+
+
+@dataclass(frozen=True)
+class _KrippendorffKinds:
+    """The pairable units of one data set by kind (units with the same counts of each value)."""
+
+    values: FloatArray  # the distinct values, sorted
+    kind_of_unit: IntArray  # (n_units,) the kind of each pairable unit
+    n_kinds: int
+    per_kind: FloatArray  # (n_kinds, V * V) the coincidences each kind of unit contributes
+
+
+def _krippendorff_kinds(
+    data: ArrayLike, level: KrippendorffLevel, name: str
+) -> tuple[KrippendorffAlphaResult, _KrippendorffKinds]:
     estimate = krippendorff_alpha(data, level)
-    matrix = _float_array(data, "data", 2)
+    matrix = _float_array(data, name, 2)
     present = ~np.isnan(matrix)
     pairable = present.sum(axis=0) >= 2
     units = matrix[:, pairable].T
@@ -1820,7 +1919,7 @@ def krippendorff_alpha_bootstrap(
     n_units, n_values = units.shape[0], values.size
     if n_units * n_values * n_values > _KRIPPENDORFF_BOOTSTRAP_ENTRIES:
         raise EngineError(
-            f"data: {n_values} distinct values in {n_units} units are too many for the "
+            f"{name}: {n_values} distinct values in {n_units} units are too many for the "
             "bootstrap; round the values to fewer levels"
         )
     codes = np.searchsorted(values, np.where(mask, units, values[0]))
@@ -1839,29 +1938,27 @@ def krippendorff_alpha_bootstrap(
     scaled = kinds / (kinds.sum(axis=1) - 1.0)[:, None]
     per_kind = scaled[:, :, None] * kinds[:, None, :]
     per_kind[:, np.arange(n_values), np.arange(n_values)] -= scaled
-    per_kind_flat = per_kind.reshape(n_kinds, n_values * n_values)
+    return estimate, _KrippendorffKinds(
+        values=values,
+        kind_of_unit=kind_of_unit,
+        n_kinds=n_kinds,
+        per_kind=per_kind.reshape(n_kinds, n_values * n_values),
+    )
 
-    generator = np.random.default_rng(rng)
-    index = generator.integers(0, n_units, size=(count, n_units))
-    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, n_values * n_values))
-    parts = []
-    for start in range(0, count, chunk):
-        block = index[start : start + chunk]
-        rows = np.arange(block.shape[0])[:, None] * n_kinds
-        times = np.bincount(
-            (rows + kind_of_unit[block]).ravel(), minlength=block.shape[0] * n_kinds
-        ).reshape(block.shape[0], n_kinds)
-        coincidence = (times @ per_kind_flat).reshape(block.shape[0], n_values, n_values)
-        n_c = coincidence.sum(axis=2)
-        n_total = n_c.sum(axis=1)
-        delta2 = _krippendorff_delta2(values, n_c, level)
-        observed = (coincidence * delta2).sum(axis=(1, 2)) / n_total
-        expected = (n_c[:, :, None] * n_c[:, None, :] * delta2).sum(axis=(1, 2)) / (
-            n_total * (n_total - 1.0)
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            parts.append(np.where(expected > 0, 1.0 - observed / expected, np.nan))
-    return _percentile_interval(np.concatenate(parts), estimate.alpha, conf, count, "data")
+
+def _krippendorff_draws(times: ArrayLike, kinds: _KrippendorffKinds, level: str) -> FloatArray:
+    """Alpha of each resample taking each kind of unit ``times[b]`` times; NaN where undefined."""
+    values, n_values = kinds.values, kinds.values.size
+    coincidence = (np.asarray(times) @ kinds.per_kind).reshape(-1, n_values, n_values)
+    n_c = coincidence.sum(axis=2)
+    n_total = n_c.sum(axis=1)
+    delta2 = _krippendorff_delta2(values, n_c, level)
+    observed = (coincidence * delta2).sum(axis=(1, 2)) / n_total
+    expected = (n_c[:, :, None] * n_c[:, None, :] * delta2).sum(axis=(1, 2)) / (
+        n_total * (n_total - 1.0)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(expected > 0, 1.0 - observed / expected, np.nan))
 
 
 # --- item distributions ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The batched self-versus-verified bootstraps (one resample index shared by all indicators with
-the same number of complete pairs) against a plain loop over the same indices, indicator by
-indicator, calling the engine's one-sample statistic."""
+"""The batched per-indicator bootstraps (weighted kappa, mean gap, Krippendorff's alpha: one
+resample index shared by all indicators with the same number of complete pairs or units) against
+a plain loop over the same indices, indicator by indicator, calling the engine's one-sample
+statistic."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from evaluator.stats import (
     cohen_kappa,
     cohen_kappa_bootstrap,
     cohen_kappa_bootstraps,
+    krippendorff_alpha,
+    krippendorff_alpha_bootstrap,
+    krippendorff_alpha_bootstraps,
     mean_bootstraps,
 )
 
@@ -101,3 +105,31 @@ def test_batched_mean_needs_two_finite_rows() -> None:
         mean_bootstraps(np.ones((1, 3)), n_resamples=B)
     with pytest.raises(EngineError, match="NaN"):
         mean_bootstraps(np.array([[1.0], [np.nan]]), n_resamples=B)
+
+
+def test_batched_krippendorff_intervals_equal_a_loop_over_the_same_resamples() -> None:
+    rng = np.random.default_rng(9)
+    datas = []
+    for levels, n_units in ((4, N), (3, N), (4, N + 2)):
+        first = rng.integers(1, levels + 1, n_units).astype(float)
+        second = np.clip(first + rng.integers(-1, 2, n_units), 1, levels)
+        if n_units > N:  # two units rated once: not pairable, so N pairable units again
+            second[:2] = np.nan
+        datas.append(np.vstack([first, second]))
+    results = krippendorff_alpha_bootstraps(datas, "ordinal", n_resamples=B, rng=6)
+    index = np.random.default_rng(6).integers(0, N, size=(B, N))
+    for data, result in zip(datas, results, strict=True):
+        units = data[:, ~np.isnan(data).any(axis=0)]
+        draws = []
+        for rows in index:
+            try:
+                draws.append(krippendorff_alpha(units[:, rows], "ordinal").alpha)
+            except InsufficientDataError:
+                continue
+        assert result.estimate == pytest.approx(krippendorff_alpha(data, "ordinal").alpha)
+        assert result.n_resamples == len(draws)
+        assert (result.low, result.high) == pytest.approx(_interval(draws), abs=1e-12)
+        alone = krippendorff_alpha_bootstrap(data, "ordinal", n_resamples=B, rng=6)
+        assert (alone.low, alone.high) == pytest.approx((result.low, result.high), abs=1e-12)
+    with pytest.raises(ShapeMismatchError):
+        krippendorff_alpha_bootstraps([datas[0], datas[0][:, 1:]], n_resamples=B)
