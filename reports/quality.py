@@ -45,6 +45,7 @@ from evaluator.stats import (
     icc,
     item_distribution,
     krippendorff_alpha_bootstrap,
+    krippendorff_alpha_bootstraps,
     mean_bootstraps,
 )
 from reports.numbers import number
@@ -682,18 +683,22 @@ def between_evaluators(
     first_levels, second_levels = ordinal_values(spec, first), ordinal_values(spec, second)
     first_scored, second_scored = score_responses(spec, first), score_responses(spec, second)
     labels = {i.id: rubric.text(i.label, report.language) for _, i, _q in rubric.questions()}
-    for k, code in enumerate(spec.indicator_ids):
+    shown = []
+    for k in range(len(spec.indicator_ids)):
         columns = np.flatnonzero(spec.question_indicator == k)
         rated = ~(np.isnan(first_levels[:, columns]) | np.isnan(second_levels[:, columns]))
-        if not rated.any():
-            continue  # not doubly verified anywhere: left out, not shown as zero
+        if rated.any():  # not doubly verified anywhere: left out, not shown as zero
+            shown.append((k, columns))
+    alphas = _krippendorff_figures(
+        [(first_levels[:, c].ravel(), second_levels[:, c].ravel()) for _k, c in shown]
+    )
+    for (k, _columns), alpha in zip(shown, alphas, strict=True):
+        code = spec.indicator_ids[k]
         report.raters.append(
             RaterAgreement(
                 code=code,
                 label=labels[code],
-                krippendorff=_krippendorff_figure(
-                    first_levels[:, columns].ravel(), second_levels[:, columns].ravel(), SEED + k
-                ),
+                krippendorff=alpha,
                 icc=_icc_figure(
                     first_scored.indicator_scores[:, k], second_scored.indicator_scores[:, k]
                 ),
@@ -705,6 +710,45 @@ def between_evaluators(
         krippendorff=_krippendorff_figure(first_levels.ravel(), second_levels.ravel(), SEED),
         icc=_icc_figure(first_scored.overall, second_scored.overall),
     )
+
+
+def _krippendorffs(*datas: FloatArray, **options: Any) -> list[Any]:
+    return krippendorff_alpha_bootstraps(datas, "ordinal", **options)
+
+
+def _krippendorff_figures(pairs: list[tuple[FloatArray, FloatArray]]) -> list[Figure]:
+    """Krippendorff's alpha (ordinal) of each indicator's two evaluators, with its interval; the
+    indicators with the same number of questions rated by both share one set of resamples drawn
+    from a seed that depends only on that number
+    (:func:`~evaluator.stats.krippendorff_alpha_bootstraps`), so each interval is the one its
+    indicator alone gives; a group the engine refuses is bootstrapped one by one."""
+    figures: list[Figure | None] = [None] * len(pairs)
+    groups: dict[int, list[tuple[int, FloatArray]]] = {}
+    for k, (a, b) in enumerate(pairs):
+        keep = ~(np.isnan(a) | np.isnan(b))
+        n = int(keep.sum())
+        if n < MIN_PAIRS:
+            figures[k] = _too_few(n, MIN_PAIRS, _("questions rated by both"))
+            continue
+        groups.setdefault(n, []).append((k, np.vstack([a[keep], b[keep]])))
+    for n, members in groups.items():
+        options = {"n_resamples": RESAMPLES, "rng": SEED + n}
+        try:
+            found = _remembered(_krippendorffs, *[data for _k, data in members], **options)
+        except InsufficientDataError:
+            found = None
+        for s, (k, data) in enumerate(members):
+            try:
+                boot = (
+                    found[s]
+                    if found is not None
+                    else _remembered(krippendorff_alpha_bootstrap, data, level="ordinal", **options)
+                )
+            except InsufficientDataError as exc:
+                figures[k] = Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
+                continue
+            figures[k] = Figure(boot.estimate, boot.low, boot.high, n)
+    return [f for f in figures if f is not None]
 
 
 def _krippendorff_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:

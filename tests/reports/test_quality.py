@@ -14,6 +14,7 @@ from evaluator.stats import (
     cronbach_alpha,
     icc,
     krippendorff_alpha,
+    krippendorff_alpha_bootstrap,
     mean_bootstraps,
 )
 from reports import quality
@@ -171,6 +172,28 @@ def test_agreement_between_evaluators_uses_exactly_the_doubly_verified_questions
     assert overall.krippendorff.value == pytest.approx(expected.alpha)
     # RS questions were not rated by the second evaluator: no RS indicator is shown
     assert {r.code for r in report.raters} == {"SG1", "SG2", "SV1", "SV2"}
+    # SG2's interval, drawn with the indicators of as many rated questions, is the engine's
+    # for SG2 alone from the same seed (questions in the rubric's order within each assessment)
+    spec = compile_spec(rubric)
+    j = spec.indicator_ids.index("SG2")
+    codes = [q for q, i in zip(spec.question_ids, spec.question_indicator, strict=True) if i == j]
+    pairs = [
+        (verified_answers(k)[q], second_ratings(k)[q])
+        for k in both_done
+        for q in codes
+        if q in second_ratings(k)
+    ]
+    sg2 = next(r for r in report.raters if r.code == "SG2")
+    assert sg2.krippendorff.low is not None
+    alone = krippendorff_alpha_bootstrap(
+        np.array(pairs, dtype=float).T,
+        "ordinal",
+        n_resamples=quality.RESAMPLES,
+        rng=quality.SEED + len(pairs),
+    )
+    assert (sg2.krippendorff.low, sg2.krippendorff.high) == pytest.approx(
+        (alone.low, alone.high), abs=1e-12
+    )
 
 
 def test_figures_with_too_few_data_say_so_with_their_n(report) -> None:
