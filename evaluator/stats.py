@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 # F quantiles and tails through scipy.special.fdtri / fdtrc: the functions scipy.stats.f's ppf
 # and sf call, without its argument machinery (~0.1 ms a call, and the quality page makes
 # hundreds).
-from scipy import special
+from scipy import sparse, special
 from scipy import stats as sps
 
 from evaluator.results import (
@@ -1325,6 +1325,24 @@ def _times_of(index: IntArray, n: int) -> FloatArray:
     return times.astype(np.float64)
 
 
+def _resample_matrix(index: IntArray, n: int) -> sparse.csr_matrix:
+    """The resamples ``index`` (B, n) as a sparse (B, n) matrix of how many times each takes each
+    subject (a repeated subject is a repeated column, summed by the products)."""
+    count = index.shape[0]
+    return sparse.csr_matrix(
+        (np.ones(index.size), index.ravel(), np.arange(0, index.size + 1, index.shape[1])),
+        shape=(count, n),
+    )
+
+
+def _one_hot(codes: Sequence[IntArray], width: int) -> sparse.csr_matrix:
+    """``(n, len(codes) * width)``: unit ``i`` has a 1 in column ``s * width + codes[s][i]``."""
+    n = codes[0].size
+    rows = np.tile(np.arange(n), len(codes))
+    columns = np.concatenate([s * width + c for s, c in enumerate(codes)])
+    return sparse.csr_matrix((np.ones(rows.size), (rows, columns)), shape=(n, len(codes) * width))
+
+
 def _alpha_of_resamples(data: FloatArray, index: IntArray) -> FloatArray:
     """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined."""
     return _alpha_of_times(data, _times_of(index, data.shape[0]))
@@ -1651,16 +1669,16 @@ def cohen_kappa_bootstraps(
     n, m = cells[0].shape[0], len(cells)
     n_cat = max(len(e.categories) for e in estimates)  # a smaller table is padded with zeros
     size = n_cat * n_cat
-    onehot = np.zeros((n, m * size))
-    for s, codes in enumerate(cells):
-        onehot[np.arange(n), s * size + codes[:, 0] * n_cat + codes[:, 1]] = 1.0
+    # Sparse products (one non-zero per pair and statistic): exact integer counts, and none of
+    # the dense matrix product's threads, which a shared machine makes wait.
+    onehot = _one_hot([c[:, 0] * n_cat + c[:, 1] for c in cells], size)
     w = _kappa_weights(weights, n_cat)
     index = np.random.default_rng(rng).integers(0, n, size=(count, n))
     chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, m * size))
     parts = []
     for start in range(0, count, chunk):
-        times = _times_of(index[start : start + chunk], n)
-        tables = (times @ onehot).reshape(-1, m, n_cat, n_cat) / float(n)
+        resamples = _resample_matrix(index[start : start + chunk], n)
+        tables = np.asarray((resamples @ onehot).toarray()).reshape(-1, m, n_cat, n_cat) / float(n)
         expected = tables.sum(axis=3)[..., :, None] * tables.sum(axis=2)[..., None, :]
         observed_d = (tables * w).sum(axis=(2, 3))
         expected_d = (expected * w).sum(axis=(2, 3))
@@ -1725,7 +1743,10 @@ def mean_bootstraps(
     index = np.random.default_rng(rng).integers(0, n, size=(count, n))
     chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, m))
     draws = np.concatenate(
-        [_times_of(index[s : s + chunk], n) @ data / float(n) for s in range(0, count, chunk)]
+        [
+            _resample_matrix(index[s : s + chunk], n) @ data / float(n)
+            for s in range(0, count, chunk)
+        ]
     )
     estimates = data.mean(axis=0)
     return [
@@ -1864,10 +1885,8 @@ def krippendorff_alpha_bootstraps(
 
     Notes
     -----
-    The resamples are drawn and counted once (:math:`W_{bu}`, how many times resample
-    :math:`b` takes unit :math:`u`); each data set's counts per kind of unit are then one
-    product :math:`W K_s` with its one-hot kinds :math:`K_s`, integers equal to those the
-    one-set bootstrap counts, and the rest is as in :func:`krippendorff_alpha_bootstrap`.
+    The resamples are drawn once; each data set counts, per resample, the units of each kind
+    it takes exactly as :func:`krippendorff_alpha_bootstrap` does, and the rest is as there.
     """
     conf = _check_confidence(confidence)
     count = _check_resamples(n_resamples)
@@ -1877,19 +1896,19 @@ def krippendorff_alpha_bootstraps(
     if len({kinds.kind_of_unit.size for _e, kinds in prepared}) != 1:
         raise ShapeMismatchError("datas: must all have the same number of pairable units")
     n_units = prepared[0][1].kind_of_unit.size
-    onehots = []
-    for _estimate, kinds in prepared:
-        onehot = np.zeros((n_units, kinds.n_kinds))
-        onehot[np.arange(n_units), kinds.kind_of_unit] = 1.0
-        onehots.append(onehot)
     index = np.random.default_rng(rng).integers(0, n_units, size=(count, n_units))
     widest = max(kinds.values.size**2 for _e, kinds in prepared)
     chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, widest))
     parts: list[list[FloatArray]] = [[] for _p in prepared]
     for start in range(0, count, chunk):
-        times = _times_of(index[start : start + chunk], n_units)
-        for found, (_estimate, kinds), onehot in zip(parts, prepared, onehots, strict=True):
-            found.append(_krippendorff_draws(times @ onehot, kinds, level))
+        block = index[start : start + chunk]
+        for found, (_estimate, kinds) in zip(parts, prepared, strict=True):
+            rows = np.arange(block.shape[0])[:, None] * kinds.n_kinds
+            times = np.bincount(
+                (rows + kinds.kind_of_unit[block]).ravel(),
+                minlength=block.shape[0] * kinds.n_kinds,
+            ).reshape(block.shape[0], kinds.n_kinds)
+            found.append(_krippendorff_draws(times, kinds, level))
     return [
         _percentile_interval(np.concatenate(found), estimate.alpha, conf, count, f"datas[{s}]")
         for s, (found, (estimate, _kinds)) in enumerate(zip(parts, prepared, strict=True))
