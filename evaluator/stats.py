@@ -1318,13 +1318,6 @@ def _percentile_interval(
     )
 
 
-def _times_of(index: IntArray, n: int) -> FloatArray:
-    """How many times each resample ``index[b]`` takes each of the ``n`` subjects, (B, n)."""
-    rows = np.arange(index.shape[0])[:, None] * n
-    times = np.bincount((rows + index).ravel(), minlength=index.shape[0] * n).reshape(-1, n)
-    return times.astype(np.float64)
-
-
 def _resample_matrix(index: IntArray, n: int) -> sparse.csr_matrix:
     """The resamples ``index`` (B, n) as a sparse (B, n) matrix of how many times each takes each
     subject (a repeated subject is a repeated column, summed by the products)."""
@@ -1345,19 +1338,20 @@ def _one_hot(codes: Sequence[IntArray], width: int) -> sparse.csr_matrix:
 
 def _alpha_of_resamples(data: FloatArray, index: IntArray) -> FloatArray:
     """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined."""
-    return _alpha_of_times(data, _times_of(index, data.shape[0]))
+    return _alpha_of_times(data, _resample_matrix(index, data.shape[0]))
 
 
-def _alpha_of_times(data: FloatArray, times: FloatArray) -> FloatArray:
+def _alpha_of_times(data: FloatArray, times: sparse.csr_matrix) -> FloatArray:
     """Cronbach's alpha of every resample at once; NaN where undefined.
 
-    A resample is summarised by how many times it takes each subject (``times``, shape (B, n)),
-    so the sums and sums of squares of the items and of the total are matrix products.
+    A resample is summarised by how many times it takes each subject (``times``, shape (B, n),
+    sparse: see :func:`_resample_matrix`), so the sums and sums of squares of the items and of
+    the total are matrix products.
     """
     n, k = data.shape
     centred = data - data.mean(axis=0)  # centring first keeps the sums of squares accurate
     total = centred.sum(axis=1, keepdims=True)
-    sums = times @ np.hstack([centred, centred**2, total, total**2])  # one product, (B, 2k + 2)
+    sums = np.asarray(times @ np.hstack([centred, centred**2, total, total**2]))  # (B, 2k + 2)
     item_sum, item_sq = sums[:, :k], sums[:, k : 2 * k]
     total_sum, total_sq = sums[:, 2 * k], sums[:, 2 * k + 1]
     item_var = (item_sq - item_sum**2 / n) / (n - 1)
@@ -1491,7 +1485,7 @@ def cronbach_alpha_bootstraps(
     chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // n)
     draws: list[list[FloatArray]] = [[] for _d in datas]
     for start in range(0, count, chunk):
-        times = _times_of(index[start : start + chunk], n)
+        times = _resample_matrix(index[start : start + chunk], n)
         for found, data in zip(draws, datas, strict=True):
             found.append(_alpha_of_times(data, times))
     return [
