@@ -29,12 +29,16 @@ from accounts.models import Organization, Role
 from accounts.permissions import public
 from evaluator.results import InsufficientDataError
 from evaluator.stats import (
+    bootstrap_ci,
     cohen_kappa,
     cohen_kappa_bootstrap,
+    cohen_kappa_bootstraps,
     cronbach_alpha,
     cronbach_alpha_bootstrap,
     krippendorff_alpha,
     krippendorff_alpha_bootstrap,
+    krippendorff_alpha_bootstraps,
+    mean_bootstraps,
 )
 from rubrics import services as rubric_services
 from rubrics.loader import load_rubric
@@ -114,7 +118,46 @@ def engine() -> Iterator[tuple[str, str]]:
         f"Krippendorff bootstrap, 2 x {N_ORGS} units (baseline: loop)",
         f"{fast * 1000:7.1f} ms  (baseline {slow * 1000:.0f} ms; {slow / fast:.0f}x)",
     )
+    yield from batched()
     yield from krippendorff_package()
+
+
+def batched() -> Iterator[tuple[str, str]]:
+    """The quality page's per-indicator intervals: one shared draw for 10 indicators beside a
+    call per indicator (the same intervals; tests/evaluator/test_stats_batched_bootstraps.py)."""
+    rng = np.random.default_rng(SEED + 1)
+    scale = [1.0, 2.0, 3.0, 4.0]
+    pairs = []
+    for _k in range(10):
+        b = rng.integers(1, 5, 750).astype(float)
+        pairs.append((np.clip(b + rng.integers(-1, 2, 750), 1, 4), b))
+    options: dict[str, Any] = {"n_resamples": RESAMPLES, "rng": 1}
+    fast = _best(
+        lambda: cohen_kappa_bootstraps(pairs, "quadratic", categories=[scale] * 10, **options)
+    )
+    slow = _best(
+        lambda: [
+            cohen_kappa_bootstrap(a, b, "quadratic", categories=scale, **options) for a, b in pairs
+        ]
+    )
+    yield (
+        "10 weighted kappa intervals, 750 pairs each, shared draw (baseline: a call each)",
+        f"{fast * 1000:7.1f} ms  (baseline {slow * 1000:.0f} ms; {slow / fast:.1f}x)",
+    )
+    gaps = np.column_stack([a[:250] - b[:250] for a, b in pairs])
+    fast = _best(lambda: mean_bootstraps(gaps, **options))
+    slow = _best(lambda: [bootstrap_ci(g, np.mean, method="percentile", **options) for g in gaps.T])
+    yield (
+        "10 mean-gap intervals, 250 pairs each, shared draw (baseline: bootstrap_ci each)",
+        f"{fast * 1000:7.1f} ms  (baseline {slow * 1000:.0f} ms; {slow / fast:.1f}x)",
+    )
+    datas = [np.vstack([a[:100], b[:100]]) for a, b in pairs]
+    fast = _best(lambda: krippendorff_alpha_bootstraps(datas, "ordinal", **options))
+    slow = _best(lambda: [krippendorff_alpha_bootstrap(d, "ordinal", **options) for d in datas])
+    yield (
+        "10 Krippendorff intervals, 100 units each, shared draw (baseline: a call each)",
+        f"{fast * 1000:7.1f} ms  (baseline {slow * 1000:.0f} ms; {slow / fast:.1f}x)",
+    )
 
 
 def krippendorff_package() -> Iterator[tuple[str, str]]:
@@ -164,6 +207,7 @@ def _rubric() -> Any:
             indicator["id"] = f"{indicator['id']}_{k}"
             for question in indicator["questions"]:
                 question["id"] = f"{question['id']}_{k}"
+                question.pop("indicator", None)  # a shared indicator is measured once a rubric
         domains.append(domain)
     data.update(id="bench-fifty", domains=domains)
     return parse_rubric(data)

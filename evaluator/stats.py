@@ -13,6 +13,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +22,7 @@ from numpy.typing import ArrayLike
 # F quantiles and tails through scipy.special.fdtri / fdtrc: the functions scipy.stats.f's ppf
 # and sf call, without its argument machinery (~0.1 ms a call, and the quality page makes
 # hundreds).
-from scipy import special
+from scipy import sparse, special
 from scipy import stats as sps
 
 from evaluator.results import (
@@ -49,6 +50,7 @@ __all__ = [
     "bootstrap_ci",
     "cohen_kappa",
     "cohen_kappa_bootstrap",
+    "cohen_kappa_bootstraps",
     "cronbach_alpha",
     "cronbach_alpha_bootstrap",
     "cronbach_alpha_bootstraps",
@@ -56,6 +58,8 @@ __all__ = [
     "item_distribution",
     "krippendorff_alpha",
     "krippendorff_alpha_bootstrap",
+    "krippendorff_alpha_bootstraps",
+    "mean_bootstraps",
     "percentile_rank",
     "rank_change",
     "rank_stability",
@@ -1314,28 +1318,40 @@ def _percentile_interval(
     )
 
 
-def _times_of(index: IntArray, n: int) -> FloatArray:
-    """How many times each resample ``index[b]`` takes each of the ``n`` subjects, (B, n)."""
-    rows = np.arange(index.shape[0])[:, None] * n
-    times = np.bincount((rows + index).ravel(), minlength=index.shape[0] * n).reshape(-1, n)
-    return times.astype(np.float64)
+def _resample_matrix(index: IntArray, n: int) -> sparse.csr_matrix:
+    """The resamples ``index`` (B, n) as a sparse (B, n) matrix of how many times each takes each
+    subject (a repeated subject is a repeated column, summed by the products)."""
+    count = index.shape[0]
+    return sparse.csr_matrix(
+        (np.ones(index.size), index.ravel(), np.arange(0, index.size + 1, index.shape[1])),
+        shape=(count, n),
+    )
+
+
+def _one_hot(codes: Sequence[IntArray], width: int) -> sparse.csr_matrix:
+    """``(n, len(codes) * width)``: unit ``i`` has a 1 in column ``s * width + codes[s][i]``."""
+    n = codes[0].size
+    rows = np.tile(np.arange(n), len(codes))
+    columns = np.concatenate([s * width + c for s, c in enumerate(codes)])
+    return sparse.csr_matrix((np.ones(rows.size), (rows, columns)), shape=(n, len(codes) * width))
 
 
 def _alpha_of_resamples(data: FloatArray, index: IntArray) -> FloatArray:
     """Cronbach's alpha of every resample ``data[index[b]]`` at once; NaN where undefined."""
-    return _alpha_of_times(data, _times_of(index, data.shape[0]))
+    return _alpha_of_times(data, _resample_matrix(index, data.shape[0]))
 
 
-def _alpha_of_times(data: FloatArray, times: FloatArray) -> FloatArray:
+def _alpha_of_times(data: FloatArray, times: sparse.csr_matrix) -> FloatArray:
     """Cronbach's alpha of every resample at once; NaN where undefined.
 
-    A resample is summarised by how many times it takes each subject (``times``, shape (B, n)),
-    so the sums and sums of squares of the items and of the total are matrix products.
+    A resample is summarised by how many times it takes each subject (``times``, shape (B, n),
+    sparse: see :func:`_resample_matrix`), so the sums and sums of squares of the items and of
+    the total are matrix products.
     """
     n, k = data.shape
     centred = data - data.mean(axis=0)  # centring first keeps the sums of squares accurate
     total = centred.sum(axis=1, keepdims=True)
-    sums = times @ np.hstack([centred, centred**2, total, total**2])  # one product, (B, 2k + 2)
+    sums = np.asarray(times @ np.hstack([centred, centred**2, total, total**2]))  # (B, 2k + 2)
     item_sum, item_sq = sums[:, :k], sums[:, k : 2 * k]
     total_sum, total_sq = sums[:, 2 * k], sums[:, 2 * k + 1]
     item_var = (item_sq - item_sum**2 / n) / (n - 1)
@@ -1469,7 +1485,7 @@ def cronbach_alpha_bootstraps(
     chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // n)
     draws: list[list[FloatArray]] = [[] for _d in datas]
     for start in range(0, count, chunk):
-        times = _times_of(index[start : start + chunk], n)
+        times = _resample_matrix(index[start : start + chunk], n)
         for found, data in zip(draws, datas, strict=True):
             found.append(_alpha_of_times(data, times))
     return [
@@ -1565,6 +1581,174 @@ def cohen_kappa_bootstrap(
     return _percentile_interval(np.concatenate(parts), estimate.kappa, level, count, "a, b")
 
 
+def _kappa_weights(weights: KappaWeights, n_cat: int) -> FloatArray:
+    i, j = np.indices((n_cat, n_cat))
+    distance = i != j if weights is None else np.abs(i - j) if weights == "linear" else (i - j) ** 2
+    return np.asarray(distance, dtype=np.float64)
+
+
+def cohen_kappa_bootstraps(
+    pairs: Sequence[tuple[Sequence[Hashable] | ArrayLike, Sequence[Hashable] | ArrayLike]],
+    weights: KappaWeights = None,
+    *,
+    categories: Sequence[Sequence[Hashable] | None] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap intervals for Cohen's kappa of several pairs of raters with the same number of
+    complete pairs (the indicators of one rubric, say), all from the same resamples.
+
+    Parameters
+    ----------
+    pairs : sequence of (a, b)
+        One ``(a, b)`` per statistic, as for :func:`cohen_kappa`; after pairs with a missing
+        label are left out, all have the same number ``n`` of pairs.
+    weights : {None, "linear", "quadratic"}
+        As for :func:`cohen_kappa`, the same for all.
+    categories : sequence, optional
+        One category list (or None) per pair of raters, as for :func:`cohen_kappa`.
+    confidence, n_resamples, rng
+        As for :func:`cohen_kappa_bootstrap`.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per pair of raters. Resample ``b`` takes the pairs ``index[b]`` of every one of
+        them, with ``index = numpy.random.default_rng(rng).integers(0, n, (n_resamples, n))``:
+        each result is the one :func:`cohen_kappa_bootstrap` gives it with the same ``rng``.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The pairs do not all have the same number of complete pairs, or ``categories`` has
+        not one entry per pair of raters.
+    InsufficientDataError
+        As for :func:`cohen_kappa_bootstrap`, for any of them.
+
+    Notes
+    -----
+    The resamples are drawn once and counted once (:math:`W_{bi}`, how many times resample
+    :math:`b` takes pair :math:`i`); every contingency table of every resample of every pair of
+    raters is then one matrix product :math:`W E`, where :math:`E` (n, m C^2) is the one-hot
+    code of each pair's cell. The counts are integers, so the tables are exactly those a loop
+    would build; the intervals of different statistics are correlated, which changes none of
+    them.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    if not pairs:
+        return []
+    if categories is not None and len(categories) != len(pairs):
+        raise ShapeMismatchError("categories: need one entry per pair of raters")
+    estimates = []
+    cells = []
+    for s, (a, b) in enumerate(pairs):
+        estimate = cohen_kappa(
+            a, b, weights, categories=None if categories is None else categories[s]
+        )
+        index_of = {label: i for i, label in enumerate(estimate.categories)}
+        codes = np.asarray(
+            [
+                (index_of[x], index_of[y])
+                for x, y in zip(_as_labels(a, "a"), _as_labels(b, "b"), strict=True)
+                if not (_is_missing(x) or _is_missing(y))
+            ],
+            dtype=np.int64,
+        )
+        estimates.append(estimate)
+        cells.append(codes)
+    if len({c.shape[0] for c in cells}) != 1:
+        raise ShapeMismatchError("pairs: must all have the same number of complete pairs")
+    n, m = cells[0].shape[0], len(cells)
+    n_cat = max(len(e.categories) for e in estimates)  # a smaller table is padded with zeros
+    size = n_cat * n_cat
+    # Sparse products (one non-zero per pair and statistic): exact integer counts, and none of
+    # the dense matrix product's threads, which a shared machine makes wait.
+    onehot = _one_hot([c[:, 0] * n_cat + c[:, 1] for c in cells], size)
+    w = _kappa_weights(weights, n_cat)
+    index = np.random.default_rng(rng).integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, m * size))
+    parts = []
+    for start in range(0, count, chunk):
+        resamples = _resample_matrix(index[start : start + chunk], n)
+        tables = np.asarray((resamples @ onehot).toarray()).reshape(-1, m, n_cat, n_cat) / float(n)
+        expected = tables.sum(axis=3)[..., :, None] * tables.sum(axis=2)[..., None, :]
+        observed_d = (tables * w).sum(axis=(2, 3))
+        expected_d = (expected * w).sum(axis=(2, 3))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(np.where(expected_d > 0, 1.0 - observed_d / expected_d, np.nan))
+    draws = np.concatenate(parts)  # (count, m)
+    return [
+        _percentile_interval(draws[:, s], e.kappa, level, count, f"pairs[{s}]")
+        for s, e in enumerate(estimates)
+    ]
+
+
+def mean_bootstraps(
+    samples: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap (percentile) intervals for the means of several samples of the same size (the
+    self-minus-verified gaps of each indicator, say), all from the same resamples.
+
+    Parameters
+    ----------
+    samples : array_like, shape (n, m)
+        One sample per column, all finite, at least 2 rows.
+    confidence : float, default 0.95
+        Coverage of the intervals.
+    n_resamples : int, default 2000
+        Number of resamples of the rows (with replacement).
+    rng : numpy.random.Generator or int, optional
+        Source of randomness: resample ``b`` takes the rows ``index[b]`` of every column, with
+        ``index = numpy.random.default_rng(rng).integers(0, n, (n_resamples, n))``.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per column: ``estimate`` (its mean), the percentile interval of the resampled
+        means, their standard deviation, ``method="percentile"``.
+
+    Raises
+    ------
+    EngineError
+        A value is NaN or infinite.
+    InsufficientDataError
+        Fewer than 2 rows.
+
+    Notes
+    -----
+    With :math:`W_{bi}` the number of times resample :math:`b` takes row :math:`i`, the
+    resampled means of all columns are one matrix product :math:`\bar x^*_{bs} = (W X)_{bs}/n`.
+    A constant column has the degenerate interval :math:`[x, x]`.
+    """
+    level = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    data = _float_array(samples, "samples", 2)
+    if not np.isfinite(data).all():
+        raise EngineError("samples: contains NaN or infinite values")
+    n, m = data.shape
+    if n < 2:
+        raise InsufficientDataError(f"samples: need at least 2 rows, got {n}")
+    index = np.random.default_rng(rng).integers(0, n, size=(count, n))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n, m))
+    draws = np.concatenate(
+        [
+            _resample_matrix(index[s : s + chunk], n) @ data / float(n)
+            for s in range(0, count, chunk)
+        ]
+    )
+    estimates = data.mean(axis=0)
+    return [
+        _percentile_interval(draws[:, s], float(estimates[s]), level, count, f"samples[:, {s}]")
+        for s in range(m)
+    ]
+
+
 def _krippendorff_delta2(values: FloatArray, n_c: FloatArray, level: str) -> FloatArray:
     """Squared differences for each resample: ``n_c`` is (B, V); returns (B, V, V) or (V, V)."""
     if level == "nominal":
@@ -1643,8 +1827,103 @@ def krippendorff_alpha_bootstrap(
     """
     conf = _check_confidence(confidence)
     count = _check_resamples(n_resamples)
+    estimate, kinds = _krippendorff_kinds(data, level, "data")
+    n_units = kinds.kind_of_unit.size
+    generator = np.random.default_rng(rng)
+    index = generator.integers(0, n_units, size=(count, n_units))
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, kinds.values.size**2))
+    parts = []
+    for start in range(0, count, chunk):
+        block = index[start : start + chunk]
+        rows = np.arange(block.shape[0])[:, None] * kinds.n_kinds
+        times = np.bincount(
+            (rows + kinds.kind_of_unit[block]).ravel(), minlength=block.shape[0] * kinds.n_kinds
+        ).reshape(block.shape[0], kinds.n_kinds)
+        parts.append(_krippendorff_draws(times, kinds, level))
+    return _percentile_interval(np.concatenate(parts), estimate.alpha, conf, count, "data")
+
+
+def krippendorff_alpha_bootstraps(
+    datas: Sequence[ArrayLike],
+    level: KrippendorffLevel = "nominal",
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> list[BootstrapCIResult]:
+    r"""Bootstrap intervals for Krippendorff's alpha of several data sets with the same number
+    of pairable units (the indicators of one rubric, say), all from the same resamples.
+
+    Parameters
+    ----------
+    datas : sequence of array_like, each shape (n_raters, n_units_s)
+        As for :func:`krippendorff_alpha`; all have the same number ``n`` of pairable units
+        (units rated by at least two raters).
+    level, confidence, n_resamples, rng
+        As for :func:`krippendorff_alpha_bootstrap`, the same for all.
+
+    Returns
+    -------
+    list of BootstrapCIResult
+        One per data set. Resample ``b`` takes the pairable units ``index[b]`` of every one
+        of them, with ``index = numpy.random.default_rng(rng).integers(0, n, (n_resamples,
+        n))``: each result is the one :func:`krippendorff_alpha_bootstrap` gives it with the
+        same ``rng``.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The data sets do not all have the same number of pairable units.
+    InsufficientDataError, EngineError
+        As for :func:`krippendorff_alpha_bootstrap`, for any of them.
+
+    Notes
+    -----
+    The resamples are drawn once; each data set counts, per resample, the units of each kind
+    it takes exactly as :func:`krippendorff_alpha_bootstrap` does, and the rest is as there.
+    """
+    conf = _check_confidence(confidence)
+    count = _check_resamples(n_resamples)
+    prepared = [_krippendorff_kinds(d, level, f"datas[{s}]") for s, d in enumerate(datas)]
+    if not prepared:
+        return []
+    if len({kinds.kind_of_unit.size for _e, kinds in prepared}) != 1:
+        raise ShapeMismatchError("datas: must all have the same number of pairable units")
+    n_units = prepared[0][1].kind_of_unit.size
+    index = np.random.default_rng(rng).integers(0, n_units, size=(count, n_units))
+    widest = max(kinds.values.size**2 for _e, kinds in prepared)
+    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, widest))
+    parts: list[list[FloatArray]] = [[] for _p in prepared]
+    for start in range(0, count, chunk):
+        block = index[start : start + chunk]
+        for found, (_estimate, kinds) in zip(parts, prepared, strict=True):
+            rows = np.arange(block.shape[0])[:, None] * kinds.n_kinds
+            times = np.bincount(
+                (rows + kinds.kind_of_unit[block]).ravel(),
+                minlength=block.shape[0] * kinds.n_kinds,
+            ).reshape(block.shape[0], kinds.n_kinds)
+            found.append(_krippendorff_draws(times, kinds, level))
+    return [
+        _percentile_interval(np.concatenate(found), estimate.alpha, conf, count, f"datas[{s}]")
+        for s, (found, (estimate, _kinds)) in enumerate(zip(parts, prepared, strict=True))
+    ]
+
+
+@dataclass(frozen=True)
+class _KrippendorffKinds:
+    """The pairable units of one data set by kind (units with the same counts of each value)."""
+
+    values: FloatArray  # the distinct values, sorted
+    kind_of_unit: IntArray  # (n_units,) the kind of each pairable unit
+    n_kinds: int
+    per_kind: FloatArray  # (n_kinds, V * V) the coincidences each kind of unit contributes
+
+
+def _krippendorff_kinds(
+    data: ArrayLike, level: KrippendorffLevel, name: str
+) -> tuple[KrippendorffAlphaResult, _KrippendorffKinds]:
     estimate = krippendorff_alpha(data, level)
-    matrix = _float_array(data, "data", 2)
+    matrix = _float_array(data, name, 2)
     present = ~np.isnan(matrix)
     pairable = present.sum(axis=0) >= 2
     units = matrix[:, pairable].T
@@ -1653,7 +1932,7 @@ def krippendorff_alpha_bootstrap(
     n_units, n_values = units.shape[0], values.size
     if n_units * n_values * n_values > _KRIPPENDORFF_BOOTSTRAP_ENTRIES:
         raise EngineError(
-            f"data: {n_values} distinct values in {n_units} units are too many for the "
+            f"{name}: {n_values} distinct values in {n_units} units are too many for the "
             "bootstrap; round the values to fewer levels"
         )
     codes = np.searchsorted(values, np.where(mask, units, values[0]))
@@ -1672,29 +1951,27 @@ def krippendorff_alpha_bootstrap(
     scaled = kinds / (kinds.sum(axis=1) - 1.0)[:, None]
     per_kind = scaled[:, :, None] * kinds[:, None, :]
     per_kind[:, np.arange(n_values), np.arange(n_values)] -= scaled
-    per_kind_flat = per_kind.reshape(n_kinds, n_values * n_values)
+    return estimate, _KrippendorffKinds(
+        values=values,
+        kind_of_unit=kind_of_unit,
+        n_kinds=n_kinds,
+        per_kind=per_kind.reshape(n_kinds, n_values * n_values),
+    )
 
-    generator = np.random.default_rng(rng)
-    index = generator.integers(0, n_units, size=(count, n_units))
-    chunk = max(1, _BOOTSTRAP_CHUNK_ENTRIES // max(n_units, n_values * n_values))
-    parts = []
-    for start in range(0, count, chunk):
-        block = index[start : start + chunk]
-        rows = np.arange(block.shape[0])[:, None] * n_kinds
-        times = np.bincount(
-            (rows + kind_of_unit[block]).ravel(), minlength=block.shape[0] * n_kinds
-        ).reshape(block.shape[0], n_kinds)
-        coincidence = (times @ per_kind_flat).reshape(block.shape[0], n_values, n_values)
-        n_c = coincidence.sum(axis=2)
-        n_total = n_c.sum(axis=1)
-        delta2 = _krippendorff_delta2(values, n_c, level)
-        observed = (coincidence * delta2).sum(axis=(1, 2)) / n_total
-        expected = (n_c[:, :, None] * n_c[:, None, :] * delta2).sum(axis=(1, 2)) / (
-            n_total * (n_total - 1.0)
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            parts.append(np.where(expected > 0, 1.0 - observed / expected, np.nan))
-    return _percentile_interval(np.concatenate(parts), estimate.alpha, conf, count, "data")
+
+def _krippendorff_draws(times: ArrayLike, kinds: _KrippendorffKinds, level: str) -> FloatArray:
+    """Alpha of each resample taking each kind of unit ``times[b]`` times; NaN where undefined."""
+    values, n_values = kinds.values, kinds.values.size
+    coincidence = (np.asarray(times) @ kinds.per_kind).reshape(-1, n_values, n_values)
+    n_c = coincidence.sum(axis=2)
+    n_total = n_c.sum(axis=1)
+    delta2 = _krippendorff_delta2(values, n_c, level)
+    observed = (coincidence * delta2).sum(axis=(1, 2)) / n_total
+    expected = (n_c[:, :, None] * n_c[:, None, :] * delta2).sum(axis=(1, 2)) / (
+        n_total * (n_total - 1.0)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(expected > 0, 1.0 - observed / expected, np.nan))
 
 
 # --- item distributions ---------------------------------------------------------------------

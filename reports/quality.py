@@ -37,14 +37,16 @@ from evaluator.scoring import score_responses
 from evaluator.spec import KIND_MATURITY, KIND_SINGLE, KIND_YES_NO, ScoringSpec
 from evaluator.stats import (
     agreement,
-    bootstrap_ci,
     cohen_kappa_bootstrap,
+    cohen_kappa_bootstraps,
     cronbach_alpha,
     cronbach_alpha_bootstrap,
     cronbach_alpha_bootstraps,
     icc,
     item_distribution,
     krippendorff_alpha_bootstrap,
+    krippendorff_alpha_bootstraps,
+    mean_bootstraps,
 )
 from reports.numbers import number
 from rubrics.loader import compile_spec, encode_answers
@@ -488,26 +490,59 @@ def question_lines(
     return lines
 
 
-def _kappa_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
-    """Quadratic-weighted kappa (with its bootstrap interval) of paired levels."""
-    keep = ~(np.isnan(a) | np.isnan(b))
-    n = int(keep.sum())
-    if n < MIN_PAIRS:
-        return _too_few(n, MIN_PAIRS, _("rated pairs"))
-    categories = sorted({float(x) for x in np.concatenate([a[keep], b[keep]])})
-    try:
-        boot = _remembered(
-            cohen_kappa_bootstrap,
-            a[keep],
-            b[keep],
-            weights="quadratic",
-            categories=categories,
-            n_resamples=RESAMPLES,
-            rng=seed,
-        )
-    except InsufficientDataError as exc:
-        return Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
-    return Figure(boot.estimate, boot.low, boot.high, n)
+def _kappas(*arrays: FloatArray, **options: Any) -> list[Any]:
+    pairs = list(zip(arrays[::2], arrays[1::2], strict=True))
+    return cohen_kappa_bootstraps(pairs, "quadratic", **options)
+
+
+def _means(*columns: FloatArray, **options: Any) -> list[Any]:
+    return mean_bootstraps(np.column_stack(columns), **options)
+
+
+def _kappa_figures(pairs: list[tuple[FloatArray, FloatArray]]) -> list[Figure]:
+    """Quadratic-weighted kappa (with its bootstrap interval) of each indicator's paired levels.
+
+    The indicators with the same number of complete pairs share one set of resamples, drawn
+    from a seed that depends only on that number (:func:`~evaluator.stats.cohen_kappa_bootstraps`):
+    each interval is the one a call for its indicator alone would give, one draw for all. A group
+    the engine refuses (one indicator with a single category, say) is bootstrapped one by one
+    from the same seed."""
+    figures: list[Figure | None] = [None] * len(pairs)
+    groups: dict[int, list[tuple[int, FloatArray, FloatArray, list[float]]]] = {}
+    for k, (a, b) in enumerate(pairs):
+        keep = ~(np.isnan(a) | np.isnan(b))
+        n = int(keep.sum())
+        if n < MIN_PAIRS:
+            figures[k] = _too_few(n, MIN_PAIRS, _("rated pairs"))
+            continue
+        categories = sorted({float(x) for x in np.concatenate([a[keep], b[keep]])})
+        groups.setdefault(n, []).append((k, a[keep], b[keep], categories))
+    for n, members in groups.items():
+        options = {"n_resamples": RESAMPLES, "rng": SEED + n}
+        arrays = [x for _k, a, b, _c in members for x in (a, b)]
+        try:
+            found = _remembered(_kappas, *arrays, categories=[c for *_x, c in members], **options)
+        except InsufficientDataError:
+            found = None
+        for s, (k, a, b, categories) in enumerate(members):
+            try:
+                boot = (
+                    found[s]
+                    if found is not None
+                    else _remembered(
+                        cohen_kappa_bootstrap,
+                        a,
+                        b,
+                        weights="quadratic",
+                        categories=categories,
+                        **options,
+                    )
+                )
+            except InsufficientDataError as exc:
+                figures[k] = Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
+                continue
+            figures[k] = Figure(boot.estimate, boot.low, boot.high, n)
+    return [f for f in figures if f is not None]
 
 
 def _icc_figure(a: FloatArray, b: FloatArray) -> Figure:
@@ -522,23 +557,30 @@ def _icc_figure(a: FloatArray, b: FloatArray) -> Figure:
     return Figure(form.value, form.ci[0], form.ci[1], n)
 
 
-def _gap_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:
-    keep = ~(np.isnan(a) | np.isnan(b))
-    n = int(keep.sum())
-    if n < MIN_PAIRS:
-        return _too_few(n, MIN_PAIRS, _("assessments scored by both"))
-    gaps = a[keep] - b[keep]
-    if np.ptp(gaps) == 0:
-        return Figure(float(gaps[0]), float(gaps[0]), float(gaps[0]), n)
-    boot = _remembered(
-        bootstrap_ci,
-        gaps,
-        statistic=np.mean,
-        method="percentile",
-        rng=seed,
-        n_resamples=RESAMPLES,
-    )
-    return Figure(boot.estimate, boot.low, boot.high, n)
+def _gap_figures(pairs: list[tuple[FloatArray, FloatArray]]) -> list[Figure]:
+    """The mean self-minus-verified gap of each indicator with its bootstrap interval; the
+    indicators with the same number of complete pairs share one set of resamples
+    (:func:`~evaluator.stats.mean_bootstraps`), drawn from a seed that depends only on it."""
+    figures: list[Figure | None] = [None] * len(pairs)
+    groups: dict[int, list[tuple[int, FloatArray]]] = {}
+    for k, (a, b) in enumerate(pairs):
+        keep = ~(np.isnan(a) | np.isnan(b))
+        n = int(keep.sum())
+        if n < MIN_PAIRS:
+            figures[k] = _too_few(n, MIN_PAIRS, _("assessments scored by both"))
+            continue
+        gaps = a[keep] - b[keep]
+        if np.ptp(gaps) == 0:
+            figures[k] = Figure(float(gaps[0]), float(gaps[0]), float(gaps[0]), n)
+            continue
+        groups.setdefault(n, []).append((k, gaps))
+    for n, members in groups.items():
+        found = _remembered(
+            _means, *[gaps for _k, gaps in members], n_resamples=RESAMPLES, rng=SEED + n
+        )
+        for (k, _gaps), boot in zip(members, found, strict=True):
+            figures[k] = Figure(boot.estimate, boot.low, boot.high, n)
+    return [f for f in figures if f is not None]
 
 
 def self_verified(
@@ -584,17 +626,21 @@ def self_verified(
     self_ind = scored.indicator_scores[rows]
     verified_ind = checked.indicator_scores
     labels = {i.id: rubric.text(i.label, report.language) for _, i, _q in rubric.questions()}
+    columns = [np.flatnonzero(spec.question_indicator == k) for k in range(len(spec.indicator_ids))]
+    kappas = _kappa_figures(
+        [(self_levels[:, c].ravel(), verified_levels[:, c].ravel()) for c in columns]
+    )
+    gaps = _gap_figures(
+        [(self_ind[:, k], verified_ind[:, k]) for k in range(len(spec.indicator_ids))]
+    )
     for k, code in enumerate(spec.indicator_ids):
-        columns = np.flatnonzero(spec.question_indicator == k)
         report.self_verified.append(
             IndicatorAgreement(
                 code=code,
                 label=labels[code],
                 n_pairs=int((~(np.isnan(self_ind[:, k]) | np.isnan(verified_ind[:, k]))).sum()),
-                mean_gap=_gap_figure(self_ind[:, k], verified_ind[:, k], SEED + k),
-                kappa=_kappa_figure(
-                    self_levels[:, columns].ravel(), verified_levels[:, columns].ravel(), SEED + k
-                ),
+                mean_gap=gaps[k],
+                kappa=kappas[k],
                 icc=_icc_figure(self_ind[:, k], verified_ind[:, k]),
             )
         )
@@ -637,18 +683,22 @@ def between_evaluators(
     first_levels, second_levels = ordinal_values(spec, first), ordinal_values(spec, second)
     first_scored, second_scored = score_responses(spec, first), score_responses(spec, second)
     labels = {i.id: rubric.text(i.label, report.language) for _, i, _q in rubric.questions()}
-    for k, code in enumerate(spec.indicator_ids):
+    shown = []
+    for k in range(len(spec.indicator_ids)):
         columns = np.flatnonzero(spec.question_indicator == k)
         rated = ~(np.isnan(first_levels[:, columns]) | np.isnan(second_levels[:, columns]))
-        if not rated.any():
-            continue  # not doubly verified anywhere: left out, not shown as zero
+        if rated.any():  # not doubly verified anywhere: left out, not shown as zero
+            shown.append((k, columns))
+    alphas = _krippendorff_figures(
+        [(first_levels[:, c].ravel(), second_levels[:, c].ravel()) for _k, c in shown]
+    )
+    for (k, _columns), alpha in zip(shown, alphas, strict=True):
+        code = spec.indicator_ids[k]
         report.raters.append(
             RaterAgreement(
                 code=code,
                 label=labels[code],
-                krippendorff=_krippendorff_figure(
-                    first_levels[:, columns].ravel(), second_levels[:, columns].ravel(), SEED + k
-                ),
+                krippendorff=alpha,
                 icc=_icc_figure(
                     first_scored.indicator_scores[:, k], second_scored.indicator_scores[:, k]
                 ),
@@ -660,6 +710,45 @@ def between_evaluators(
         krippendorff=_krippendorff_figure(first_levels.ravel(), second_levels.ravel(), SEED),
         icc=_icc_figure(first_scored.overall, second_scored.overall),
     )
+
+
+def _krippendorffs(*datas: FloatArray, **options: Any) -> list[Any]:
+    return krippendorff_alpha_bootstraps(datas, "ordinal", **options)
+
+
+def _krippendorff_figures(pairs: list[tuple[FloatArray, FloatArray]]) -> list[Figure]:
+    """Krippendorff's alpha (ordinal) of each indicator's two evaluators, with its interval; the
+    indicators with the same number of questions rated by both share one set of resamples drawn
+    from a seed that depends only on that number
+    (:func:`~evaluator.stats.krippendorff_alpha_bootstraps`), so each interval is the one its
+    indicator alone gives; a group the engine refuses is bootstrapped one by one."""
+    figures: list[Figure | None] = [None] * len(pairs)
+    groups: dict[int, list[tuple[int, FloatArray]]] = {}
+    for k, (a, b) in enumerate(pairs):
+        keep = ~(np.isnan(a) | np.isnan(b))
+        n = int(keep.sum())
+        if n < MIN_PAIRS:
+            figures[k] = _too_few(n, MIN_PAIRS, _("questions rated by both"))
+            continue
+        groups.setdefault(n, []).append((k, np.vstack([a[keep], b[keep]])))
+    for n, members in groups.items():
+        options = {"n_resamples": RESAMPLES, "rng": SEED + n}
+        try:
+            found = _remembered(_krippendorffs, *[data for _k, data in members], **options)
+        except InsufficientDataError:
+            found = None
+        for s, (k, data) in enumerate(members):
+            try:
+                boot = (
+                    found[s]
+                    if found is not None
+                    else _remembered(krippendorff_alpha_bootstrap, data, level="ordinal", **options)
+                )
+            except InsufficientDataError as exc:
+                figures[k] = Figure(n=n, note=_("Not computable: %(why)s", why=str(exc)))
+                continue
+            figures[k] = Figure(boot.estimate, boot.low, boot.high, n)
+    return [f for f in figures if f is not None]
 
 
 def _krippendorff_figure(a: FloatArray, b: FloatArray, seed: int) -> Figure:

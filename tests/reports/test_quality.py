@@ -8,7 +8,15 @@ import pytest
 
 from accounts.permissions import load_principal
 from evaluator.scoring import score_responses
-from evaluator.stats import cohen_kappa, cronbach_alpha, icc, krippendorff_alpha
+from evaluator.stats import (
+    cohen_kappa,
+    cohen_kappa_bootstrap,
+    cronbach_alpha,
+    icc,
+    krippendorff_alpha,
+    krippendorff_alpha_bootstrap,
+    mean_bootstraps,
+)
 from reports import quality
 from rubrics.loader import compile_spec, encode_answers
 from rubrics.models import RubricVersion
@@ -115,6 +123,26 @@ def test_self_versus_verified_equals_kappa_and_icc_on_hand_built_pairs(report, r
         assert sg2.icc.value == pytest.approx(icc(pair)["ICC2"].value)
     assert sg2.mean_gap.value == pytest.approx(float((pair[:, 0] - pair[:, 1]).mean()))
     assert report.n_verified == N_VERIFIED
+    # The intervals, drawn with the other indicators of as many pairs, are the engine's for
+    # this indicator alone from the same seed.
+    alone = cohen_kappa_bootstrap(
+        own,
+        checked,
+        "quadratic",
+        categories=categories,
+        n_resamples=quality.RESAMPLES,
+        rng=quality.SEED + 2 * N_VERIFIED,
+    )
+    assert (sg2.kappa.low, sg2.kappa.high) == pytest.approx((alone.low, alone.high), abs=1e-12)
+    if np.ptp(pair[:, 0] - pair[:, 1]) > 0:
+        (gap,) = mean_bootstraps(
+            (pair[:, 0] - pair[:, 1])[:, None],
+            n_resamples=quality.RESAMPLES,
+            rng=quality.SEED + N_VERIFIED,
+        )
+        assert (sg2.mean_gap.low, sg2.mean_gap.high) == pytest.approx(
+            (gap.low, gap.high), abs=1e-12
+        )
 
 
 def test_agreement_between_evaluators_uses_exactly_the_doubly_verified_questions(
@@ -144,6 +172,28 @@ def test_agreement_between_evaluators_uses_exactly_the_doubly_verified_questions
     assert overall.krippendorff.value == pytest.approx(expected.alpha)
     # RS questions were not rated by the second evaluator: no RS indicator is shown
     assert {r.code for r in report.raters} == {"SG1", "SG2", "SV1", "SV2"}
+    # SG2's interval, drawn with the indicators of as many rated questions, is the engine's
+    # for SG2 alone from the same seed (questions in the rubric's order within each assessment)
+    spec = compile_spec(rubric)
+    j = spec.indicator_ids.index("SG2")
+    codes = [q for q, i in zip(spec.question_ids, spec.question_indicator, strict=True) if i == j]
+    pairs = [
+        (verified_answers(k)[q], second_ratings(k)[q])
+        for k in both_done
+        for q in codes
+        if q in second_ratings(k)
+    ]
+    sg2 = next(r for r in report.raters if r.code == "SG2")
+    assert sg2.krippendorff.low is not None
+    alone = krippendorff_alpha_bootstrap(
+        np.array(pairs, dtype=float).T,
+        "ordinal",
+        n_resamples=quality.RESAMPLES,
+        rng=quality.SEED + len(pairs),
+    )
+    assert (sg2.krippendorff.low, sg2.krippendorff.high) == pytest.approx(
+        (alone.low, alone.high), abs=1e-12
+    )
 
 
 def test_figures_with_too_few_data_say_so_with_their_n(report) -> None:
