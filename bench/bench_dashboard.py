@@ -81,6 +81,7 @@ def _rubric() -> Any:
             indicator["id"] = f"{indicator['id']}_{k}"
             for question in indicator["questions"]:
                 question["id"] = f"{question['id']}_{k}"
+                question.pop("indicator", None)  # a shared indicator is measured once a rubric
         domains.append(domain)
     data.update(id="bench-ten", domains=domains)
     return parse_rubric(data)
